@@ -1,0 +1,47 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "tandem",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "tandem", targets: ["tandem"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
+    ],
+    targets: [
+        // Kubernetes objects, decoding, defaulting and validation (the API server's job).
+        .target(name: "KubeAPI", dependencies: [.product(name: "Yams", package: "Yams")]),
+        // The kubelet's decisions as pure functions: no processes, no clock of its own.
+        .target(name: "PodLifecycle", dependencies: ["KubeAPI"]),
+        // The C half of the container runtime: runs in a fresh process before Swift starts.
+        .target(name: "CTandemInit"),
+        // How one container runs: namespaces, mounts, CRI logs, image catalog, pod network.
+        .target(name: "ContainerRuntime", dependencies: [
+            "KubeAPI", "CTandemInit",
+            .product(name: "SystemPackage", package: "swift-system"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The kubelet: pod workers, prober, volumes, status.
+        .target(name: "Node", dependencies: [
+            "KubeAPI", "PodLifecycle", "ContainerRuntime",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // kube-controller-manager's Job and Deployment controllers.
+        .target(name: "Controllers", dependencies: ["KubeAPI"]),
+        .executableTarget(name: "tandem", dependencies: [
+            "KubeAPI", "PodLifecycle", "ContainerRuntime", "Node", "Controllers", "CTandemInit",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "KubeAPITests", dependencies: ["KubeAPI"]),
+        .testTarget(name: "PodLifecycleTests", dependencies: ["PodLifecycle", "KubeAPI"]),
+        .testTarget(name: "ControllersTests", dependencies: ["Controllers", "KubeAPI"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["KubeAPI"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,2 @@
+#pragma once
+int tandem_init_placeholder(void);

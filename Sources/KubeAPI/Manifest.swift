@@ -1,0 +1,344 @@
+import Foundation
+import Yams
+
+/// One object read from a manifest.
+public enum KubeObject: Sendable, Hashable {
+    case pod(Pod)
+    case job(Job)
+    case cronJob(CronJob)
+    case deployment(Deployment)
+    case replicaSet(ReplicaSet)
+    case configMap(ConfigMap)
+    case secret(Secret)
+    case service(Service)
+    case namespace(Namespace)
+
+    public var kind: String {
+        switch self {
+        case .pod: return "Pod"
+        case .job: return "Job"
+        case .cronJob: return "CronJob"
+        case .deployment: return "Deployment"
+        case .replicaSet: return "ReplicaSet"
+        case .configMap: return "ConfigMap"
+        case .secret: return "Secret"
+        case .service: return "Service"
+        case .namespace: return "Namespace"
+        }
+    }
+
+    public var metadata: ObjectMeta {
+        switch self {
+        case .pod(let o): return o.metadata
+        case .job(let o): return o.metadata
+        case .cronJob(let o): return o.metadata
+        case .deployment(let o): return o.metadata
+        case .replicaSet(let o): return o.metadata
+        case .configMap(let o): return o.metadata
+        case .secret(let o): return o.metadata
+        case .service(let o): return o.metadata
+        case .namespace(let o): return o.metadata
+        }
+    }
+
+    /// The object as JSON, for `-o json|yaml` output.
+    public func jsonValue() throws -> JSONValue {
+        switch self {
+        case .pod(let o): return try JSONValue(encoding: o)
+        case .job(let o): return try JSONValue(encoding: o)
+        case .cronJob(let o): return try JSONValue(encoding: o)
+        case .deployment(let o): return try JSONValue(encoding: o)
+        case .replicaSet(let o): return try JSONValue(encoding: o)
+        case .configMap(let o): return try JSONValue(encoding: o)
+        case .secret(let o): return try JSONValue(encoding: o)
+        case .service(let o): return try JSONValue(encoding: o)
+        case .namespace(let o): return try JSONValue(encoding: o)
+        }
+    }
+}
+
+extension JSONValue {
+    /// Encodes any `Encodable` into a JSON tree.
+    public init<T: Encodable>(encoding value: T) throws {
+        let data = try JSONEncoder().encode(value)
+        self = try JSONDecoder().decode(JSONValue.self, from: data)
+    }
+
+    /// Decodes a typed object from this tree.
+    public func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        try JSONDecoder().decode(T.self, from: try JSONEncoder().encode(self))
+    }
+
+    /// Renders as JSON text with sorted keys, two-space indent, as `kubectl -o json` does.
+    public func jsonText() -> String {
+        var out = ""
+        write(into: &out, indent: 0)
+        return out
+    }
+
+    private func write(into out: inout String, indent: Int) {
+        let pad = String(repeating: "    ", count: indent)
+        let inner = String(repeating: "    ", count: indent + 1)
+        switch self {
+        case .null: out += "null"
+        case .bool(let b): out += b ? "true" : "false"
+        case .int(let i): out += String(i)
+        case .double(let d): out += d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(d)
+        case .string(let s): out += JSONValue.quote(s)
+        case .array(let a):
+            if a.isEmpty { out += "[]"; return }
+            out += "[\n"
+            for (i, v) in a.enumerated() {
+                out += inner
+                v.write(into: &out, indent: indent + 1)
+                out += i == a.count - 1 ? "\n" : ",\n"
+            }
+            out += pad + "]"
+        case .object(let o):
+            if o.isEmpty { out += "{}"; return }
+            out += "{\n"
+            let keys = o.keys.sorted()
+            for (i, k) in keys.enumerated() {
+                out += inner + JSONValue.quote(k) + ": "
+                o[k]!.write(into: &out, indent: indent + 1)
+                out += i == keys.count - 1 ? "\n" : ",\n"
+            }
+            out += pad + "}"
+        }
+    }
+
+    static func quote(_ s: String) -> String {
+        var r = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": r += "\\\""
+            case "\\": r += "\\\\"
+            case "\n": r += "\\n"
+            case "\r": r += "\\r"
+            case "\t": r += "\\t"
+            case "<": r += "\\u003c"
+            case ">": r += "\\u003e"
+            case "&": r += "\\u0026"
+            default:
+                if u.value < 0x20 { r += String(format: "\\u%04x", u.value) } else { r.unicodeScalars.append(u) }
+            }
+        }
+        return r + "\""
+    }
+
+    /// Converts to the `Any` tree Yams serialises, for `-o yaml`.
+    public var anyValue: Any {
+        switch self {
+        case .null: return NSNull()
+        case .bool(let b): return b
+        case .int(let i): return Int(i)
+        case .double(let d): return d
+        case .string(let s): return s
+        case .array(let a): return a.map(\.anyValue)
+        case .object(let o): return o.mapValues(\.anyValue)
+        }
+    }
+}
+
+/// Reads manifests: multi-document YAML or JSON, `v1` `List`s, strict field checking,
+/// defaulting and validation, the way the API server admits objects with `fieldValidation=Strict`.
+public enum Manifest {
+    /// Parses every document of `text`. Errors name the source, document and field.
+    public static func decode(_ text: String, source: String) throws(ManifestError) -> [KubeObject] {
+        let trees: [JSONValue]
+        do {
+            trees = try Yams.compose_all(yaml: text).map(JSONValue.init(yaml:))
+        } catch {
+            throw ManifestError(source: source, message: "error converting YAML to JSON: \(yamlMessage(error))")
+        }
+        var objects: [KubeObject] = []
+        for tree in trees {
+            if case .null = tree { continue }
+            for item in try expandLists(tree, source: source) {
+                objects.append(try decodeObject(item, source: source))
+            }
+        }
+        return objects
+    }
+
+    private static func yamlMessage(_ error: Error) -> String {
+        if let e = error as? YamlError { return "yaml: " + String(describing: e).split(separator: "\n").first.map(String.init)! }
+        return String(describing: error)
+    }
+
+    private static func expandLists(_ tree: JSONValue, source: String) throws(ManifestError) -> [JSONValue] {
+        guard case .object(let o) = tree else {
+            throw ManifestError(source: source, message: "error decoding manifest: expected an object, got \(tree.typeName)")
+        }
+        if o["kind"]?.stringValue == "List" {
+            guard case .array(let items)? = o["items"] else { return [] }
+            return items
+        }
+        return [tree]
+    }
+
+    static let kinds: [String: [String]] = [
+        "Pod": ["v1"], "ConfigMap": ["v1"], "Secret": ["v1"], "Service": ["v1"], "Namespace": ["v1"],
+        "Job": ["batch/v1"], "CronJob": ["batch/v1"],
+        "Deployment": ["apps/v1"], "ReplicaSet": ["apps/v1"],
+    ]
+
+    /// Decodes one object tree into its typed form, then defaults and validates it.
+    public static func decodeObject(_ tree: JSONValue, source: String) throws(ManifestError) -> KubeObject {
+        let apiVersion = tree["apiVersion"]?.stringValue
+        let kind = tree["kind"]?.stringValue
+        let name = tree["metadata"]?["name"]?.stringValue
+        guard let kind, !kind.isEmpty else {
+            throw ManifestError(source: source, message: "error validating data: kind not set")
+        }
+        guard let apiVersion, !apiVersion.isEmpty else {
+            throw ManifestError(source: source, message: "error validating data: apiVersion not set")
+        }
+        guard let versions = kinds[kind] else {
+            throw ManifestError(source: source, message: "resource mapping not found for name: \"\(name ?? "")\" namespace: \"\" from \"\(source)\": no matches for kind \"\(kind)\" in version \"\(apiVersion)\"\nensure CRDs are installed first")
+        }
+        guard versions.contains(apiVersion) else {
+            throw ManifestError(source: source, message: "resource mapping not found for name: \"\(name ?? "")\" namespace: \"\" from \"\(source)\": no matches for kind \"\(kind)\" in version \"\(apiVersion)\"")
+        }
+        var object: KubeObject
+        do {
+            switch kind {
+            case "Pod": object = .pod(try strict(Pod.self, tree))
+            case "Job": object = .job(try strict(Job.self, tree))
+            case "CronJob": object = .cronJob(try strict(CronJob.self, tree))
+            case "Deployment": object = .deployment(try strict(Deployment.self, tree))
+            case "ReplicaSet": object = .replicaSet(try strict(ReplicaSet.self, tree))
+            case "ConfigMap": object = .configMap(try strict(ConfigMap.self, tree))
+            case "Secret": object = .secret(try strict(Secret.self, tree))
+            case "Service": object = .service(try strict(Service.self, tree))
+            default: object = .namespace(try strict(Namespace.self, tree))
+            }
+        } catch let errors as FieldErrors {
+            throw ManifestError(source: source, kind: kind, name: name, errors: errors.errors)
+        } catch {
+            throw ManifestError(source: source, kind: kind, name: name, message: String(describing: error))
+        }
+        Defaults.apply(&object)
+        let errors = Validation.validate(object)
+        if !errors.isEmpty {
+            throw ManifestError(source: source, kind: kind, name: name, errors: errors)
+        }
+        return object
+    }
+
+    struct FieldErrors: Error { var errors: [FieldError] }
+
+    /// Decodes `T`, then reports every key of the input that `T` does not know, as the API
+    /// server's strict decoder does. Unknown keys are found by re-encoding the typed value and
+    /// comparing key sets, so the list of known fields lives in the types alone.
+    static func strict<T: Codable>(_ type: T.Type, _ tree: JSONValue) throws -> T {
+        let value: T
+        do {
+            value = try tree.decode(T.self)
+        } catch let error as DecodingError {
+            throw FieldErrors(errors: [typeError(error, tree: tree)])
+        }
+        let roundTrip = try JSONValue(encoding: value)
+        var unknown: [FieldError] = []
+        collectUnknown(input: tree, known: roundTrip, path: "", into: &unknown)
+        if !unknown.isEmpty { throw FieldErrors(errors: unknown) }
+        return value
+    }
+
+    private static func collectUnknown(input: JSONValue, known: JSONValue, path: String, into errors: inout [FieldError]) {
+        switch (input, known) {
+        case (.object(let i), .object(let k)):
+            for key in i.keys.sorted() {
+                let sub = path.isEmpty ? key : "\(path).\(key)"
+                guard let kv = k[key] else {
+                    if case .null = i[key]! { continue }
+                    errors.append(FieldError(.unknownField, sub))
+                    continue
+                }
+                collectUnknown(input: i[key]!, known: kv, path: sub, into: &errors)
+            }
+        case (.array(let i), .array(let k)) where i.count == k.count:
+            for (n, (a, b)) in zip(i, k).enumerated() {
+                collectUnknown(input: a, known: b, path: "\(path)[\(n)]", into: &errors)
+            }
+        default:
+            break
+        }
+    }
+
+    /// Turns a Swift decoding error into the API server's JSON unmarshal message with the field path.
+    private static func typeError(_ error: DecodingError, tree: JSONValue) -> FieldError {
+        func path(_ codingPath: [CodingKey]) -> String {
+            var s = ""
+            for key in codingPath {
+                if let i = key.intValue { s += "[\(i)]" } else { s += s.isEmpty ? key.stringValue : ".\(key.stringValue)" }
+            }
+            return s
+        }
+        func found(_ codingPath: [CodingKey]) -> String {
+            var node: JSONValue? = tree
+            for key in codingPath {
+                if let i = key.intValue, case .array(let a)? = node { node = i < a.count ? a[i] : nil } else { node = node?[key.stringValue] }
+            }
+            return node?.typeName ?? "value"
+        }
+        switch error {
+        case .typeMismatch(let type, let ctx):
+            let p = path(ctx.codingPath)
+            return FieldError(.typeMismatch, p, "json: cannot unmarshal \(found(ctx.codingPath)) into Go struct field \(p) of type \(goType(type))")
+        case .valueNotFound(let type, let ctx):
+            let p = path(ctx.codingPath)
+            return FieldError(.typeMismatch, p, "json: cannot unmarshal null into Go struct field \(p) of type \(goType(type))")
+        case .keyNotFound(let key, let ctx):
+            let p = path(ctx.codingPath + [key])
+            return FieldError(.required, p)
+        case .dataCorrupted(let ctx):
+            let p = path(ctx.codingPath)
+            return FieldError(.typeMismatch, p, "json: cannot unmarshal \(found(ctx.codingPath)) into Go struct field \(p): \(ctx.debugDescription)")
+        @unknown default:
+            return FieldError(.typeMismatch, "", String(describing: error))
+        }
+    }
+
+    private static func goType(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: return "string"
+        case is Int32.Type: return "int32"
+        case is Int64.Type, is Int.Type: return "int64"
+        case is Bool.Type: return "bool"
+        case is Double.Type: return "float64"
+        default:
+            let name = String(describing: type)
+            if name.hasPrefix("Array") { return "[]" + name.dropFirst(6).dropLast() }
+            if name.hasPrefix("Dictionary") { return "map[string]string" }
+            return "object"
+        }
+    }
+}
+
+extension JSONValue {
+    /// Converts a composed YAML node with its resolved tags: a quoted `"80"` stays a string,
+    /// a plain `80` is a number, as the API server's YAML-to-JSON conversion does.
+    init(yaml node: Node) {
+        switch node {
+        case .scalar(let scalar):
+            let s = scalar.string
+            switch node.tag.description {
+            case Tag.Name.null.rawValue: self = .null
+            case Tag.Name.bool.rawValue: self = .bool(Bool.construct(from: scalar) ?? false)
+            case Tag.Name.int.rawValue:
+                if let i = Int64(s) { self = .int(i) } else if let i = Int.construct(from: scalar) { self = .int(Int64(i)) } else { self = .string(s) }
+            case Tag.Name.float.rawValue: self = Double.construct(from: scalar).map { .double($0) } ?? .string(s)
+            default: self = .string(s)
+            }
+        case .mapping(let mapping):
+            var o: [String: JSONValue] = [:]
+            for (k, v) in mapping { o[k.string ?? String(describing: k)] = JSONValue(yaml: v) }
+            self = .object(o)
+        case .sequence(let seq):
+            self = .array(seq.map(JSONValue.init(yaml:)))
+        case .alias:
+            self = .null
+        }
+    }
+}

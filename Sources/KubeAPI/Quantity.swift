@@ -1,0 +1,68 @@
+/// A resource quantity (`128Mi`, `100m`, `1.5`), kept as written and parsed on demand,
+/// following `k8s.io/apimachinery/pkg/api/resource`.
+public struct Quantity: Codable, Sendable, Hashable, CustomStringConvertible {
+    public var string: String
+
+    public init(_ string: String) { self.string = string }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let i = try? c.decode(Int64.self) { string = String(i); return }
+        if let d = try? c.decode(Double.self) { string = String(d); return }
+        string = try c.decode(String.self)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(string)
+    }
+
+    public var description: String { string }
+
+    /// The value in base units (bytes, cores), or nil when the text is not a quantity.
+    public var value: Double? {
+        let s = string
+        guard !s.isEmpty else { return nil }
+        let suffixes: [(String, Double)] = [
+            ("Ki", 1024), ("Mi", 1_048_576), ("Gi", 1_073_741_824), ("Ti", 1_099_511_627_776), ("Pi", 1_125_899_906_842_624), ("Ei", 1_152_921_504_606_846_976),
+            ("n", 1e-9), ("u", 1e-6), ("m", 1e-3), ("k", 1e3), ("M", 1e6), ("G", 1e9), ("T", 1e12), ("P", 1e15), ("E", 1e18),
+        ]
+        var number = Substring(s)
+        var multiplier = 1.0
+        for (suffix, m) in suffixes where s.hasSuffix(suffix) {
+            number = s.dropLast(suffix.count)
+            multiplier = m
+            break
+        }
+        guard !number.isEmpty, number.allSatisfy({ $0.isNumber || $0 == "." || $0 == "+" || $0 == "-" || $0 == "e" || $0 == "E" }),
+              let d = Double(number), d.isFinite else { return nil }
+        return d * multiplier
+    }
+}
+
+/// `intstr.IntOrString`: ports and thresholds that may be a number or a name/percentage.
+public enum IntOrString: Codable, Sendable, Hashable, CustomStringConvertible {
+    case int(Int)
+    case string(String)
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let i = try? c.decode(Int.self) { self = .int(i); return }
+        self = .string(try c.decode(String.self))
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .int(let i): try c.encode(i)
+        case .string(let s): try c.encode(s)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .int(let i): return String(i)
+        case .string(let s): return s
+        }
+    }
+}
