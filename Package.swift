@@ -41,6 +41,8 @@ let package = Package(
         .testTarget(name: "KubeAPITests", dependencies: ["KubeAPI"]),
         .testTarget(name: "PodLifecycleTests", dependencies: ["PodLifecycle", "KubeAPI"]),
         .testTarget(name: "ControllersTests", dependencies: ["Controllers", "KubeAPI"]),
+        .testTarget(name: "ContainerRuntimeTests", dependencies: ["ContainerRuntime", "KubeAPI"]),
+        .testTarget(name: "NodeTests", dependencies: ["Node", "KubeAPI", "ContainerRuntime"]),
         .testTarget(name: "EndToEndTests", dependencies: ["KubeAPI"]),
     ],
     swiftLanguageModes: [.v6]
