@@ -1,0 +1,149 @@
+import Foundation
+import KubeAPI
+
+/// Why a container could not be configured: the kubelet reports it as `CreateContainerConfigError`.
+struct ContainerConfigError: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// Builds a container's environment and command line as the kubelet does (`makeEnvironmentVariables`,
+/// `ExpandContainerCommandAndArgs`): envFrom first, then env in order, each value able to refer to
+/// earlier ones with `$(VAR)`; command and args expanded against the result.
+enum ContainerEnvironment {
+    static func environment(for container: Container, pod: Pod, podIP: String?, hostIP: String, nodeName: String,
+                            configMaps: [String: ConfigMap], secrets: [String: Secret], imageEnv: [String]) throws -> [(String, String)] {
+        var env: [(String, String)] = []
+        var index: [String: Int] = [:]
+        func set(_ k: String, _ v: String) {
+            if let i = index[k] { env[i].1 = v } else {
+                index[k] = env.count
+                env.append((k, v))
+            }
+        }
+        for entry in imageEnv {
+            guard let eq = entry.firstIndex(of: "=") else { continue }
+            set(String(entry[..<eq]), String(entry[entry.index(after: eq)...]))
+        }
+        set("HOSTNAME", pod.spec.hostname ?? pod.name)
+        for source in container.envFrom ?? [] {
+            let prefix = source.prefix ?? ""
+            if let ref = source.configMapRef {
+                guard let cm = configMaps[ref.name ?? ""] else {
+                    if ref.optional == true { continue }
+                    throw ContainerConfigError(description: "configmap \"\(ref.name ?? "")\" not found")
+                }
+                for (k, v) in (cm.data ?? [:]).sorted(by: { $0.key < $1.key }) { set(prefix + k, v) }
+            }
+            if let ref = source.secretRef {
+                guard let s = secrets[ref.name ?? ""] else {
+                    if ref.optional == true { continue }
+                    throw ContainerConfigError(description: "secret \"\(ref.name ?? "")\" not found")
+                }
+                for (k, v) in secretData(s).sorted(by: { $0.key < $1.key }) { set(prefix + k, v) }
+            }
+        }
+        var mapping: [String: String] = [:]
+        for (k, v) in env { mapping[k] = v }
+        for e in container.env ?? [] {
+            var value = e.value.map { expand($0, mapping) } ?? ""
+            if let from = e.valueFrom {
+                if let f = from.fieldRef {
+                    value = try fieldValue(f.fieldPath, pod: pod, podIP: podIP, hostIP: hostIP, nodeName: nodeName)
+                } else if let r = from.resourceFieldRef {
+                    value = resourceValue(r, pod: pod, defaultContainer: container.name)
+                } else if let k = from.configMapKeyRef {
+                    guard let cm = configMaps[k.name ?? ""] else {
+                        if k.optional == true { continue }
+                        throw ContainerConfigError(description: "configmap \"\(k.name ?? "")\" not found")
+                    }
+                    guard let v = cm.data?[k.key] else {
+                        if k.optional == true { continue }
+                        throw ContainerConfigError(description: "couldn't find key \(k.key) in ConfigMap \(pod.namespace)/\(k.name ?? "")")
+                    }
+                    value = v
+                } else if let k = from.secretKeyRef {
+                    guard let s = secrets[k.name ?? ""] else {
+                        if k.optional == true { continue }
+                        throw ContainerConfigError(description: "secret \"\(k.name ?? "")\" not found")
+                    }
+                    guard let v = secretData(s)[k.key] else {
+                        if k.optional == true { continue }
+                        throw ContainerConfigError(description: "couldn't find key \(k.key) in Secret \(pod.namespace)/\(k.name ?? "")")
+                    }
+                    value = v
+                }
+            }
+            set(e.name, value)
+            mapping[e.name] = value
+        }
+        return env
+    }
+
+    /// Secret values decoded from base64, with `stringData` on top as the API server merges it.
+    static func secretData(_ s: Secret) -> [String: String] {
+        var out: [String: String] = [:]
+        for (k, v) in s.data ?? [:] {
+            if let d = Data(base64Encoded: v) { out[k] = String(decoding: d, as: UTF8.self) }
+        }
+        for (k, v) in s.stringData ?? [:] { out[k] = v }
+        return out
+    }
+
+    /// `podFieldSelectorRuntimeValue`.
+    static func fieldValue(_ path: String, pod: Pod, podIP: String?, hostIP: String, nodeName: String) throws -> String {
+        switch path {
+        case "metadata.name": return pod.name
+        case "metadata.namespace": return pod.namespace
+        case "metadata.uid": return pod.uid
+        case "spec.nodeName": return nodeName
+        case "spec.serviceAccountName": return pod.spec.serviceAccountName ?? "default"
+        case "status.hostIP", "status.hostIPs": return hostIP
+        case "status.podIP", "status.podIPs": return podIP ?? ""
+        default:
+            for (prefix, map) in [("metadata.labels", pod.metadata.labels), ("metadata.annotations", pod.metadata.annotations)] where path.hasPrefix(prefix + "[") {
+                let key = path.dropFirst(prefix.count + 1).dropLast().trimmingCharacters(in: CharacterSet(charactersIn: "'\""))
+                return map?[key] ?? ""
+            }
+            throw ContainerConfigError(description: "unsupported fieldPath: \(path)")
+        }
+    }
+
+    /// `resourceFieldRef`: ceil(value / divisor); an unset limit is the node's allocatable.
+    static func resourceValue(_ ref: ResourceFieldSelector, pod: Pod, defaultContainer: String) -> String {
+        let name = ref.containerName ?? defaultContainer
+        let c = ((pod.spec.initContainers ?? []) + pod.spec.containers).first { $0.name == name }
+        let parts = ref.resource.split(separator: ".", maxSplits: 1).map(String.init)
+        guard parts.count == 2 else { return "" }
+        let list = parts[0] == "limits" ? c?.resources?.limits : c?.resources?.requests
+        var value = list?[parts[1]]?.value
+        if value == nil {
+            if parts[0] == "limits" || parts[1] == "memory" || parts[1] == "cpu" {
+                value = parts[1] == "cpu" ? Double(ProcessInfo.processInfo.activeProcessorCount) : (parts[0] == "limits" ? Double(ProcessInfo.processInfo.physicalMemory) : 0)
+            }
+        }
+        let divisor = ref.divisor?.value ?? 1
+        guard let value, divisor > 0 else { return "0" }
+        return String(Int64((value / divisor).rounded(.up)))
+    }
+
+    /// `expansion.Expand`: `$(VAR)` becomes VAR's value when defined, `$$(VAR)` stays literal.
+    static func expand(_ input: String, _ mapping: [String: String]) -> String {
+        var out = ""
+        var chars = Array(input)[...]
+        while let c = chars.first {
+            chars = chars.dropFirst()
+            guard c == "$", let next = chars.first else { out.append(c); continue }
+            if next == "$" {
+                out.append("$")
+                chars = chars.dropFirst()
+            } else if next == "(", let close = chars.firstIndex(of: ")") {
+                let name = String(chars[chars.index(after: chars.startIndex)..<close])
+                if let v = mapping[name] { out += v } else { out += "$(\(name))" }
+                chars = chars[chars.index(after: close)...]
+            } else {
+                out.append(c)
+            }
+        }
+        return out
+    }
+}

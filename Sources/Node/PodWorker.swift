@@ -1,0 +1,493 @@
+import ContainerRuntime
+import Foundation
+import KubeAPI
+import PodLifecycle
+
+/// The kubelet's per-pod worker: one actor per pod that repeatedly asks `PodLifecycle` what to do
+/// and does it (`SyncPod`), then, once the pod is finished or deleted, terminates it
+/// (`SyncTerminatingPod`) and releases its sandbox and volumes (`SyncTerminatedPod`).
+///
+/// Syncs are triggered by events only — a container exit, a probe verdict, a back-off expiry, a
+/// deletion — never by polling. One sync runs at a time; events that arrive meanwhile coalesce into
+/// one more sync.
+public actor PodWorker {
+    public private(set) var pod: Pod
+    private let ctx: NodeContext
+    private let sources: VolumeSources
+    private let onChange: @Sendable (Pod) -> Void
+
+    private var runtimeStatus = PodRuntimeStatus()
+    private var processes: [String: ContainerProcess] = [:]
+    private var containerSpecs: [String: ContainerSpec] = [:]
+    private var containerEnv: [String: [String]] = [:]
+    private var probes = ProbeResults()
+    private var probeTasks: [String: Task<Void, Never>] = [:]
+    private var backoff = RestartBackoff()
+    private var reasonCache: [String: StartFailure] = [:]
+    private var deleting = false
+    private var deletionGrace: Int64?
+    private var terminationTask: Task<Void, Never>?
+    private var sandbox: PodSandboxNetwork?
+    private var volumeManager: VolumeManager?
+    private var volumes: [String: MountedVolume] = [:]
+    private var timers: [Task<Void, Never>] = []
+    private var done = false
+
+    private let wakeStream: AsyncStream<Void>
+    private let wakeContinuation: AsyncStream<Void>.Continuation
+
+    public init(pod: Pod, context: NodeContext, sources: VolumeSources, onChange: @escaping @Sendable (Pod) -> Void = { _ in }) {
+        self.pod = pod
+        self.ctx = context
+        self.sources = sources
+        self.onChange = onChange
+        (wakeStream, wakeContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Runs the pod until it has finished (Succeeded or Failed) or was deleted and every container
+    /// is gone; returns the final object with its status.
+    public func run() async -> Pod {
+        publish()
+        wake()
+        for await _ in wakeStream {
+            if deleting { break }
+            await syncPod()
+            publish()
+            if isFinished { break }
+        }
+        if deleting { await terminationTask?.value }
+        await syncTerminatedPod()
+        return pod
+    }
+
+    /// Deletes the pod (`kubectl delete`, or Ctrl-C on `tandem run`): every container is stopped the
+    /// way the kubelet does it, with `grace` (or the pod's `terminationGracePeriodSeconds`).
+    public func terminate(gracePeriod: Int64? = nil) {
+        let spec = pod.spec.terminationGracePeriodSeconds ?? 30
+        let requested = max(1, gracePeriod ?? spec)
+        // The grace can only shrink (`calculateEffectiveGracePeriod`).
+        deletionGrace = min(deletionGrace ?? requested, requested)
+        guard !deleting, !done else { return }
+        deleting = true
+        pod.metadata.deletionTimestamp = Timestamp.string(Date())
+        pod.metadata.deletionGracePeriodSeconds = deletionGrace
+        publish()
+        terminationTask = Task { await self.syncTerminatingPod() }
+        wake()
+    }
+
+    private func wake() { wakeContinuation.yield() }
+
+    private var isFinished: Bool {
+        let phase = pod.status?.phase
+        return (phase == "Succeeded" || phase == "Failed") && runtimeStatus.running.isEmpty
+    }
+
+    // MARK: - SyncPod
+
+    private func syncPod() async {
+        let actions = PodLifecycle.computePodActions(spec: pod.spec, status: runtimeStatus, probes: probes)
+        if actions.killPod {
+            if !actions.createSandbox {
+                await killPod(gracePeriodOverride: nil)
+                return
+            }
+        } else {
+            for kill in actions.containersToKill {
+                await killContainer(id: kill.containerID, reason: kill.reason, message: kill.message, probe: kill.probe, gracePeriodOverride: nil, ordering: nil)
+            }
+        }
+        if actions.createSandbox {
+            guard await createSandbox() else { return }
+        }
+        let inits = pod.spec.initContainers ?? []
+        for i in actions.initContainersToStart {
+            guard !deleting else { return }
+            let started = await startContainer(inits[i])
+            if !started && !inits[i].isSidecar { return }
+        }
+        for i in actions.containersToStart {
+            guard !deleting else { return }
+            _ = await startContainer(pod.spec.containers[i])
+        }
+    }
+
+    /// Volumes first, then the network namespace (`SyncPod` step 4 after `WaitForAttachAndMount`).
+    private func createSandbox() async -> Bool {
+        do {
+            if volumeManager == nil {
+                let vm = VolumeManager(podDir: ctx.podDirectory(pod), pod: pod, sources: sources)
+                volumes = try await vm.setUp()
+                volumeManager = vm
+            }
+            if pod.spec.hostNetwork == true {
+                runtimeStatus.podIP = ctx.hostIP
+            } else if sandbox == nil {
+                let s = try await ctx.network.setUp(podUID: pod.uid, podName: pod.name, namespace: pod.namespace)
+                sandbox = s
+                runtimeStatus.podIP = s.ip
+            }
+            try writeEtcHosts()
+        } catch {
+            ctx.timeline.note("\(pod.name): Warning FailedCreatePodSandBox: \(error)")
+            for c in (pod.spec.initContainers ?? []) + pod.spec.containers {
+                reasonCache[c.name] = StartFailure(reason: "ContainerCreating", message: "\(error)")
+            }
+            schedule(at: Date().addingTimeInterval(10))
+            return false
+        }
+        runtimeStatus.sandboxReady = true
+        runtimeStatus.sandboxAttempt += 1
+        return true
+    }
+
+    private var etcHostsPath: String { ctx.podDirectory(pod) + "/etc-hosts" }
+
+    /// The kubelet-managed `/etc/hosts` (`ensureHostsFile`): localhost plus the pod's own name.
+    private func writeEtcHosts() throws {
+        var text = "# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+        text += "fe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n"
+        if let ip = runtimeStatus.podIP, pod.spec.hostNetwork != true {
+            text += "\(ip)\t\(pod.spec.hostname ?? pod.name)\n"
+        }
+        try FileManager.default.createDirectory(atPath: ctx.podDirectory(pod), withIntermediateDirectories: true)
+        try text.write(toFile: etcHostsPath, atomically: true, encoding: .utf8)
+    }
+
+    // MARK: - Starting a container
+
+    /// `startContainer` with `doBackOff` in front: returns false when the container did not start
+    /// (back-off, configuration error, runtime error, failed postStart).
+    private func startContainer(_ container: Container) async -> Bool {
+        let name = container.name
+        let image = container.image ?? ""
+        let now = Date()
+        if let last = runtimeStatus.instances[name]?.last(where: { $0.state == .exited }), let finished = last.finishedAt {
+            let key = RestartBackoff.key(podName: pod.name, namespace: pod.namespace, podUID: pod.uid, container: name, image: image)
+            if backoff.isInBackOffSince(key, since: finished, now: now) {
+                let d = backoff.duration(key) ?? backoff.initial
+                reasonCache[name] = StartFailure(reason: "CrashLoopBackOff",
+                                                 message: "back-off \(PodPrinter.goDuration(d)) restarting failed container=\(name) pod=\(pod.name)_\(pod.namespace)(\(pod.uid))")
+                if let expiry = backoff.expiry(key, since: finished) { schedule(at: expiry) }
+                return false
+            }
+            backoff.next(key, since: finished, now: now)
+        }
+
+        let spec: ContainerSpec
+        let env: [String]
+        do {
+            (spec, env) = try makeContainerSpec(container)
+        } catch let error as ImageError {
+            reasonCache[name] = StartFailure(reason: "ErrImagePull", message: error.description)
+            return false
+        } catch {
+            reasonCache[name] = StartFailure(reason: "CreateContainerConfigError", message: "\(error)")
+            return false
+        }
+        let restartCount = runtimeStatus.latest(name).map { $0.restartCount + 1 } ?? 0
+        ctx.timeline.register(containerID: spec.id, pod: pod.name, container: name)
+        let process: ContainerProcess
+        do {
+            process = try await ctx.runtime.start(spec)
+        } catch {
+            ctx.timeline.unregister(containerID: spec.id)
+            var record = ContainerRecord(name: name, id: spec.id, image: image, state: .exited, exitCode: 128, reason: "StartError",
+                                         message: "\(error)", createdAt: now, startedAt: now, finishedAt: Date(), restartCount: restartCount)
+            record.finishedAt = Date()
+            runtimeStatus.append(record)
+            reasonCache[name] = StartFailure(reason: "RunContainerError", message: "\(error)")
+            ctx.runtime.removeState(spec)
+            return false
+        }
+        runtimeStatus.append(ContainerRecord(name: name, id: spec.id, image: image, state: .running, createdAt: now,
+                                             startedAt: process.startedAt, restartCount: restartCount))
+        processes[spec.id] = process
+        containerSpecs[spec.id] = spec
+        containerEnv[spec.id] = env
+        reasonCache[name] = nil
+        Task { [weak self] in
+            let exit = await process.wait()
+            await self?.containerExited(id: spec.id, exit: exit)
+        }
+        startProbes(for: container, id: spec.id)
+        publish()
+
+        // postStart is synchronous: the next container waits for it (SYNC-2).
+        if let postStart = container.lifecycle?.postStart {
+            do {
+                try await handlers.hook(postStart, container: container, process: process, env: env, timeout: nil)
+            } catch {
+                ctx.timeline.note("\(pod.name)/\(name): Warning FailedPostStartHook: \(error)")
+                await killContainer(id: spec.id, reason: "FailedPostStartHook", message: "\(error)", probe: nil, gracePeriodOverride: nil, ordering: nil)
+                reasonCache[name] = StartFailure(reason: "PostStartHookError", message: "\(error)")
+                return false
+            }
+        }
+        return true
+    }
+
+    private var handlers: Handlers { Handlers(runtime: ctx.runtime, podIP: runtimeStatus.podIP) }
+
+    /// Everything the runtime needs to start one instance: command line from the image catalog with
+    /// `$(VAR)` expanded, environment, mounts (volumes, `/etc/hosts`, the termination log).
+    private func makeContainerSpec(_ container: Container) throws -> (ContainerSpec, [String]) {
+        let plain = try ctx.images.resolve(image: container.image ?? "", command: container.command, args: container.args)
+        let envPairs = try ContainerEnvironment.environment(for: container, pod: pod, podIP: runtimeStatus.podIP, hostIP: ctx.hostIP,
+                                                            nodeName: ctx.nodeName, configMaps: sources.configMaps, secrets: sources.secrets,
+                                                            imageEnv: plain.env)
+        var mapping: [String: String] = [:]
+        for (k, v) in envPairs { mapping[k] = v }
+        let resolved = try ctx.images.resolve(image: container.image ?? "",
+                                              command: container.command?.map { ContainerEnvironment.expand($0, mapping) },
+                                              args: container.args?.map { ContainerEnvironment.expand($0, mapping) })
+        let id = Self.newID()
+        let restartCount = runtimeStatus.latest(container.name).map { $0.restartCount + 1 } ?? 0
+        let podDir = ctx.podDirectory(pod)
+        let stateDir = "\(ctx.root)/containers/\(id)"
+
+        var mounts: [BindMount] = []
+        for m in container.volumeMounts ?? [] {
+            guard let v = volumes[m.name] else { throw ContainerConfigError(description: "volume \"\(m.name)\" not found") }
+            var source = v.hostPath
+            if let sub = m.subPath, !sub.isEmpty {
+                source += "/" + sub
+                if !FileManager.default.fileExists(atPath: source) {
+                    try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
+                }
+            }
+            mounts.append(BindMount(source: source, target: m.mountPath, readOnly: m.readOnly ?? false))
+        }
+        if pod.spec.hostNetwork != true, !mounts.contains(where: { $0.target == "/etc/hosts" }) {
+            mounts.append(BindMount(source: etcHostsPath, target: "/etc/hosts", readOnly: false))
+        }
+        // The termination message file (`terminationMessagePath`), one per instance.
+        let terminationLog = "\(podDir)/\(container.name)/termination-\(restartCount).log"
+        try FileManager.default.createDirectory(atPath: "\(podDir)/\(container.name)", withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: terminationLog, contents: nil)
+        mounts.append(BindMount(source: terminationLog, target: container.terminationMessagePath ?? "/dev/termination-log", readOnly: false))
+        mounts.sort { $0.target.split(separator: "/").count < $1.target.split(separator: "/").count }
+
+        let env = envPairs.map { "\($0.0)=\($0.1)" }
+        let spec = ContainerSpec(id: id, argv: resolved.argv, env: env, workingDir: container.workingDir ?? resolved.workingDir,
+                                 mounts: mounts, hostname: pod.spec.hostname ?? pod.name,
+                                 netnsPath: pod.spec.hostNetwork == true ? nil : sandbox?.netnsPath,
+                                 stateDir: stateDir, logPath: "\(podDir)/\(container.name)/\(restartCount).log", files: resolved.files)
+        return (spec, env)
+    }
+
+    static func newID() -> String {
+        (0..<16).map { _ in String(UInt8.random(in: 0...15), radix: 16) }.joined()
+    }
+
+    // MARK: - Container exits
+
+    /// PLEG's "container died": records the exit (reading the termination message) and wakes the sync.
+    private func containerExited(id: String, exit: ContainerExit) {
+        guard let process = processes.removeValue(forKey: id) else { return }
+        _ = process
+        guard var record = runtimeStatus.instances.values.compactMap({ $0.first { $0.id == id } }).first else { return }
+        record.state = .exited
+        record.exitCode = exit.exitCode
+        record.finishedAt = exit.finishedAt
+        if let startError = exit.startError {
+            record.reason = "StartError"
+            record.message = startError
+        } else if let container = container(named: record.name), container.terminationMessagePolicy != "FallbackToLogsOnError" || exit.exitCode == 0 {
+            let path = "\(ctx.podDirectory(pod))/\(record.name)/termination-\(record.restartCount).log"
+            if let data = FileManager.default.contents(atPath: path), !data.isEmpty {
+                record.message = String(decoding: data.prefix(4096), as: UTF8.self)
+            }
+        }
+        runtimeStatus.update(record)
+        for type in ProbeType.allCases { probeTasks.removeValue(forKey: "\(id)/\(type)")?.cancel() }
+        if container(named: record.name)?.readinessProbe != nil { probes.set(.readiness, id, .failure) }
+        ctx.timeline.unregister(containerID: id)
+        if let spec = containerSpecs.removeValue(forKey: id) { ctx.runtime.removeState(spec) }
+        containerEnv[id] = nil
+        publish()
+        wake()
+    }
+
+    private func container(named name: String) -> Container? {
+        ((pod.spec.initContainers ?? []) + pod.spec.containers).first { $0.name == name }
+    }
+
+    // MARK: - Killing
+
+    /// `killContainer`: preStop within the grace, then (for sidecars) wait for its turn, then the
+    /// stop signal with at least 2 s before SIGKILL.
+    private func killContainer(id: String, reason: String, message: String, probe: ProbeType?, gracePeriodOverride: Int64?, ordering: TerminationWaiter?) async {
+        guard let process = processes[id],
+              let record = runtimeStatus.instances.values.compactMap({ $0.first { $0.id == id } }).first,
+              let container = container(named: record.name) else {
+            if let record = runtimeStatus.instances.values.compactMap({ $0.first { $0.id == id } }).first { await ordering?.containerTerminated(record.name) }
+            return
+        }
+        var grace = TerminationOrdering.gracePeriod(spec: pod.spec, container: container, probe: probe, override: gracePeriodOverride)
+        if let preStop = container.lifecycle?.preStop, grace > 0 {
+            let start = Date()
+            do {
+                try await handlers.hook(preStop, container: container, process: process, env: containerEnv[id] ?? [], timeout: .seconds(grace))
+            } catch {
+                ctx.timeline.note("\(pod.name)/\(container.name): Warning FailedPreStopHook: \(error)")
+            }
+            grace -= Int64(Date().timeIntervalSince(start))
+        }
+        if let ordering, grace > 0 {
+            let start = Date()
+            await ordering.waitForTurn(container.name, timeout: .seconds(grace))
+            grace -= Int64(Date().timeIntervalSince(start))
+        }
+        grace = max(grace, TerminationOrdering.minimumGracePeriod)
+        process.signal(Self.stopSignal(container))
+        let killer = Task {
+            try? await Task.sleep(for: .seconds(grace))
+            if !Task.isCancelled { process.signal(SIGKILL) }
+        }
+        let exit = await process.wait()
+        killer.cancel()
+        containerExited(id: id, exit: exit)
+        await ordering?.containerTerminated(container.name)
+    }
+
+    static func stopSignal(_ container: Container) -> Int32 {
+        switch container.lifecycle?.stopSignal?.uppercased() {
+        case "SIGINT": return SIGINT
+        case "SIGQUIT": return SIGQUIT
+        case "SIGKILL": return SIGKILL
+        case "SIGHUP": return SIGHUP
+        case "SIGUSR1": return SIGUSR1
+        case "SIGUSR2": return SIGUSR2
+        default: return SIGTERM
+        }
+    }
+
+    /// `killPodWithSyncResult`: every running container at once, sidecars in reverse order after
+    /// the main containers.
+    private func killPod(gracePeriodOverride: Int64?) async {
+        let running = runtimeStatus.running
+        guard !running.isEmpty else { return }
+        let ordering = TerminationWaiter(dependencies: TerminationOrdering.dependencies(spec: pod.spec, running: Set(running.map(\.name))))
+        await withTaskGroup(of: Void.self) { group in
+            for r in running {
+                group.addTask {
+                    await self.killContainer(id: r.id, reason: "", message: "", probe: nil, gracePeriodOverride: gracePeriodOverride, ordering: ordering)
+                }
+            }
+        }
+    }
+
+    /// `SyncTerminatingPod`: liveness and startup stop, readiness keeps running until the containers
+    /// are gone, then every container is killed with the effective grace period.
+    private func syncTerminatingPod() async {
+        for (key, task) in probeTasks where !key.hasSuffix("/readiness") {
+            task.cancel()
+            probeTasks[key] = nil
+        }
+        while !runtimeStatus.running.isEmpty {
+            await killPod(gracePeriodOverride: deletionGrace)
+        }
+        wake()
+    }
+
+    /// `SyncTerminatedPod` + `TerminatePod`: release the network and volumes, force a terminal phase.
+    private func syncTerminatedPod() async {
+        for task in probeTasks.values { task.cancel() }
+        probeTasks = [:]
+        for t in timers { t.cancel() }
+        if let sandbox {
+            await ctx.network.tearDown(sandbox, podUID: pod.uid)
+            self.sandbox = nil
+        }
+        await volumeManager?.tearDown()
+        volumeManager = nil
+        runtimeStatus.sandboxReady = false
+        done = true
+        publish(terminated: true)
+        wakeContinuation.finish()
+    }
+
+    // MARK: - Probes
+
+    private func startProbes(for container: Container, id: String) {
+        if container.readinessProbe != nil { probes.set(.readiness, id, .failure) }
+        if container.livenessProbe != nil { probes.set(.liveness, id, .success) }
+        if let startup = container.startupProbe {
+            probes.set(.startup, id, .unknown)
+            startProbe(.startup, startup, container: container, id: id)
+        } else {
+            startLivenessAndReadiness(container, id: id)
+        }
+    }
+
+    private func startLivenessAndReadiness(_ container: Container, id: String) {
+        if let p = container.readinessProbe { startProbe(.readiness, p, container: container, id: id) }
+        if let p = container.livenessProbe, !deleting { startProbe(.liveness, p, container: container, id: id) }
+    }
+
+    /// One prober worker (`prober/worker.go`): tries at once, then every `periodSeconds`; nothing
+    /// before `initialDelaySeconds`; results count only in runs reaching their threshold.
+    private func startProbe(_ type: ProbeType, _ probe: Probe, container: Container, id: String) {
+        guard let process = processes[id] else { return }
+        let key = "\(id)/\(type)"
+        probeTasks[key]?.cancel()
+        let period = Duration.seconds(Int64(max(1, probe.periodSeconds ?? 10)))
+        let initialDelay = TimeInterval(probe.initialDelaySeconds ?? 0)
+        probeTasks[key] = Task { [weak self] in
+            var threshold = ProbeThreshold(type: type, probe: probe)
+            while !Task.isCancelled {
+                if Date().timeIntervalSince(process.startedAt).rounded(.down) >= initialDelay {
+                    guard let self, let handlers = await self.probeContext(id: id) else { return }
+                    let (result, message) = await handlers.0.probe(probe, container: container, process: process, env: handlers.1)
+                    if Task.isCancelled { return }
+                    if result != .unknown, let effective = threshold.record(result) {
+                        await self.setProbeResult(type, id: id, container: container, result: effective, message: message)
+                    }
+                    if threshold.onHold { return }
+                }
+                try? await Task.sleep(for: period)
+            }
+        }
+    }
+
+    private func probeContext(id: String) -> (Handlers, [String])? {
+        guard processes[id] != nil else { return nil }
+        return (handlers, containerEnv[id] ?? [])
+    }
+
+    private func setProbeResult(_ type: ProbeType, id: String, container: Container, result: ProbeResult, message: String) {
+        guard processes[id] != nil else { return }
+        let old = probes.get(type, id)
+        probes.set(type, id, result)
+        if result == .failure && old != .failure {
+            let what = type.rawValue.prefix(1).uppercased() + type.rawValue.dropFirst()
+            ctx.timeline.note("\(pod.name)/\(container.name): Warning Unhealthy: \(what) probe failed: \(message.trimmingCharacters(in: .whitespacesAndNewlines))")
+        }
+        if type == .startup && result == .success { startLivenessAndReadiness(container, id: id) }
+        publish()
+        wake()
+    }
+
+    // MARK: - Status
+
+    private func schedule(at date: Date) {
+        let delay = max(0, date.timeIntervalSinceNow)
+        timers.removeAll { $0.isCancelled }
+        timers.append(Task { [weak self] in
+            try? await Task.sleep(for: .milliseconds(Int64(delay * 1000) + 1))
+            await self?.wake()
+        })
+    }
+
+    /// Recomputes the status from the records (`generateAPIPodStatus`) and reports a change.
+    private func publish(terminated: Bool = false) {
+        let input = StatusInputs(runtime: runtimeStatus, probes: probes, reasonCache: reasonCache, deleting: deleting, terminated: terminated,
+                                 previous: pod.status, now: Date(), hostIP: ctx.hostIP)
+        let status = PodStatusGenerator.generate(pod: pod, input)
+        guard status != pod.status else { return }
+        pod.status = status
+        ctx.timeline.podChanged(pod)
+        onChange(pod)
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+import KubeAPI
+import PodLifecycle
+import Synchronization
+
+/// The live view `tandem run` prints: pod rows exactly as `kubectl get pods -w` prints them and
+/// every container's output prefixed `pod/container | `, as `docker compose up` shows logs.
+///
+/// Writes go straight to one file descriptor under a lock, so lines of different containers never
+/// interleave mid-line.
+public final class Timeline: Sendable {
+    struct State {
+        var prefixes: [String: String] = [:]
+        var lastRows: [String: PodPrinter.Row] = [:]
+        var headerPrinted = false
+        var nameWidth = 0
+    }
+
+    private let state = Mutex(State())
+    private let fd: Int32
+    private let showLogs: Bool
+
+    /// - Parameters:
+    ///   - fd: where to write (stdout normally, stderr when `-o` keeps stdout for the result).
+    ///   - showLogs: whether container output is echoed (the benchmark turns it off).
+    public init(fd: Int32, showLogs: Bool = true) {
+        self.fd = fd
+        self.showLogs = showLogs
+    }
+
+    public func register(containerID: String, pod: String, container: String) {
+        state.withLock { $0.prefixes[containerID] = "\(pod)/\(container)" }
+    }
+
+    public func unregister(containerID: String) {
+        _ = state.withLock { $0.prefixes.removeValue(forKey: containerID) }
+    }
+
+    /// The runtime's log echo hook.
+    public func log(containerID: String, line: String) {
+        guard showLogs else { return }
+        let prefix = state.withLock { $0.prefixes[containerID] } ?? containerID
+        write("\(prefix) | \(line)\n")
+    }
+
+    /// Prints the pod's row if READY, STATUS or RESTARTS changed, like a watch event.
+    public func podChanged(_ pod: Pod, now: Date = Date()) {
+        let row = PodPrinter.row(pod, now: now)
+        let text: String? = state.withLock { s in
+            let key = "\(pod.namespace)/\(pod.name)"
+            if let last = s.lastRows[key], last.ready == row.ready, last.status == row.status, last.restarts == row.restarts { return nil }
+            s.lastRows[key] = row
+            var out = ""
+            s.nameWidth = max(s.nameWidth, row.name.count + 3)
+            if !s.headerPrinted {
+                s.headerPrinted = true
+                out += Timeline.format(PodPrinter.header, nameWidth: s.nameWidth) + "\n"
+            }
+            out += Timeline.format([row.name, row.ready, row.status, row.restarts, row.age], nameWidth: s.nameWidth) + "\n"
+            return out
+        }
+        if let text { write(text) }
+    }
+
+    /// A free-form note (events such as `Warning BackOff`), prefixed like kubectl events.
+    public func note(_ text: String) {
+        write(text + "\n")
+    }
+
+    static func format(_ cols: [String], nameWidth: Int) -> String {
+        let widths = [nameWidth, 8, 26, 15, 0]
+        var line = ""
+        for (c, w) in zip(cols, widths) {
+            line += c
+            if w > 0 { line += String(repeating: " ", count: max(1, w - c.count)) }
+        }
+        return line
+    }
+
+    private func write(_ s: String) {
+        state.withLock { _ in
+            var bytes = Array(s.utf8)
+            var off = 0
+            while off < bytes.count {
+                let n = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + off, $0.count - off) }
+                if n <= 0 { break }
+                off += n
+            }
+        }
+    }
+}

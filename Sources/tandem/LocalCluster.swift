@@ -1,0 +1,244 @@
+import Controllers
+import Foundation
+import KubeAPI
+import Node
+import PodLifecycle
+
+/// A one-node cluster in memory for `tandem run`: the objects of the manifests, a pod worker per
+/// pod (the kubelet) and the Job / ReplicaSet / Deployment controllers, driven by pod status
+/// changes. The controllers' decisions are pure functions; this actor only applies them.
+actor LocalCluster {
+    private let ctx: NodeContext
+    private let sources: [String: VolumeSources]
+    private var pods: [String: Pod] = [:]
+    private var workers: [String: PodWorker] = [:]
+    private var workerTasks: [String: Task<Void, Never>] = [:]
+    private var deletedPods: Set<String> = []
+    private var jobs: [String: Job] = [:]
+    private var deployments: [String: Deployment] = [:]
+    private var replicaSets: [String: ReplicaSet] = [:]
+    private var others: [KubeObject] = []
+    private var order: [String] = []
+    private var stopping = false
+    private var readyWhenStopped: [String: Bool] = [:]
+    private var requeue: [Task<Void, Never>] = []
+    private let wakeStream: AsyncStream<Void>
+    private let wakeContinuation: AsyncStream<Void>.Continuation
+
+    init(context: NodeContext, objects: [KubeObject]) {
+        ctx = context
+        var sources: [String: VolumeSources] = [:]
+        for o in objects {
+            let ns = o.metadata.namespace ?? "default"
+            switch o {
+            case .configMap(let cm): sources[ns, default: VolumeSources(configMaps: [:], secrets: [:])].configMaps[cm.metadata.name ?? ""] = cm
+            case .secret(let s): sources[ns, default: VolumeSources(configMaps: [:], secrets: [:])].secrets[s.metadata.name ?? ""] = s
+            default: break
+            }
+        }
+        self.sources = sources
+        (wakeStream, wakeContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        for o in objects {
+            let key = Self.key(o.metadata)
+            switch o {
+            case .pod(let p): pods[key] = p
+            case .job(var j):
+                let uid = UUID().uuidString.lowercased()
+                j.metadata.uid = uid
+                j.metadata.creationTimestamp = Timestamp.string(Date())
+                j.metadata.namespace = j.metadata.namespace ?? "default"
+                JobController.prepare(job: &j, uid: uid)
+                jobs[key] = j
+            case .deployment(var d):
+                d.metadata.uid = UUID().uuidString.lowercased()
+                d.metadata.creationTimestamp = Timestamp.string(Date())
+                d.metadata.namespace = d.metadata.namespace ?? "default"
+                d.metadata.generation = 1
+                deployments[key] = d
+            case .replicaSet(var rs):
+                rs.metadata.uid = UUID().uuidString.lowercased()
+                rs.metadata.creationTimestamp = Timestamp.string(Date())
+                rs.metadata.namespace = rs.metadata.namespace ?? "default"
+                rs.metadata.generation = 1
+                replicaSets[key] = rs
+            default: others.append(o)
+            }
+            order.append("\(o.kind)/\(key)")
+        }
+    }
+
+    static func key(_ m: ObjectMeta) -> String { "\(m.namespace ?? "default")/\(m.name ?? "")" }
+
+    /// Whether `tandem run` waits for a signal or the timeout rather than for completion.
+    var runsUntilStopped: Bool { !deployments.isEmpty || !replicaSets.isEmpty || others.contains { if case .cronJob = $0 { true } else { false } } }
+
+    /// Starts every bare pod and the controllers; returns when everything has finished (or, for
+    /// Deployments and CronJobs, when `shutdown` was called and every pod is gone).
+    func run() async {
+        for (key, pod) in pods.sorted(by: { $0.key < $1.key }) { startPod(key: key, pod) }
+        wakeContinuation.yield()
+        for await _ in wakeStream {
+            if !stopping { reconcileControllers() }
+            if isComplete { break }
+        }
+        for t in requeue { t.cancel() }
+    }
+
+    private var isComplete: Bool {
+        if stopping { return workers.isEmpty }
+        if runsUntilStopped { return false }
+        let podsDone = pods.values.allSatisfy { ["Succeeded", "Failed"].contains($0.status?.phase ?? "") } && workers.isEmpty
+        let jobsDone = jobs.values.allSatisfy { Self.jobFinished($0) != nil }
+        return podsDone && jobsDone
+    }
+
+    static func jobFinished(_ job: Job) -> String? {
+        for c in job.status?.conditions ?? [] where c.status == "True" && (c.type == "Complete" || c.type == "Failed") { return c.type }
+        return nil
+    }
+
+    /// Admission of a pod: the fields the API server fills (uid, creation time, namespace).
+    private func startPod(key: String, _ pod: Pod) {
+        var pod = pod
+        pod.metadata.namespace = pod.metadata.namespace ?? "default"
+        pod.metadata.uid = pod.metadata.uid ?? UUID().uuidString.lowercased()
+        pod.metadata.creationTimestamp = pod.metadata.creationTimestamp ?? Timestamp.string(Date())
+        pod.spec.nodeName = ctx.nodeName
+        pods[key] = pod
+        let worker = PodWorker(pod: pod, context: ctx, sources: sources[pod.namespace] ?? VolumeSources(configMaps: [:], secrets: [:])) { [weak self] p in
+            Task { await self?.podChanged(key: key, p) }
+        }
+        workers[key] = worker
+        workerTasks[key] = Task {
+            let final = await worker.run()
+            await self.podFinished(key: key, final)
+        }
+    }
+
+    private func podChanged(key: String, _ pod: Pod) {
+        guard workers[key] != nil else { return }
+        pods[key] = pod
+        wakeContinuation.yield()
+    }
+
+    private func podFinished(key: String, _ pod: Pod) {
+        workers[key] = nil
+        workerTasks[key] = nil
+        if deletedPods.contains(key) && !stopping {
+            pods[key] = nil
+        } else {
+            pods[key] = pod
+        }
+        wakeContinuation.yield()
+    }
+
+    // MARK: controllers
+
+    private func reconcileControllers() {
+        let now = Date()
+        for (key, job) in jobs {
+            let owned = pods.values.filter { $0.metadata.ownerReferences?.contains { $0.uid == job.metadata.uid } ?? false }
+            let result = JobController.reconcile(job: job, pods: owned, now: now, randomSuffix: NameGenerator.randomSuffix)
+            jobs[key]?.status = result.status
+            apply(result.actions)
+            if let after = result.requeueAfter { requeueAfter(after) }
+        }
+        for (key, d) in deployments {
+            let rss = replicaSets.values.filter { $0.metadata.ownerReferences?.contains { $0.uid == d.metadata.uid } ?? false }
+            let owned = pods.values.filter { p in rss.contains { rs in p.metadata.ownerReferences?.contains { $0.uid == rs.metadata.uid } ?? false } }
+            let result = DeploymentController.reconcile(deployment: d, replicaSets: rss, pods: owned, now: now)
+            deployments[key]?.status = result.status
+            apply(result.actions)
+            if let after = result.requeueAfter { requeueAfter(after) }
+        }
+        for (key, rs) in replicaSets {
+            let owned = pods.values.filter { $0.metadata.ownerReferences?.contains { $0.uid == rs.metadata.uid } ?? false }
+            let result = ReplicaSetController.reconcile(rs: rs, pods: owned, now: now, randomSuffix: NameGenerator.randomSuffix)
+            replicaSets[key]?.status = result.status
+            apply(result.actions)
+            if let after = result.requeueAfter { requeueAfter(after) }
+        }
+    }
+
+    private func apply(_ actions: [ControllerAction]) {
+        for action in actions {
+            switch action {
+            case .createPod(let pod):
+                let key = Self.key(pod.metadata)
+                guard pods[key] == nil else { continue }
+                startPod(key: key, pod)
+            case .deletePod(let ns, let name):
+                let key = "\(ns)/\(name)"
+                deletedPods.insert(key)
+                if let w = workers[key] { Task { await w.terminate() } } else { pods[key] = nil }
+            case .createReplicaSet(var rs):
+                rs.metadata.uid = rs.metadata.uid ?? UUID().uuidString.lowercased()
+                rs.metadata.creationTimestamp = Timestamp.string(Date())
+                replicaSets[Self.key(rs.metadata)] = rs
+                wakeContinuation.yield()
+            case .updateReplicaSet(let rs):
+                replicaSets[Self.key(rs.metadata)] = rs
+                wakeContinuation.yield()
+            case .deleteReplicaSet(let ns, let name):
+                replicaSets["\(ns)/\(name)"] = nil
+            case .deleteJob(let ns, let name):
+                let key = "\(ns)/\(name)"
+                if let uid = jobs[key]?.metadata.uid {
+                    for (pk, p) in pods where p.metadata.ownerReferences?.contains(where: { $0.uid == uid }) ?? false {
+                        deletedPods.insert(pk)
+                        if let w = workers[pk] { Task { await w.terminate() } } else { pods[pk] = nil }
+                    }
+                }
+                jobs[key] = nil
+            }
+        }
+    }
+
+    private func requeueAfter(_ d: Duration) {
+        requeue.removeAll { $0.isCancelled }
+        requeue.append(Task { [weak self] in
+            try? await Task.sleep(for: d)
+            await self?.wake()
+        })
+    }
+
+    private func wake() { wakeContinuation.yield() }
+
+    /// Ctrl-C or `--timeout`: remember which pods were Running and Ready, then delete every pod
+    /// gracefully, as `kubectl delete` would.
+    func shutdown() async {
+        guard !stopping else { return }
+        stopping = true
+        for (key, p) in pods {
+            readyWhenStopped[key] = p.status?.phase == "Running" && (p.status?.conditions?.contains { $0.type == "Ready" && $0.status == "True" } ?? false)
+        }
+        for w in workers.values { await w.terminate() }
+        wakeContinuation.yield()
+    }
+
+    // MARK: results
+
+    /// 0 when every pod ended well (Succeeded, or Running and Ready when stopped), 1 when a pod or a
+    /// Job failed.
+    func exitCode() -> Int32 {
+        for job in jobs.values where Self.jobFinished(job) != "Complete" { return 1 }
+        for (key, p) in pods {
+            let ownedByJob = p.metadata.ownerReferences?.contains { $0.kind == "Job" } ?? false
+            if ownedByJob { continue }
+            if readyWhenStopped[key] == true { continue }
+            if p.status?.phase != "Succeeded" { return 1 }
+        }
+        return 0
+    }
+
+    /// The final objects, as `kubectl get -o json` would list them.
+    func finalObjects() -> [KubeObject] {
+        var out: [KubeObject] = []
+        out += others
+        out += deployments.values.sorted { Self.key($0.metadata) < Self.key($1.metadata) }.map { .deployment($0) }
+        out += replicaSets.values.sorted { Self.key($0.metadata) < Self.key($1.metadata) }.map { .replicaSet($0) }
+        out += jobs.values.sorted { Self.key($0.metadata) < Self.key($1.metadata) }.map { .job($0) }
+        out += pods.values.sorted { Self.key($0.metadata) < Self.key($1.metadata) }.map { .pod($0) }
+        return out
+    }
+}

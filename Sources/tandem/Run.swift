@@ -1,0 +1,172 @@
+import ArgumentParser
+import ContainerRuntime
+import Dispatch
+import Foundation
+import KubeAPI
+import Node
+import Yams
+
+/// `tandem run`: runs the objects of one or more manifests until they finish, the timeout passes,
+/// or SIGINT/SIGTERM arrives, showing a `kubectl get pods -w` timeline and every container's logs.
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the Pods, Jobs and Deployments of Kubernetes manifests on this machine.",
+        discussion: "Exit status: 0 when every pod ended well, 1 when a pod or Job failed, 2 on invalid input."
+    )
+
+    @Option(help: "Stop every pod gracefully after this long (e.g. 30s, 5m, 1h30m).")
+    var timeout: String?
+
+    @Option(name: .shortAndLong, help: "At exit, print the final objects as a v1 List: json or yaml.")
+    var output: String?
+
+    @Option(help: "State directory: container logs, volumes, network leases.")
+    var root: String = "/var/lib/tandem"
+
+    @Option(help: "A YAML file mapping images to host commands (image: {command, args, env, workingDir}).")
+    var images: String?
+
+    @Argument(help: "Manifest files, or - for standard input.")
+    var files: [String] = []
+
+    func run() async throws {
+        let exitCode = await execute()
+        throw ExitCode(exitCode)
+    }
+
+    private func fail(_ message: String) -> Int32 {
+        FileHandle.standardError.write(Data((message + "\n").utf8))
+        return 2
+    }
+
+    func execute() async -> Int32 {
+        if files.isEmpty { return fail("error: must specify one or more manifest files (or - for standard input)") }
+        if let output, output != "json" && output != "yaml" {
+            return fail("error: unable to match a printer suitable for the output format \"\(output)\", allowed formats are: json,yaml")
+        }
+        var timeoutDuration: Duration?
+        if let timeout {
+            guard let d = GoDuration.parse(timeout) else { return fail("error: invalid argument \"\(timeout)\" for \"--timeout\" flag: time: invalid duration \"\(timeout)\"") }
+            timeoutDuration = d
+        }
+
+        // Decode and validate everything before anything starts.
+        var objects: [(KubeObject, String)] = []
+        var errors: [String] = []
+        for file in files {
+            let text: String
+            if file == "-" {
+                text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+            } else {
+                guard let data = FileManager.default.contents(atPath: file) else {
+                    errors.append("error: the path \"\(file)\" does not exist")
+                    continue
+                }
+                text = String(decoding: data, as: UTF8.self)
+            }
+            do {
+                objects += try Manifest.decode(text, source: file == "-" ? "STDIN" : file).map { ($0, file) }
+            } catch {
+                errors.append(error.description)
+            }
+        }
+        let catalog: ImageCatalog
+        do {
+            catalog = try ImageCatalog(userFile: images)
+        } catch {
+            return fail("error: --images \(images ?? ""): \(error)")
+        }
+        if errors.isEmpty { errors += Admission.check(objects, images: catalog) }
+        if !errors.isEmpty { return fail(errors.joined(separator: "\n")) }
+        if objects.isEmpty { return fail("error: no objects passed to run") }
+        for (o, source) in objects {
+            if case .service(let s) = o {
+                FileHandle.standardError.write(Data("\(source): service/\(s.metadata.name ?? "") accepted; Services are not served by `tandem run` yet\n".utf8))
+            }
+        }
+
+        let timeline = Timeline(fd: output == nil ? 1 : 2)
+        let context: NodeContext
+        do {
+            try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+            let runtime = try Runtime(logEcho: { id, _, line in timeline.log(containerID: id, line: line) })
+            let network = PodNetwork(config: PodNetworkConfig(stateDir: root + "/net"))
+            await network.cleanupStale()
+            context = NodeContext(root: root, runtime: runtime, network: network, images: catalog, timeline: timeline,
+                                  hostIP: "127.0.0.1", nodeName: ProcessInfo.processInfo.hostName)
+        } catch {
+            return fail("error: cannot start the node: \(error)")
+        }
+
+        let cluster = LocalCluster(context: context, objects: objects.map(\.0))
+        let stop = SignalWatcher.install { Task { await cluster.shutdown() } }
+        let timer = timeoutDuration.map { d in
+            Task {
+                try? await Task.sleep(for: d)
+                if !Task.isCancelled { await cluster.shutdown() }
+            }
+        }
+        await cluster.run()
+        timer?.cancel()
+        stop.cancel()
+
+        if let output {
+            let list = JSONValue.object([
+                "apiVersion": .string("v1"), "kind": .string("List"),
+                "metadata": .object(["resourceVersion": .string("")]),
+                "items": .array(await cluster.finalObjects().compactMap { try? $0.jsonValue() }),
+            ])
+            if output == "json" {
+                print(list.jsonText())
+            } else {
+                print((try? Yams.dump(object: list.anyValue, sortKeys: true)) ?? "", terminator: "")
+            }
+        }
+        return await cluster.exitCode()
+    }
+}
+
+/// SIGINT and SIGTERM, delivered as events (dispatch signal sources), not by polling.
+struct SignalWatcher: Sendable {
+    private let sources: [any DispatchSourceSignal]
+
+    static func install(_ handler: @escaping @Sendable () -> Void) -> SignalWatcher {
+        let sources = [SIGINT, SIGTERM].map { signo in
+            signal(signo, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signo, queue: .global())
+            source.setEventHandler(handler: handler)
+            source.resume()
+            return source
+        }
+        return SignalWatcher(sources: sources)
+    }
+
+    func cancel() { sources.forEach { $0.cancel() } }
+}
+
+/// Go's `time.ParseDuration` subset that kubectl flags accept: `300ms`, `30s`, `5m`, `1h30m`.
+enum GoDuration {
+    static func parse(_ s: String) -> Duration? {
+        if s == "0" { return .zero }
+        var total = 0.0
+        var rest = Substring(s)
+        guard !rest.isEmpty else { return nil }
+        while !rest.isEmpty {
+            let number = rest.prefix { $0.isNumber || $0 == "." }
+            guard !number.isEmpty, let value = Double(number) else { return nil }
+            rest = rest.dropFirst(number.count)
+            let unit = rest.prefix { $0.isLetter || $0 == "µ" }
+            rest = rest.dropFirst(unit.count)
+            switch unit {
+            case "ns": total += value / 1e9
+            case "us", "µs": total += value / 1e6
+            case "ms": total += value / 1e3
+            case "s": total += value
+            case "m": total += value * 60
+            case "h": total += value * 3600
+            default: return nil
+            }
+        }
+        return .milliseconds(Int64(total * 1000))
+    }
+}

@@ -1,0 +1,118 @@
+import Foundation
+import KubeAPI
+import Testing
+@testable import PodLifecycle
+
+@Suite struct StatusTests {
+    func pod(_ f: Fixture, probes: ProbeResults = .init(), reasons: [String: StartFailure] = [:]) -> Pod {
+        var p = Pod(metadata: ObjectMeta(name: "p", namespace: "default"), spec: f.spec)
+        p.metadata.creationTimestamp = Timestamp.string(f.t0)
+        p.metadata.uid = "uid"
+        p.status = PodStatusGenerator.generate(pod: p, StatusInputs(runtime: f.status, probes: probes, reasonCache: reasons, now: f.t0.addingTimeInterval(5)))
+        return p
+    }
+
+    func row(_ p: Pod) -> PodPrinter.Row { PodPrinter.row(p, now: Date(timeIntervalSince1970: 1_700_000_010)) }
+
+    @Test func initProgressColumns() {
+        var f = Fixture(inits: [Container(name: "i1")], containers: [Container(name: "app")])
+        f.running("i1")
+        let p = pod(f)
+        #expect(p.status?.phase == "Pending")
+        #expect(row(p).status == "Init:0/1")
+        #expect(row(p).ready == "0/1")
+        #expect(p.status?.conditions?.map(\.type) == ["PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled"])
+        #expect(p.status?.conditions?[1].message == "containers with incomplete status: [i1]")
+        #expect(p.status?.containerStatuses?.first?.state.waiting?.reason == "PodInitializing")
+    }
+
+    @Test func podInitializingAfterInitsDone() {
+        var f = Fixture(inits: [Container(name: "i1")], containers: [Container(name: "app")])
+        f.exited("i1", code: 0)
+        let p = pod(f)
+        #expect(row(p).status == "PodInitializing")
+        #expect(p.status?.initContainerStatuses?.first?.ready == true)
+    }
+
+    @Test func jobPodWithSidecarShowsCompletedWhileSidecarStops() {
+        var f = Fixture(inits: [Fixture.sidecar("sc")], containers: [Container(name: "job")])
+        f.running("sc")
+        f.exited("job", code: 0)
+        let p = pod(f)
+        #expect(p.status?.phase == "Running")
+        #expect(row(p).status == "Completed")
+        #expect(row(p).ready == "1/2")
+    }
+
+    @Test func succeededIgnoresSidecarExitCodes() {
+        var f = Fixture(inits: [Fixture.sidecar("sc")], containers: [Container(name: "job")])
+        f.exited("sc", code: 137)
+        f.exited("job", code: 0)
+        let p = pod(f)
+        #expect(p.status?.phase == "Succeeded")
+        #expect(p.status?.conditions?.first { $0.type == "ContainersReady" }?.reason == "PodCompleted")
+        #expect(p.status?.conditions?.first { $0.type == "Initialized" }?.reason == "PodCompleted")
+    }
+
+    @Test func failedInitUnderNever() {
+        var f = Fixture(inits: [Container(name: "i1")], containers: [Container(name: "app")])
+        f.exited("i1", code: 1)
+        let p = pod(f)
+        #expect(p.status?.phase == "Failed")
+        #expect(row(p).status == "Init:Error")
+    }
+
+    @Test func crashLoopBackOffShowsWaitingWithLastState() {
+        var f = Fixture(containers: [Container(name: "app")], restartPolicy: "Always")
+        f.exited("app", code: 1, restarts: 0)
+        f.exited("app", code: 1, restarts: 1)
+        let p = pod(f, reasons: ["app": StartFailure(reason: "CrashLoopBackOff", message: "back-off 10s restarting failed container=app pod=p_default(uid)")])
+        let s = p.status!.containerStatuses![0]
+        #expect(s.state.waiting?.reason == "CrashLoopBackOff")
+        #expect(s.lastState.terminated?.exitCode == 1)
+        #expect(s.restartCount == 1)
+        #expect(row(p).status == "CrashLoopBackOff")
+        #expect(row(p).restarts.hasPrefix("1 ("))
+        #expect(p.status?.phase == "Running")
+    }
+
+    @Test func initCrashLoopBackOff() {
+        var f = Fixture(inits: [Container(name: "i1")], containers: [Container(name: "app")], restartPolicy: "OnFailure")
+        f.exited("i1", code: 1)
+        let p = pod(f, reasons: ["i1": StartFailure(reason: "CrashLoopBackOff", message: "x")])
+        #expect(row(p).status == "Init:CrashLoopBackOff")
+        #expect(p.status?.phase == "Pending")
+    }
+
+    @Test func readinessDecidesReadyColumn() {
+        var c = Container(name: "app")
+        c.readinessProbe = Probe(exec: ExecAction(command: ["true"]))
+        var f = Fixture(inits: [Fixture.sidecar("sc")], containers: [c], restartPolicy: "Always")
+        f.running("sc")
+        f.running("app")
+        var probes = ProbeResults()
+        probes.set(.readiness, "app-0", .failure)
+        #expect(row(pod(f, probes: probes)).ready == "1/2")
+        probes.set(.readiness, "app-0", .success)
+        let p = pod(f, probes: probes)
+        #expect(row(p).ready == "2/2")
+        #expect(row(p).status == "Running")
+        #expect(p.status?.conditions?.first { $0.type == "Ready" }?.status == "True")
+    }
+
+    @Test func statusesSortedByName() {
+        var f = Fixture(containers: [Container(name: "zeta"), Container(name: "alpha")], restartPolicy: "Always")
+        f.running("zeta")
+        f.running("alpha")
+        #expect(pod(f).status?.containerStatuses?.map(\.name) == ["alpha", "zeta"])
+    }
+
+    @Test func humanDuration() {
+        #expect(PodPrinter.humanDuration(5) == "5s")
+        #expect(PodPrinter.humanDuration(119) == "119s")
+        #expect(PodPrinter.humanDuration(302) == "5m2s")
+        #expect(PodPrinter.humanDuration(3600 * 3 + 60) == "3h1m")
+        #expect(PodPrinter.goDuration(80) == "1m20s")
+        #expect(PodPrinter.goDuration(300) == "5m0s")
+    }
+}
