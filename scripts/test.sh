@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The whole test suite: unit tests of every module, end-to-end tests through the tandem binary,
+# then the seed examples as the team lead checks them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+export PATH="/opt/swift/usr/bin:$PATH"
+swift build 2>&1 | tail -1
+export TANDEM_BIN="$PWD/.build/debug/tandem"
+swift test --no-parallel 2>&1 | tee /tmp/tandem-test.log | grep -vE '^(\[[0-9]+/[0-9]+\]|Building|Compiling|Write|Linking)' 
+status=${PIPESTATUS[0]}
+if [ "$status" -ne 0 ]; then exit "$status"; fi
+../shared/tools/check-seed-examples "$TANDEM_BIN"
