@@ -1,1 +1,512 @@
-int tandem_init_placeholder(void) { return 0; }
+/*
+ * Tandem's container init shim. See include/CTandemInit.h for the protocol.
+ *
+ * Everything here runs in a freshly exec'd, still single-threaded process,
+ * before the Swift runtime initialises, because namespace set-up (setns into a
+ * mount namespace, unshare(CLONE_NEWPID) followed by fork, pivot_root) is
+ * undefined or refused in a multithreaded process.
+ */
+#define _GNU_SOURCE
+#include "CTandemInit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+#ifndef SYS_open_tree
+#define SYS_open_tree 428
+#endif
+#ifndef SYS_move_mount
+#define SYS_move_mount 429
+#endif
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442
+#endif
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE 1
+#endif
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#endif
+#ifndef MOUNT_ATTR_RDONLY
+#define MOUNT_ATTR_RDONLY 0x00000001
+#endif
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+struct tandem_mount_attr {
+    unsigned long long attr_set, attr_clr, propagation, userns_fd;
+};
+
+/* ---------------------------------------------------------------- helpers for Swift */
+
+int tandem_init_linked(void) { return 1; }
+
+int tandem_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
+
+int tandem_pidfd_send_signal(int pidfd, int sig) {
+    return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+int tandem_waitid_pidfd(int pidfd, int *wstatus) {
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    int r;
+    do { r = waitid((idtype_t)P_PIDFD, (id_t)pidfd, &info, WEXITED); } while (r < 0 && errno == EINTR);
+    if (r < 0) return -1;
+    /* Rebuild a wait(2) status so Swift decodes one format everywhere. */
+    if (info.si_code == CLD_EXITED) *wstatus = (info.si_status & 0xff) << 8;
+    else *wstatus = info.si_status & 0x7f; /* killed or dumped: signal number */
+    return 0;
+}
+
+int tandem_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+int tandem_memfd(const char *name) { return memfd_create(name, MFD_CLOEXEC); }
+
+int tandem_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+
+int tandem_epoll_add(int epfd, int fd) {
+    struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+    return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+int tandem_epoll_del(int epfd, int fd) { return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL); }
+
+int tandem_epoll_wait(int epfd, int *fds, int max) {
+    struct epoll_event evs[64];
+    if (max > 64) max = 64;
+    int n;
+    do { n = epoll_wait(epfd, evs, max, -1); } while (n < 0 && errno == EINTR);
+    for (int i = 0; i < n; i++) fds[i] = evs[i].data.fd;
+    return n;
+}
+
+pid_t tandem_spawn(const char *path, char *const argv[], char *const envp[],
+                   const int *fds, int nfds, int search_path) {
+    /* Duplicate the sources above every target first, so that mapping 7->1 and 1->2
+     * cannot clobber each other inside the child. */
+    int tmp[64];
+    if (nfds > 64) { errno = EINVAL; return -1; }
+    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (devnull < 0) return -1;
+    for (int i = 0; i < nfds; i++) {
+        int src = fds[i] >= 0 ? fds[i] : devnull;
+        tmp[i] = fcntl(src, F_DUPFD_CLOEXEC, 100);
+        if (tmp[i] < 0) {
+            int e = errno;
+            for (int j = 0; j < i; j++) close(tmp[j]);
+            close(devnull);
+            errno = e;
+            return -1;
+        }
+    }
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t at;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawnattr_init(&at);
+    for (int i = 0; i < nfds; i++) posix_spawn_file_actions_adddup2(&fa, tmp[i], i);
+    posix_spawn_file_actions_addclosefrom_np(&fa, nfds);
+    sigset_t empty, all;
+    sigemptyset(&empty);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&at, &empty);
+    posix_spawnattr_setsigdefault(&at, &all);
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    pid_t pid = -1;
+    int rc = search_path ? posix_spawnp(&pid, path, &fa, &at, argv, envp)
+                         : posix_spawn(&pid, path, &fa, &at, argv, envp);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
+    for (int i = 0; i < nfds; i++) close(tmp[i]);
+    close(devnull);
+    if (rc != 0) { errno = rc; return -1; }
+    return pid;
+}
+
+/* ---------------------------------------------------------------- shim: config */
+
+#define MAX_LIST 4096
+
+struct bind { const char *flag, *source, *target; int tree; int is_dir; };
+
+struct config {
+    const char *netns, *upper, *work, *merged, *lower, *hostname, *cwd;
+    pid_t target_pid;
+    const char *argv[MAX_LIST + 1];
+    int argc;
+    const char *env[MAX_LIST + 1];
+    int envc;
+    struct bind binds[256];
+    int nbinds;
+};
+
+static struct config cfg;
+
+/* The status pipe: the shim's only channel to tandem. */
+static void status_line(const char *kind, const char *fmt, ...) {
+    char buf[4096];
+    int n = snprintf(buf, sizeof buf, "%s ", kind);
+    va_list ap;
+    va_start(ap, fmt);
+    n += vsnprintf(buf + n, sizeof buf - (size_t)n - 2, fmt, ap);
+    va_end(ap);
+    if (n > (int)sizeof buf - 2) n = (int)sizeof buf - 2;
+    for (int i = 0; i < n; i++) if (buf[i] == '\n') buf[i] = ' ';
+    buf[n++] = '\n';
+    ssize_t w;
+    do { w = write(TANDEM_INIT_FD_STATUS, buf, (size_t)n); } while (w < 0 && errno == EINTR);
+}
+
+static int read_config(void) {
+    struct stat st;
+    if (fstat(TANDEM_INIT_FD_CONFIG, &st) < 0) return -1;
+    size_t size = (size_t)st.st_size;
+    char *data = malloc(size + 2);
+    if (!data) return -1;
+    size_t off = 0;
+    while (off < size) {
+        ssize_t r = pread(TANDEM_INIT_FD_CONFIG, data + off, size - off, (off_t)off);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return -1;
+        off += (size_t)r;
+    }
+    data[size] = 0;
+    data[size + 1] = 0;
+    close(TANDEM_INIT_FD_CONFIG);
+    cfg.lower = "/";
+    /* Records: key NUL value NUL; "bind" takes three values (ro|rw, source, target). */
+    char *p = data, *end = data + size;
+#define NEXT() ({ char *s_ = p; if (p >= end) return -1; p += strlen(p) + 1; s_; })
+    while (p < end) {
+        char *key = NEXT();
+        if (!strcmp(key, "bind")) {
+            if (cfg.nbinds >= 256) return -1;
+            struct bind *b = &cfg.binds[cfg.nbinds++];
+            b->flag = NEXT(); b->source = NEXT(); b->target = NEXT();
+            b->tree = -1;
+            continue;
+        }
+        char *val = NEXT();
+        if (!strcmp(key, "arg")) { if (cfg.argc >= MAX_LIST) return -1; cfg.argv[cfg.argc++] = val; }
+        else if (!strcmp(key, "env")) { if (cfg.envc >= MAX_LIST) return -1; cfg.env[cfg.envc++] = val; }
+        else if (!strcmp(key, "netns")) cfg.netns = val;
+        else if (!strcmp(key, "upper")) cfg.upper = val;
+        else if (!strcmp(key, "work")) cfg.work = val;
+        else if (!strcmp(key, "merged")) cfg.merged = val;
+        else if (!strcmp(key, "lower")) cfg.lower = val;
+        else if (!strcmp(key, "hostname")) cfg.hostname = val;
+        else if (!strcmp(key, "cwd")) cfg.cwd = val;
+        else if (!strcmp(key, "pid")) cfg.target_pid = (pid_t)atoi(val);
+        else return -1;
+    }
+#undef NEXT
+    cfg.argv[cfg.argc] = NULL;
+    cfg.env[cfg.envc] = NULL;
+    return cfg.argc > 0 ? 0 : -1;
+}
+
+/* ---------------------------------------------------------------- shim: child side */
+
+/* In the child, errors go to the sync pipe; the parent forwards them as "E ...". */
+static int sync_fd = -1;
+
+static void die(const char *step, const char *arg) {
+    char buf[2048];
+    int e = errno;
+    int n = snprintf(buf, sizeof buf, "%s%s%s: %s", step, arg ? " " : "", arg ? arg : "", strerror(e));
+    if (n > 0 && sync_fd >= 0) { ssize_t w = write(sync_fd, buf, (size_t)n); (void)w; }
+    _exit(128);
+}
+
+/* mkdir -p, resolved from the process's current root (the container's after pivot_root). */
+static int mkdir_p(const char *path) {
+    char buf[PATH_MAX];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) { errno = ENAMETOOLONG; return -1; }
+    for (char *s = buf + 1; *s; s++) {
+        if (*s != '/') continue;
+        *s = 0;
+        if (mkdir(buf, 0755) < 0 && errno != EEXIST) return -1;
+        *s = '/';
+    }
+    if (mkdir(buf, 0755) < 0 && errno != EEXIST) return -1;
+    return 0;
+}
+
+static int make_mountpoint(const char *target, int is_dir) {
+    if (is_dir) return mkdir_p(target);
+    char parent[PATH_MAX];
+    snprintf(parent, sizeof parent, "%s", target);
+    char *slash = strrchr(parent, '/');
+    if (slash && slash != parent) { *slash = 0; if (mkdir_p(parent) < 0) return -1; }
+    struct stat st;
+    if (stat(target, &st) == 0) return 0;
+    int fd = open(target, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return -1;
+    close(fd);
+    return 0;
+}
+
+/* A detached copy of the mount tree at path, so it can be attached after pivot_root
+ * where the host path is no longer reachable. Mount targets are then resolved inside
+ * the container, so an absolute symlink such as /var/run -> /run can never lead a
+ * mkdir or a mount onto the host's own directories. */
+static int clone_tree(const char *path, int readonly) {
+    int fd = (int)syscall(SYS_open_tree, AT_FDCWD, path, OPEN_TREE_CLONE | O_CLOEXEC | AT_RECURSIVE);
+    if (fd < 0) return -1;
+    if (readonly) {
+        struct tandem_mount_attr a = { .attr_set = MOUNT_ATTR_RDONLY };
+        if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof a) < 0) return -1;
+    }
+    return fd;
+}
+
+static int attach_tree(int fd, const char *target) {
+    return (int)syscall(SYS_move_mount, fd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH);
+}
+
+static const char *env_get(const char *name) {
+    size_t n = strlen(name);
+    for (int i = 0; i < cfg.envc; i++)
+        if (!strncmp(cfg.env[i], name, n) && cfg.env[i][n] == '=') return cfg.env[i] + n + 1;
+    return NULL;
+}
+
+/* execvp against the container's PATH (from the container env, not the shim's). */
+static void exec_resolved(void) {
+    const char *file = cfg.argv[0];
+    char *const *argv = (char *const *)cfg.argv;
+    char *const *envp = (char *const *)cfg.env;
+    if (strchr(file, '/')) { execve(file, argv, envp); return; }
+    const char *path = env_get("PATH");
+    if (!path) path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    int saw_eacces = 0;
+    char buf[PATH_MAX];
+    for (const char *p = path;; ) {
+        const char *colon = strchr(p, ':');
+        size_t len = colon ? (size_t)(colon - p) : strlen(p);
+        if (len == 0) snprintf(buf, sizeof buf, "%s", file);
+        else snprintf(buf, sizeof buf, "%.*s/%s", (int)len, p, file);
+        execve(buf, argv, envp);
+        if (errno == EACCES) saw_eacces = 1;
+        else if (errno != ENOENT && errno != ENOTDIR) return;
+        if (!colon) break;
+        p = colon + 1;
+    }
+    errno = saw_eacces ? EACCES : ENOENT;
+}
+
+static void child_run(void) {
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) die("make / rprivate", NULL);
+    int dev = clone_tree("/dev", 0);
+    if (dev < 0) die("clone /dev", NULL);
+    int sys = clone_tree("/sys", 1);
+    if (sys < 0) die("clone /sys", NULL);
+    for (int i = 0; i < cfg.nbinds; i++) {
+        struct bind *b = &cfg.binds[i];
+        struct stat st;
+        if (stat(b->source, &st) < 0) die("volume source", b->source);
+        b->is_dir = S_ISDIR(st.st_mode);
+        b->tree = clone_tree(b->source, !strcmp(b->flag, "ro"));
+        if (b->tree < 0) die("bind volume", b->source);
+    }
+    char opts[3 * PATH_MAX + 64];
+    snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s", cfg.lower, cfg.upper, cfg.work);
+    if (mount("overlay", cfg.merged, "overlay", 0, opts) < 0) die("mount overlay root", cfg.merged);
+    if (chdir(cfg.merged) < 0) die("chdir", cfg.merged);
+    if (syscall(SYS_pivot_root, ".", ".") < 0) die("pivot_root", cfg.merged);
+    if (umount2(".", MNT_DETACH) < 0) die("detach host root", NULL);
+    if (chdir("/") < 0) die("chdir", "/");
+
+    mkdir_p("/proc");
+    if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) die("mount", "/proc");
+    mkdir_p("/dev");
+    if (attach_tree(dev, "/dev") < 0) die("mount", "/dev");
+    mkdir_p("/sys");
+    if (attach_tree(sys, "/sys") < 0) die("mount", "/sys");
+    mkdir_p("/dev/shm");
+    if (mount("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=65536k") < 0) die("mount", "/dev/shm");
+    for (int i = 0; i < cfg.nbinds; i++) {
+        struct bind *b = &cfg.binds[i];
+        if (make_mountpoint(b->target, b->is_dir) < 0) die("create mount point", b->target);
+        if (attach_tree(b->tree, b->target) < 0) die("mount volume at", b->target);
+        close(b->tree);
+    }
+    close(dev);
+    close(sys);
+    if (cfg.hostname && sethostname(cfg.hostname, strlen(cfg.hostname)) < 0) die("sethostname", cfg.hostname);
+    const char *cwd = cfg.cwd ? cfg.cwd : "/";
+    if (cfg.cwd) mkdir_p(cwd); /* the kubelet's runtimes create a missing workingDir */
+    if (chdir(cwd) < 0) die("chdir to workingDir", cwd);
+    exec_resolved();
+    die("exec", cfg.argv[0]);
+}
+
+/* ---------------------------------------------------------------- shim: parent side */
+
+/* Waits for the child while watching the lifeline; never returns. */
+static void supervise(pid_t child, int kill_group) {
+    int pidfd = tandem_pidfd_open(child);
+    struct pollfd p[2] = {
+        { .fd = TANDEM_INIT_FD_LIFELINE, .events = POLLIN },
+        { .fd = pidfd, .events = POLLIN },
+    };
+    int lifeline_open = 1;
+    for (;;) {
+        /* Without a pidfd (should not happen on 6.x) we fall back to a plain blocking wait. */
+        if (pidfd < 0) break;
+        int n = poll(p, 2, -1);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) break;
+        if (p[1].revents) break;
+        if (lifeline_open && p[0].revents) {
+            char c;
+            ssize_t r = read(TANDEM_INIT_FD_LIFELINE, &c, 1);
+            if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN)) {
+                /* tandem is gone: nothing may outlive it. */
+                if (kill_group) kill(-child, SIGKILL);
+                kill(child, SIGKILL);
+                lifeline_open = 0;
+                p[0].fd = -1;
+            }
+        }
+    }
+    int st = 0;
+    while (waitpid(child, &st, 0) < 0 && errno == EINTR) {}
+    status_line("X", "%d", st);
+    if (WIFEXITED(st)) _exit(WEXITSTATUS(st));
+    _exit(128 + (WTERMSIG(st) & 0x7f));
+}
+
+/* Forks the container/exec child behind a CLOEXEC sync pipe: EOF without data means
+ * execve succeeded, data is the child's error message. */
+static pid_t fork_synced(void (*child_fn)(void), int new_group) {
+    int sp[2];
+    if (pipe2(sp, O_CLOEXEC) < 0) { status_line("E", "pipe: %s", strerror(errno)); _exit(128); }
+    pid_t shim = getpid();
+    pid_t pid = fork();
+    if (pid < 0) { status_line("E", "fork: %s", strerror(errno)); _exit(128); }
+    if (pid == 0) {
+        close(sp[0]);
+        sync_fd = sp[1];
+        /* The shim is single-threaded, so PDEATHSIG here really means "the shim died". */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        /* Inside a new PID namespace the parent is invisible (getppid() == 0). */
+        pid_t pp = getppid();
+        if (pp != 0 && pp != shim) _exit(137);
+        if (new_group) setpgid(0, 0);
+        close(TANDEM_INIT_FD_LIFELINE);
+        fcntl(TANDEM_INIT_FD_STATUS, F_SETFD, FD_CLOEXEC);
+        child_fn();
+        _exit(128);
+    }
+    close(sp[1]);
+    char msg[2048];
+    size_t off = 0;
+    for (;;) {
+        ssize_t r = read(sp[0], msg + off, sizeof msg - 1 - off);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        off += (size_t)r;
+        if (off >= sizeof msg - 1) break;
+    }
+    close(sp[0]);
+    msg[off] = 0;
+    if (off > 0) {
+        int st;
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
+        status_line("E", "%s", msg);
+        _exit(128);
+    }
+    status_line("S", "%d", (int)pid);
+    return pid;
+}
+
+static void run_mode(void) {
+    if (cfg.netns) {
+        int fd = open(cfg.netns, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) { status_line("E", "open network namespace %s: %s", cfg.netns, strerror(errno)); _exit(128); }
+        if (setns(fd, CLONE_NEWNET) < 0) { status_line("E", "setns network namespace %s: %s", cfg.netns, strerror(errno)); _exit(128); }
+        close(fd);
+    }
+    if (unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC) < 0) {
+        status_line("E", "unshare namespaces: %s", strerror(errno));
+        _exit(128);
+    }
+    if (!cfg.upper || !cfg.work || !cfg.merged) { status_line("E", "config: missing overlay dirs"); _exit(128); }
+    pid_t child = fork_synced(child_run, 0);
+    supervise(child, 0);
+}
+
+static void child_exec(void) {
+    const char *cwd = cfg.cwd ? cfg.cwd : "/";
+    if (chdir(cwd) < 0) die("chdir", cwd);
+    exec_resolved();
+    /* Like runc: report on the exec'd process's own output as well. */
+    int e = errno;
+    dprintf(2, "tandem exec: %s: %s\n", cfg.argv[0], strerror(e));
+    errno = e;
+    die("exec", cfg.argv[0]);
+}
+
+static void exec_mode(void) {
+    static const struct { const char *name; int type; } nss[] = {
+        { "ipc", CLONE_NEWIPC }, { "uts", CLONE_NEWUTS }, { "net", CLONE_NEWNET },
+        { "pid", CLONE_NEWPID }, { "mnt", CLONE_NEWNS },
+    };
+    int fds[5];
+    /* Open all first: after entering the mount namespace, /proc is the container's. */
+    for (int i = 0; i < 5; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)cfg.target_pid, nss[i].name);
+        fds[i] = open(path, O_RDONLY | O_CLOEXEC);
+        if (fds[i] < 0) { status_line("E", "open %s: %s", path, strerror(errno)); _exit(128); }
+    }
+    for (int i = 0; i < 5; i++) {
+        if (setns(fds[i], nss[i].type) < 0) {
+            status_line("E", "setns %s: %s", nss[i].name, strerror(errno));
+            _exit(128);
+        }
+        close(fds[i]);
+    }
+    pid_t child = fork_synced(child_exec, 1);
+    supervise(child, 1);
+}
+
+__attribute__((constructor, used))
+static void tandem_init_constructor(int argc, char **argv, char **envp) {
+    (void)envp;
+    if (argc < 3 || !argv || !argv[1] || strcmp(argv[1], TANDEM_INIT_MARKER) != 0) return;
+    if (read_config() < 0) { status_line("E", "tandem-init: bad config"); _exit(128); }
+    if (!strcmp(argv[2], "run")) run_mode();
+    else if (!strcmp(argv[2], "exec")) exec_mode();
+    status_line("E", "tandem-init: unknown mode %s", argv[2]);
+    _exit(128);
+}

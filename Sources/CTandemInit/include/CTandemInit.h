@@ -1,2 +1,59 @@
 #pragma once
-int tandem_init_placeholder(void);
+#include <sys/types.h>
+
+/*
+ * The C half of Tandem's container runtime.
+ *
+ * A Swift process is multithreaded before main() runs, and setns(CLONE_NEWNS),
+ * unshare(CLONE_NEWPID) + fork, pivot_root etc. are only safe in a
+ * single-threaded process. So, like runc's nsexec, a constructor in this
+ * library runs before the Swift runtime whenever the binary is started as
+ *
+ *     argv = { "tandem-init", "__tandem-init", "run" | "exec", NULL }
+ *
+ * and then never returns to Swift. The file descriptors are fixed:
+ *   0  stdin  (/dev/null)
+ *   1  stdout (a pipe tandem reads)
+ *   2  stderr (a pipe tandem reads; the same pipe as 1 for exec)
+ *   3  config: a memfd of records  key '\0' value '\0'  (see init.c)
+ *   4  lifeline: read end of a pipe whose write end only tandem holds
+ *   5  status: write end of a pipe carrying text lines
+ *        "S <hostpid>"    the container process exec'd (or is about to, for exec)
+ *        "E <message>"    set-up failed before exec (the shim then exits 128)
+ *        "X <waitstatus>" the container process exited (raw wait(2) status)
+ */
+
+#define TANDEM_INIT_MARKER "__tandem-init"
+#define TANDEM_INIT_FD_CONFIG 3
+#define TANDEM_INIT_FD_LIFELINE 4
+#define TANDEM_INIT_FD_STATUS 5
+
+/* Referenced from Swift so the linker keeps the object holding the constructor. */
+int tandem_init_linked(void);
+
+/* Thin syscall wrappers Swift cannot call directly (syscall(2) is variadic). */
+int tandem_pidfd_open(pid_t pid);
+int tandem_pidfd_send_signal(int pidfd, int sig);
+/* Reaps the child behind pidfd; returns 0 and a wait(2)-style status, or -1 with errno. */
+int tandem_waitid_pidfd(int pidfd, int *wstatus);
+
+/*
+ * posix_spawn with a clean fd table: fds[i] (or /dev/null when fds[i] < 0) becomes
+ * fd i in the child for i < nfds, every other fd is closed, signal mask and
+ * dispositions are reset (Swift/Foundation ignore SIGPIPE; children must not inherit that).
+ * search_path: resolve path against the PATH in envp-independent parent PATH (posix_spawnp).
+ * Returns the pid, or -1 with errno set.
+ */
+pid_t tandem_spawn(const char *path, char *const argv[], char *const envp[],
+                   const int *fds, int nfds, int search_path);
+
+/* epoll, reduced to what the reaper needs (Swift's Glibc module lacks sys/epoll.h). */
+int tandem_epoll_create(void);
+int tandem_epoll_add(int epfd, int fd);
+int tandem_epoll_del(int epfd, int fd);
+/* Waits (EINTR retried) and stores up to max ready fds; returns how many, or -1. */
+int tandem_epoll_wait(int epfd, int *fds, int max);
+
+/* pipe2(O_CLOEXEC) and memfd_create(MFD_CLOEXEC), which Swift's Glibc module does not expose. */
+int tandem_pipe_cloexec(int fds[2]);
+int tandem_memfd(const char *name);

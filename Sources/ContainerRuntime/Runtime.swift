@@ -1,0 +1,344 @@
+import CTandemInit
+import Foundation
+import Logging
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A volume bind mount: `source` on the host appears at `target` inside the container.
+public struct BindMount: Sendable, Hashable {
+    public var source: String
+    public var target: String
+    public var readOnly: Bool
+    public init(source: String, target: String, readOnly: Bool = false) {
+        self.source = source
+        self.target = target
+        self.readOnly = readOnly
+    }
+}
+
+/// The content of a file placed into a container's root before it starts.
+public struct FileContent: Sendable, Hashable {
+    public var data: Data
+    public var mode: UInt32
+    public init(_ data: Data, mode: UInt32 = 0o644) {
+        self.data = data
+        self.mode = mode
+    }
+    public init(_ text: String, mode: UInt32 = 0o644) {
+        self.init(Data(text.utf8), mode: mode)
+    }
+}
+
+public struct ContainerSpec: Sendable {
+    /// Unique, e.g. 16 hex chars; the containerID is "tandem://<id>".
+    public var id: String
+    /// argv[0] may be a bare name, resolved against PATH from `env` inside the container.
+    public var argv: [String]
+    /// "KEY=VALUE", in order.
+    public var env: [String]
+    public var workingDir: String?
+    /// Applied in order (the caller sorts them by target depth).
+    public var mounts: [BindMount]
+    public var hostname: String
+    /// nil: the host network namespace.
+    public var netnsPath: String?
+    /// Per-container dir tandem owns: the overlay's upper/work/merged dirs live here.
+    public var stateDir: String
+    /// The CRI log file, created with its parent dirs.
+    public var logPath: String
+    /// Files written into the container's root (the overlay upper dir) before it starts.
+    public var files: [String: FileContent]
+
+    public init(id: String, argv: [String], env: [String] = [], workingDir: String? = nil, mounts: [BindMount] = [],
+                hostname: String, netnsPath: String? = nil, stateDir: String, logPath: String,
+                files: [String: FileContent] = [:]) {
+        self.id = id
+        self.argv = argv
+        self.env = env
+        self.workingDir = workingDir
+        self.mounts = mounts
+        self.hostname = hostname
+        self.netnsPath = netnsPath
+        self.stateDir = stateDir
+        self.logPath = logPath
+        self.files = files
+    }
+}
+
+public struct ContainerExit: Sendable, Equatable {
+    /// The exit code, or 128 + signal when the process was killed (137 for SIGKILL).
+    public var exitCode: Int32
+    public var signal: Int32?
+    public var finishedAt: Date
+    /// Set when the container never ran (the kubelet's StartError, exit code 128).
+    public var startError: String?
+}
+
+/// The shim failed before exec'ing the container's command: the kubelet reports this
+/// as a StartError / ContainerCannotRun with exit code 128.
+public struct ContainerStartError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public var exitCode: Int32 { 128 }
+    public var description: String { "failed to start container: \(message)" }
+}
+
+public struct ExecResult: Sendable {
+    /// nil when the command timed out.
+    public var exitCode: Int32?
+    /// stdout and stderr, interleaved as written.
+    public var output: String
+    public var timedOut: Bool
+}
+
+/// A running (or exited) container: its PID 1 is a host process in its own namespaces.
+public final class ContainerProcess: Sendable {
+    public let id: String
+    /// The host pid of the container's PID 1.
+    public let pid: Int32
+    public let startedAt: Date
+    let session: ShimSession
+    /// Signals go through a pidfd so a recycled pid can never be hit.
+    private let pidfd: Mutex<Int32>
+
+    init(id: String, pid: Int32, startedAt: Date, session: ShimSession) {
+        self.id = id
+        self.pid = pid
+        self.startedAt = startedAt
+        self.session = session
+        self.pidfd = Mutex(tandem_pidfd_open(pid))
+    }
+
+    deinit { pidfd.withLock { if $0 >= 0 { close($0) } } }
+
+    /// Sends `signo` to the container's PID 1; a no-op once it exited. As on a real node,
+    /// PID 1 ignores signals it has no handler for (SIGKILL excepted).
+    public func signal(_ signo: Int32) {
+        guard !session.childExited else { return }
+        pidfd.withLock { fd in
+            if fd >= 0 { _ = tandem_pidfd_send_signal(fd, signo) } else { kill(pid, signo) }
+        }
+    }
+
+    /// Returns once the container exited *and* its stdout/stderr are fully in the log.
+    /// Any number of tasks may wait.
+    public func wait() async -> ContainerExit {
+        let o = await session.finished()
+        let st: WaitStatus
+        if let child = o.childStatus {
+            st = child
+        } else if o.shimStatus.signal != nil {
+            // The shim was killed; its child died with it through PDEATHSIG=SIGKILL.
+            st = WaitStatus(raw: SIGKILL)
+        } else {
+            st = o.shimStatus
+        }
+        return ContainerExit(exitCode: st.code, signal: st.signal, finishedAt: o.finishedAt, startError: nil)
+    }
+
+    /// The shim's host pid (tests use it to simulate the shim dying).
+    var shimPid: pid_t { session.shimPid }
+}
+
+/// Runs containers as host processes in their own namespaces, through the C shim.
+///
+/// The runtime holds the write end of a *lifeline* pipe; every shim holds the read end
+/// and kills its container the moment it sees EOF. The kernel closes the write end when
+/// tandem dies for any reason (kill -9 included), so no container outlives tandem, and
+/// also when this Runtime is deinitialised.
+public final class Runtime: Sendable {
+    private let lifelineRead: Int32
+    private let lifelineWrite: Mutex<Int32>
+    private let logEcho: (@Sendable (_ containerID: String, _ stream: LogStream, _ line: String) -> Void)?
+    private let logger = Logger(label: "tandem.runtime")
+
+    public init(logEcho: (@Sendable (_ containerID: String, _ stream: LogStream, _ line: String) -> Void)?) throws {
+        // Keeps the constructor's object file linked into every binary that uses the runtime.
+        precondition(tandem_init_linked() == 1)
+        let p = try Sys.pipe()
+        lifelineRead = p.read
+        lifelineWrite = Mutex(p.write)
+        self.logEcho = logEcho
+    }
+
+    deinit {
+        lifelineWrite.withLock { if $0 >= 0 { close($0) } }
+        close(lifelineRead)
+    }
+
+    /// Closes the lifeline: every container of this runtime is killed, as if tandem died.
+    func severLifeline() {
+        lifelineWrite.withLock { fd in
+            if fd >= 0 { close(fd) }
+            fd = -1
+        }
+    }
+
+    private static let shimPath = "/proc/self/exe"
+
+    /// Starts a container; returns once its command was exec'd, or throws
+    /// `ContainerStartError` when set-up failed first (missing binary, bad mount, …).
+    public func start(_ spec: ContainerSpec) async throws -> ContainerProcess {
+        guard !spec.argv.isEmpty else { throw ContainerStartError(message: "no command") }
+        let upper = spec.stateDir + "/upper", work = spec.stateDir + "/work", merged = spec.stateDir + "/merged"
+        // A fresh writable layer for every start, as a restarted container gets on a node.
+        for dir in [upper, work] where FileManager.default.fileExists(atPath: dir) {
+            try FileManager.default.removeItem(atPath: dir)
+        }
+        for dir in [upper, work, merged] { try Sys.mkdirs(dir) }
+        for (path, content) in spec.files {
+            let dest = upper + (path.hasPrefix("/") ? path : "/" + path)
+            try Sys.mkdirs((dest as NSString).deletingLastPathComponent)
+            guard FileManager.default.createFile(atPath: dest, contents: content.data,
+                                                 attributes: [.posixPermissions: Int(content.mode)]) else {
+                throw RuntimeError("cannot write \(dest)")
+            }
+        }
+        try Sys.mkdirs((spec.logPath as NSString).deletingLastPathComponent)
+        let logFD = open(spec.logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
+        guard logFD >= 0 else { throw RuntimeError.errno("open log \(spec.logPath)") }
+
+        var config = ShimConfig()
+        if let netns = spec.netnsPath { config.add("netns", netns) }
+        config.add("upper", upper)
+        config.add("work", work)
+        config.add("merged", merged)
+        config.add("hostname", spec.hostname)
+        if let cwd = spec.workingDir, !cwd.isEmpty { config.add("cwd", cwd) }
+        for m in spec.mounts { config.add("bind", m.readOnly ? "ro" : "rw", m.source, m.target) }
+        for a in spec.argv { config.add("arg", a) }
+        for e in spec.env { config.add("env", e) }
+
+        let session: ShimSession
+        do {
+            let echo = logEcho
+            let id = spec.id
+            var echoOut: (@Sendable (String) -> Void)?
+            var echoErr: (@Sendable (String) -> Void)?
+            if let echo {
+                echoOut = { @Sendable line in echo(id, .stdout, line) }
+                echoErr = { @Sendable line in echo(id, .stderr, line) }
+            }
+            session = try spawnShim(mode: "run", config: config, name: spec.id) { (out: Int32, err: Int32) -> [(fd: Int32, sink: any ByteSink)] in
+                let clock = TimestampFormatter()
+                return [
+                    (fd: out, sink: CRILogSink(fd: logFD, stream: .stdout, clock: clock, echo: echoOut)),
+                    (fd: err, sink: CRILogSink(fd: logFD, stream: .stderr, clock: clock, echo: echoErr)),
+                ]
+            } onDrained: {
+                close(logFD)
+            }
+        } catch {
+            close(logFD)
+            throw error
+        }
+        switch await session.started() {
+        case .success(let pid):
+            return ContainerProcess(id: spec.id, pid: pid, startedAt: Date(), session: session)
+        case .failure(let e):
+            _ = await session.finished()
+            logger.debug("container \(spec.id) failed to start: \(e.message)")
+            throw e
+        }
+    }
+
+    /// Spawns the shim with stdout/stderr pipes handed to `sinks`, the status pipe to a
+    /// session, and the lifeline; everything is drained on one thread.
+    private func spawnShim(mode: String, config: ShimConfig, name: String, sharedOutput: Bool = false,
+                           sinks: (_ out: Int32, _ err: Int32) -> [(fd: Int32, sink: any ByteSink)],
+                           onDrained: @escaping @Sendable () -> Void) throws -> ShimSession {
+        let cfgFD = try Sys.memfd(config.bytes)
+        defer { close(cfgFD) }
+        let out = try Sys.pipe()
+        let err = sharedOutput ? out : try Sys.pipe()
+        let status = try Sys.pipe()
+        let lifeline = lifelineWrite.withLock { $0 >= 0 } ? lifelineRead : -1
+        guard lifeline >= 0 else {
+            for fd in Set([out.read, out.write, err.read, err.write, status.read, status.write]) { close(fd) }
+            throw RuntimeError("runtime is shut down")
+        }
+        let pid: pid_t
+        do {
+            pid = try Sys.spawn(Self.shimPath, argv: ["tandem-init", TANDEM_INIT_MARKER, mode], env: [],
+                                fds: [-1, out.write, err.write, cfgFD, lifeline, status.write], searchPath: false)
+        } catch {
+            for fd in Set([out.read, out.write, err.read, err.write, status.read, status.write]) { close(fd) }
+            throw error
+        }
+        for fd in Set([out.write, err.write, status.write]) { close(fd) }
+        let session = ShimSession(shimPid: pid)
+        var sources = sharedOutput ? Array(sinks(out.read, -1).prefix(1)) : sinks(out.read, err.read)
+        sources.append((status.read, StatusSink(session)))
+        Drain.start(sources, name: "tandem-io-\(name)") {
+            onDrained()
+            session.ioFinished()
+        }
+        do {
+            try Reaper.shared.watch(pid) { session.shimExited($0) }
+        } catch {
+            // Cannot happen on kernels with pidfd; block-reap so the session still completes.
+            var st: Int32 = 0
+            waitpid(pid, &st, 0)
+            session.shimExited(WaitStatus(raw: st))
+        }
+        return session
+    }
+
+    /// Runs `argv` inside a running container's namespaces (exec probes, exec hooks).
+    /// On timeout the command's whole process group is killed.
+    public func exec(in container: ContainerProcess, argv: [String], env: [String], workingDir: String?,
+                     timeout: Duration) async -> ExecResult {
+        guard !argv.isEmpty else { return ExecResult(exitCode: 126, output: "no command", timedOut: false) }
+        var config = ShimConfig()
+        config.add("pid", String(container.pid))
+        if let cwd = workingDir, !cwd.isEmpty { config.add("cwd", cwd) }
+        for a in argv { config.add("arg", a) }
+        for e in env { config.add("env", e) }
+        let output = Mutex(Data())
+        let session: ShimSession
+        do {
+            session = try spawnShim(mode: "exec", config: config, name: "exec-\(container.id)", sharedOutput: true) { out, _ in
+                [(fd: out, sink: DataSink { data in output.withLock { $0 = data } })]
+            } onDrained: {}
+        } catch {
+            return ExecResult(exitCode: 126, output: "\(error)", timedOut: false)
+        }
+        let timer = Task {
+            try await Task.sleep(for: timeout)
+            // The exec'd command leads its own process group; the shim then reports it.
+            if let child = session.childPid { kill(-child, SIGKILL) }
+            kill(session.shimPid, SIGKILL)
+        }
+        let o = await session.finished()
+        timer.cancel()
+        let timedOut = await timer.result.map { true }.get(or: false)
+        var text = String(decoding: output.withLock { $0 }, as: UTF8.self)
+        if timedOut { return ExecResult(exitCode: nil, output: text, timedOut: true) }
+        if let e = o.startError {
+            if text.isEmpty { text = e }
+            return ExecResult(exitCode: e.contains("No such file") ? 127 : 126, output: text, timedOut: false)
+        }
+        let st = o.childStatus ?? o.shimStatus
+        return ExecResult(exitCode: st.code, output: text, timedOut: false)
+    }
+
+    /// Removes an exited container's overlay dirs; the log file stays.
+    public func removeState(_ spec: ContainerSpec) {
+        let merged = spec.stateDir + "/merged"
+        // The overlay is only mounted in the container's own mount namespace, which died
+        // with it; this unmount is for robustness against a host-side mount.
+        umount2(merged, Int32(MNT_DETACH))
+        for dir in ["upper", "work", "merged"] {
+            try? FileManager.default.removeItem(atPath: spec.stateDir + "/" + dir)
+        }
+        // Remove the state dir itself if nothing else (such as the log) lives there.
+        if (try? FileManager.default.contentsOfDirectory(atPath: spec.stateDir))?.isEmpty == true {
+            try? FileManager.default.removeItem(atPath: spec.stateDir)
+        }
+    }
+}
+
+private extension Result where Failure == any Error {
+    func get(or fallback: Success) -> Success { (try? get()) ?? fallback }
+}

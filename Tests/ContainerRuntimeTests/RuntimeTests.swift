@@ -1,0 +1,203 @@
+import Foundation
+import Testing
+@testable import ContainerRuntime
+
+@Suite("Runtime") struct RuntimeTests {
+    @Test func exitCodeAndCRILog() async throws {
+        let scratch = try Scratch()
+        let lines = LinesBox()
+        let runtime = try Runtime { id, stream, line in lines.add("\(stream.rawValue):\(line)") }
+        let spec = scratch.spec(["sh", "-c", "echo out; echo err >&2; printf last; exit 3"])
+        let c = try await runtime.start(spec)
+        let exit = await c.wait()
+        #expect(exit.exitCode == 3)
+        #expect(exit.signal == nil)
+        let records = try criRecords(spec.logPath)
+        #expect(records.contains { $0 == ("stdout", "F", "out") })
+        #expect(records.contains { $0 == ("stderr", "F", "err") })
+        #expect(records.contains { $0 == ("stdout", "F", "last") })
+        let raw = try String(contentsOfFile: spec.logPath, encoding: .utf8)
+        let first = raw.split(separator: "\n")[0]
+        #expect(first.wholeMatch(of: /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z (stdout|stderr) F .*/) != nil)
+        #expect(lines.all.contains("stdout:out") && lines.all.contains("stderr:err"))
+        runtime.removeState(spec)
+        #expect(!FileManager.default.fileExists(atPath: spec.stateDir + "/upper"))
+        #expect(FileManager.default.fileExists(atPath: spec.logPath))
+    }
+
+    @Test func startErrorForMissingCommand() async throws {
+        let scratch = try Scratch()
+        let runtime = try Runtime(logEcho: nil)
+        await #expect(throws: ContainerStartError.self) {
+            _ = try await runtime.start(scratch.spec(["no-such-binary-xyz"]))
+        }
+        do {
+            _ = try await runtime.start(scratch.spec(["no-such-binary-xyz"]))
+        } catch let e as ContainerStartError {
+            #expect(e.message.contains("exec no-such-binary-xyz"))
+            #expect(e.message.contains("No such file"))
+        }
+    }
+
+    @Test func pid1IgnoresSIGTERMAndDiesWithSIGKILL() async throws {
+        let scratch = try Scratch()
+        let runtime = try Runtime(logEcho: nil)
+        let c = try await runtime.start(scratch.spec(["sh", "-c", "sleep 100; echo never"]))
+        c.signal(SIGTERM)
+        try await Task.sleep(for: .seconds(1))
+        #expect(isAlive(c.pid))
+        c.signal(SIGKILL)
+        let exit = await c.wait()
+        #expect(exit.exitCode == 137)
+        #expect(exit.signal == SIGKILL)
+    }
+
+    @Test func trapTermExitsZero() async throws {
+        let scratch = try Scratch()
+        let runtime = try Runtime(logEcho: nil)
+        let c = try await runtime.start(scratch.spec(["sh", "-c", "trap 'exit 0' TERM; echo ready; while true; do sleep 0.1; done"]))
+        try await Task.sleep(for: .milliseconds(300))
+        c.signal(SIGTERM)
+        let exit = await c.wait()
+        #expect(exit.exitCode == 0)
+        #expect(exit.signal == nil)
+    }
+
+    @Test func mountNamespaceIsPrivate() async throws {
+        let scratch = try Scratch()
+        let runtime = try Runtime(logEcho: nil)
+        let vol = scratch.dir + "/vol", ro = scratch.dir + "/ro"
+        try FileManager.default.createDirectory(atPath: vol, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: ro, withIntermediateDirectories: true)
+        try "hello\n".write(toFile: vol + "/greeting", atomically: true, encoding: .utf8)
+        try "host\n".write(toFile: scratch.dir + "/single", atomically: true, encoding: .utf8)
+        let marker = "tandem-test-" + UUID().uuidString.prefix(8)
+        let spec = scratch.spec(["sh", "-c", """
+            cat /config-xyz/greeting
+            echo written > /config-xyz/fromcontainer
+            if echo x > /ro-xyz/file 2>/tmp/err; then echo ro-writable; else cat /tmp/err; fi
+            echo private > /etc/\(marker)
+            cat /etc/\(marker)
+            cat /var/run/secrets-xyz/single
+            """], mounts: [
+                BindMount(source: vol, target: "/config-xyz"),
+                BindMount(source: ro, target: "/ro-xyz", readOnly: true),
+                BindMount(source: scratch.dir + "/single", target: "/var/run/secrets-xyz/single", readOnly: true),
+            ])
+        let c = try await runtime.start(spec)
+        let exit = await c.wait()
+        let out = try criRecords(spec.logPath).map(\.text)
+        #expect(exit.exitCode == 0, "\(out)")
+        #expect(out.contains("hello"))
+        #expect(out.contains { $0.contains("Read-only file system") })
+        #expect(!out.contains("ro-writable"))
+        #expect(out.contains("private"))
+        #expect(out.contains("host"))
+        #expect(FileManager.default.fileExists(atPath: vol + "/fromcontainer"))
+        #expect(!FileManager.default.fileExists(atPath: "/config-xyz"))
+        #expect(!FileManager.default.fileExists(atPath: "/etc/\(marker)"))
+        // /var/run -> /run is an absolute symlink: the mount point must be made inside the container.
+        #expect(!FileManager.default.fileExists(atPath: "/run/secrets-xyz"))
+        runtime.removeState(spec)
+    }
+
+    @Test func hostnameProcAndFiles() async throws {
+        let scratch = try Scratch()
+        let runtime = try Runtime(logEcho: nil)
+        let spec = scratch.spec(["sh", "-c", "hostname; echo pid=$$; cat /proc/1/cmdline | tr '\\0' ' '; echo; cat /opt/tandem-file.txt; pwd"],
+                                hostname: "my-pod-1", workingDir: "/srv/app",
+                                files: ["/opt/tandem-file.txt": FileContent("from catalog\n")])
+        let c = try await runtime.start(spec)
+        _ = await c.wait()
+        let out = try criRecords(spec.logPath).map(\.text)
+        #expect(out.first == "my-pod-1")
+        #expect(out.contains("pid=1"))
+        #expect(out.contains("from catalog"))
+        #expect(out.contains("/srv/app"))
+        #expect(!FileManager.default.fileExists(atPath: "/opt/tandem-file.txt"))
+        runtime.removeState(spec)
+    }
+
+    @Test func execSeesContainerAndTimesOut() async throws {
+        let scratch = try Scratch()
+        let runtime = try Runtime(logEcho: nil)
+        let vol = scratch.dir + "/vol"
+        try FileManager.default.createDirectory(atPath: vol, withIntermediateDirectories: true)
+        try "inside\n".write(toFile: vol + "/f", atomically: true, encoding: .utf8)
+        let spec = scratch.spec(["sleep", "100"], mounts: [BindMount(source: vol, target: "/data-xyz")], hostname: "exec-host")
+        let c = try await runtime.start(spec)
+        let env = ["PATH=/usr/bin:/bin"]
+        let r = await runtime.exec(in: c, argv: ["sh", "-c", "cat /data-xyz/f; hostname; echo err >&2; exit 4"], env: env,
+                                   workingDir: nil, timeout: .seconds(10))
+        #expect(r.exitCode == 4)
+        #expect(r.output.contains("inside") && r.output.contains("exec-host") && r.output.contains("err"))
+        #expect(!r.timedOut)
+        let missing = await runtime.exec(in: c, argv: ["nope-xyz"], env: env, workingDir: nil, timeout: .seconds(5))
+        #expect(missing.exitCode == 127)
+        let clock = ContinuousClock()
+        let t0 = clock.now
+        let slow = await runtime.exec(in: c, argv: ["sh", "-c", "sleep 30; echo done"], env: env, workingDir: nil,
+                                      timeout: .milliseconds(500))
+        #expect(slow.timedOut)
+        #expect(slow.exitCode == nil)
+        #expect(clock.now - t0 < .seconds(5))
+        c.signal(SIGKILL)
+        _ = await c.wait()
+        #expect(hostProcesses(matching: "sleep 30").isEmpty)
+        runtime.removeState(spec)
+    }
+
+    @Test func killingTheShimKillsTheWholeContainer() async throws {
+        let scratch = try Scratch()
+        let runtime = try Runtime(logEcho: nil)
+        let tag = "1000\(Int.random(in: 100...999))"
+        let c = try await runtime.start(scratch.spec(["sh", "-c", "sleep \(tag) & sleep \(tag)"]))
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(hostProcesses(matching: "sleep \(tag)").count == 2)
+        kill(c.shimPid, SIGKILL)
+        let exit = await c.wait()
+        #expect(exit.exitCode == 137)
+        #expect(hostProcesses(matching: "sleep \(tag)").isEmpty)
+    }
+
+    @Test func severedLifelineKillsContainers() async throws {
+        let scratch = try Scratch()
+        let runtime = try Runtime(logEcho: nil)
+        let tag = "2000\(Int.random(in: 100...999))"
+        let a = try await runtime.start(scratch.spec(["sh", "-c", "sleep \(tag) & sleep \(tag)"]))
+        let b = try await runtime.start(scratch.spec(["sleep", tag]))
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(hostProcesses(matching: "sleep \(tag)").count == 3)
+        runtime.severLifeline()
+        let ea = await a.wait(), eb = await b.wait()
+        #expect(ea.exitCode == 137 && eb.exitCode == 137)
+        #expect(hostProcesses(matching: "sleep \(tag)").isEmpty)
+    }
+
+    @Test func concurrentWaiters() async throws {
+        let scratch = try Scratch()
+        let runtime = try Runtime(logEcho: nil)
+        let c = try await runtime.start(scratch.spec(["sh", "-c", "exit 7"]))
+        async let a = c.wait()
+        async let b = c.wait()
+        let (x, y) = await (a, b)
+        #expect(x.exitCode == 7 && y.exitCode == 7)
+        #expect(await c.wait().exitCode == 7)
+        c.signal(SIGKILL) // no-op after exit
+    }
+
+    @Test func commandRun() async throws {
+        let r = try await Command.run(["sh", "-c", "cat; echo e >&2; exit 2"], stdin: Data("in\n".utf8))
+        #expect(r.status == 2)
+        #expect(String(decoding: r.stdout, as: UTF8.self) == "in\n")
+        #expect(String(decoding: r.stderr, as: UTF8.self) == "e\n")
+        await #expect(throws: RuntimeError.self) { _ = try await Command.run(["/no/such/cmd"]) }
+    }
+}
+
+final class LinesBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+    func add(_ s: String) { lock.lock(); lines.append(s); lock.unlock() }
+    var all: [String] { lock.lock(); defer { lock.unlock() }; return lines }
+}

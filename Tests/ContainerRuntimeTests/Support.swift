@@ -1,0 +1,48 @@
+import Foundation
+import Testing
+@testable import ContainerRuntime
+
+/// A scratch directory for one test's container state and logs, removed at the end.
+final class Scratch {
+    let dir: String
+    init() throws {
+        dir = "/tmp/tandem-rt-test-" + UUID().uuidString.prefix(8).lowercased()
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+    deinit { try? FileManager.default.removeItem(atPath: dir) }
+
+    func spec(_ argv: [String], id: String = String(UUID().uuidString.prefix(16)).lowercased(),
+              env: [String] = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], mounts: [BindMount] = [],
+              hostname: String = "testpod", netns: String? = nil, workingDir: String? = nil,
+              files: [String: FileContent] = [:]) -> ContainerSpec {
+        ContainerSpec(id: id, argv: argv, env: env, workingDir: workingDir, mounts: mounts, hostname: hostname,
+                      netnsPath: netns, stateDir: dir + "/state/" + id, logPath: dir + "/logs/" + id + ".log",
+                      files: files)
+    }
+}
+
+/// Parsed CRI log records: (stream, tag, content).
+func criRecords(_ path: String) throws -> [(stream: String, tag: String, text: String)] {
+    let text = try String(contentsOfFile: path, encoding: .utf8)
+    return text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map { line in
+        let parts = line.split(separator: " ", maxSplits: 3, omittingEmptySubsequences: false)
+        return (String(parts[1]), String(parts[2]), parts.count > 3 ? String(parts[3]) : "")
+    }
+}
+
+/// Host pids whose command line equals `cmdline` (args joined by spaces).
+func hostProcesses(matching cmdline: String) -> [Int32] {
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return entries.compactMap { name -> Int32? in
+        guard let pid = Int32(name),
+              let data = FileManager.default.contents(atPath: "/proc/\(name)/cmdline") else { return nil }
+        let args = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ")
+        return args == cmdline ? pid : nil
+    }
+}
+
+func isAlive(_ pid: Int32) -> Bool {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return false }
+    // A zombie is dead for our purposes.
+    return !stat.contains(") Z ")
+}
