@@ -1,0 +1,203 @@
+import Foundation
+import KubeAPI
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where and how pod networks are made.
+public struct PodNetworkConfig: Sendable {
+    /// Tandem's network state: CNI result cache (`sandboxes/`) and host-local leases (`ipam/`).
+    public var stateDir: String
+    /// The Linux bridge every pod's veth is attached to; its address is the gateway.
+    public var bridge = "tandem0"
+    /// Podman's default pod subnet.
+    public var subnet = "10.88.0.0/16"
+    public var cniPath = "/usr/lib/cni"
+    /// Named network namespaces are `<prefix><first 12 of the pod UID>` under /run/netns.
+    /// `cleanupStale` removes every namespace with this prefix, so tests use their own.
+    public var netnsPrefix = "tandem-"
+    /// The CNI network name; host-local keeps its leases in `ipam/<networkName>/`.
+    public var networkName = "tandem"
+
+    public init(stateDir: String) { self.stateDir = stateDir }
+
+    var ipamDataDir: String { stateDir + "/ipam" }
+    var cacheDir: String { stateDir + "/sandboxes" }
+}
+
+/// A pod's network sandbox: the namespace every container of the pod joins, and its IP.
+public struct PodSandboxNetwork: Sendable, Hashable {
+    public let netnsPath: String
+    public let ip: String
+    public let netnsName: String
+    /// Wall time of `setUp` (namespace creation plus both CNI ADDs): the "network set-up" figure.
+    public let setupDuration: Duration
+
+    public init(netnsPath: String, ip: String, netnsName: String, setupDuration: Duration = .zero) {
+        self.netnsPath = netnsPath
+        self.ip = ip
+        self.netnsName = netnsName
+        self.setupDuration = setupDuration
+    }
+}
+
+/// What Tandem remembers about a sandbox between set-up and tear-down, and across restarts:
+/// libcni's result cache (`/var/lib/cni/results/<net>-<id>-<if>`), kept under Tandem's root.
+struct SandboxRecord: Codable, Sendable {
+    var podUID: String
+    var containerID: String
+    var netnsPath: String
+    var result: JSONValue?
+}
+
+/// The pod network sandbox, made the way containerd's CRI plugin makes one in
+/// `RunPodSandbox` → `setupPodNetwork`: a new named network namespace (`netns.NewNetNS`), then
+/// the CNI network list invoked on it (`cni.Setup` → libcni `AddNetworkList`: loopback, then
+/// bridge). Tear-down mirrors `teardownPodNetwork` (`DelNetworkList`, plugins in reverse order)
+/// followed by `RemovePodSandbox` removing the namespace.
+public actor PodNetwork {
+    public let config: PodNetworkConfig
+    static let ipTool = "/usr/sbin/ip"
+    static let netnsDir = "/run/netns"
+
+    /// Namespaces set up by this actor and not yet torn down; `cleanupStale` leaves them alone.
+    private var live: Set<String> = []
+    /// The host's `net.ipv4.ip_forward` before the first bridge ADD (see `restoreForwarding`).
+    private var hostForwarding: String?
+
+    public init(config: PodNetworkConfig) {
+        self.config = config
+    }
+
+    /// The name of a pod's namespace: `<prefix><first 12 characters of its UID>`, like the
+    /// 12-character IDs containerd and Docker print.
+    public func netnsName(podUID: String) -> String {
+        let cleaned = podUID.lowercased().filter { $0.isLetter || $0.isNumber }
+        return config.netnsPrefix + String(cleaned.prefix(12))
+    }
+
+    /// Creates the pod's network namespace and attaches it to the bridge. Throws (after undoing
+    /// what it did) when any step fails; the kubelet then reports `FailedCreatePodSandBox`.
+    public func setUp(podUID: String, podName: String, namespace: String) async throws -> PodSandboxNetwork {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let name = netnsName(podUID: podUID)
+        let path = Self.netnsDir + "/" + name
+        let cni = invocation(containerID: name, netnsPath: path)
+
+        // A namespace of the same name is left over from a killed Tandem (or a pod re-created
+        // with the same UID): release it first, as containerd does for a sandbox it re-creates.
+        if FileManager.default.fileExists(atPath: path) {
+            await tearDown(PodSandboxNetwork(netnsPath: path, ip: "", netnsName: name), podUID: podUID)
+        }
+        try createDirectories()
+        try await HostCommand.check(Self.ipTool, ["netns", "add", name])
+        live.insert(name)
+        // Written before ADD so that a crash between ADD and the end of set-up still leaves a
+        // record for `cleanupStale` to release the lease with.
+        writeRecord(SandboxRecord(podUID: podUID, containerID: name, netnsPath: path, result: nil), name: name)
+
+        do {
+            _ = try await cni.exec("ADD", plugin: "loopback", config: CNIConfigs.loopback())
+            if hostForwarding == nil { hostForwarding = readForwarding() }
+            let out = try await cni.exec("ADD", plugin: "bridge", config: CNIConfigs.bridge(config))
+            restoreForwarding()
+            let result = try JSONDecoder().decode(JSONValue.self, from: Data(out))
+            guard let ip = CNIConfigs.firstIP(result) else {
+                throw CNIError(plugin: "bridge", command: "ADD", code: nil,
+                               message: "no IP in result: \(String(decoding: out, as: UTF8.self))")
+            }
+            writeRecord(SandboxRecord(podUID: podUID, containerID: name, netnsPath: path, result: result), name: name)
+            return PodSandboxNetwork(netnsPath: path, ip: ip, netnsName: name, setupDuration: clock.now - start)
+        } catch {
+            restoreForwarding()
+            await tearDown(PodSandboxNetwork(netnsPath: path, ip: "", netnsName: name), podUID: podUID)
+            throw error
+        }
+    }
+
+    /// Detaches the pod from the bridge, releases its IP and deletes its namespace. Best effort and
+    /// idempotent: every step runs even if an earlier one failed, and a missing namespace or lease
+    /// is not an error (the CNI spec requires DEL to succeed for already-deleted resources).
+    public func tearDown(_ sandbox: PodSandboxNetwork, podUID: String) async {
+        let name = sandbox.netnsName.isEmpty ? netnsName(podUID: podUID) : sandbox.netnsName
+        let path = sandbox.netnsPath.isEmpty ? Self.netnsDir + "/" + name : sandbox.netnsPath
+        await release(containerID: name, netnsPath: path)
+        live.remove(name)
+    }
+
+    /// Removes what a killed Tandem left behind: every `<prefix>*` namespace under /run/netns
+    /// not owned by this actor, every cached sandbox record, and every host-local lease held by
+    /// a `<prefix>*` container — each with a CNI DEL so the bridge port and the IP are freed.
+    /// The counterpart of containerd restoring its sandboxes at start-up and removing the dead.
+    public func cleanupStale() async {
+        var ids: Set<String> = []
+        let fm = FileManager.default
+        for entry in (try? fm.contentsOfDirectory(atPath: Self.netnsDir)) ?? [] where entry.hasPrefix(config.netnsPrefix) {
+            ids.insert(entry)
+        }
+        for entry in (try? fm.contentsOfDirectory(atPath: config.cacheDir)) ?? [] where entry.hasSuffix(".json") {
+            ids.insert(String(entry.dropLast(5)))
+        }
+        // host-local lease files are named after the IP and hold "<containerID>\n<ifname>".
+        let leaseDir = config.ipamDataDir + "/" + config.networkName
+        for entry in (try? fm.contentsOfDirectory(atPath: leaseDir)) ?? [] {
+            guard let text = try? String(contentsOfFile: leaseDir + "/" + entry, encoding: .utf8) else { continue }
+            let id = text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+            if id.hasPrefix(config.netnsPrefix) { ids.insert(id) }
+        }
+        for id in ids.subtracting(live).sorted() {
+            await release(containerID: id, netnsPath: Self.netnsDir + "/" + id)
+        }
+    }
+
+    // MARK: - Internals
+
+    private func invocation(containerID: String, netnsPath: String) -> CNIInvocation {
+        CNIInvocation(cniPath: config.cniPath, containerID: containerID, netnsPath: netnsPath, ifName: "eth0")
+    }
+
+    private func release(containerID name: String, netnsPath path: String) async {
+        let cni = invocation(containerID: name, netnsPath: path)
+        let prev = readRecord(name: name)?.result
+        // libcni's DelNetworkList: plugins in reverse order.
+        _ = try? await cni.exec("DEL", plugin: "bridge", config: CNIConfigs.withPrevResult(CNIConfigs.bridge(config), prev))
+        _ = try? await cni.exec("DEL", plugin: "loopback", config: CNIConfigs.loopback())
+        if FileManager.default.fileExists(atPath: path) {
+            _ = try? await HostCommand.run(Self.ipTool, ["netns", "delete", name])
+        }
+        unlink(config.cacheDir + "/" + name + ".json")
+    }
+
+    private func createDirectories() throws {
+        for dir in [config.stateDir, config.cacheDir, config.ipamDataDir] {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        }
+    }
+
+    private func writeRecord(_ record: SandboxRecord, name: String) {
+        guard let data = try? JSONEncoder().encode(record) else { return }
+        let path = config.cacheDir + "/" + name + ".json"
+        try? data.write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
+
+    private func readRecord(name: String) -> SandboxRecord? {
+        guard let data = FileManager.default.contents(atPath: config.cacheDir + "/" + name + ".json") else { return nil }
+        return try? JSONDecoder().decode(SandboxRecord.self, from: data)
+    }
+
+    private static let forwardingPath = "/proc/sys/net/ipv4/ip_forward"
+
+    private func readForwarding() -> String? {
+        (try? String(contentsOfFile: Self.forwardingPath, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// The bridge plugin turns on `net.ipv4.ip_forward` whenever `isGateway` is set
+    /// (`ip.EnableForward`). Tandem never routes pod traffic off the host — the host is on the
+    /// bridge itself and pods reach each other at layer 2 — so the host's original setting is put
+    /// back, keeping the machine from forwarding between its uplink and the pod subnet.
+    private func restoreForwarding() {
+        guard let original = hostForwarding, readForwarding() != original else { return }
+        try? (original + "\n").write(toFile: Self.forwardingPath, atomically: false, encoding: .utf8)
+    }
+}
