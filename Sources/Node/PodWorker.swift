@@ -471,6 +471,15 @@ public actor PodWorker {
 
     // MARK: - Status
 
+    /// `POD_DIR/pod.json`: the pod as last published, for tools and tests that look at a running
+    /// pod from outside (its IP, its container states) — the kubelet's status, on disk.
+    private func writeStatusFile() {
+        guard let json = try? JSONValue(encoding: pod).jsonText() else { return }
+        let dir = ctx.podDirectory(pod)
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try? json.write(toFile: dir + "/pod.json", atomically: true, encoding: .utf8)
+    }
+
     private func schedule(at date: Date) {
         let delay = max(0, date.timeIntervalSinceNow)
         timers.removeAll { $0.isCancelled }
@@ -488,6 +497,7 @@ public actor PodWorker {
         guard status != pod.status else { return }
         pod.status = status
         ctx.timeline.podChanged(pod)
+        writeStatusFile()
         onChange(pod)
     }
 }
