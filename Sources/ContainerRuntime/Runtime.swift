@@ -265,6 +265,8 @@ public final class Runtime: Sendable {
         let out = try Sys.pipe()
         let err = sharedOutput ? out : try Sys.pipe()
         let status = try Sys.pipe()
+        Sys.growPipe(out.read)
+        if !sharedOutput { Sys.growPipe(err.read) }
         let lifeline = lifelineWrite.withLock { $0 >= 0 } ? lifelineRead : -1
         guard lifeline >= 0 else {
             for fd in Set([out.read, out.write, err.read, err.write, status.read, status.write]) { close(fd) }
