@@ -25,6 +25,7 @@ let package = Package(
             "KubeAPI", "CTandemInit",
             .product(name: "SystemPackage", package: "swift-system"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Yams", package: "Yams"),
         ]),
         // The kubelet: pod workers, prober, volumes, status.
         .target(name: "Node", dependencies: [

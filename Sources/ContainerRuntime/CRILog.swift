@@ -30,6 +30,9 @@ final class CRILogSink: ByteSink {
     private var outCap: Int
     private var outLen = 0
     private var stamp = [UInt8](repeating: 0, count: 30)
+    /// "<timestamp> <stream> ", rebuilt once per read batch, copied with one memcpy per record.
+    private let prefix: UnsafeMutableRawPointer
+    private let prefixLen: Int
     private let clock: TimestampFormatter
 
     init(fd: Int32, stream: LogStream, clock: TimestampFormatter, echo: (@Sendable (String) -> Void)?) {
@@ -37,14 +40,25 @@ final class CRILogSink: ByteSink {
         self.header = Array(" \(stream.rawValue) ".utf8)
         self.echo = echo
         self.clock = clock
-        outCap = 256 * 1024
+        outCap = 1 << 20
         out = .allocate(byteCount: outCap, alignment: 16)
+        prefixLen = 30 + header.count
+        prefix = .allocate(byteCount: prefixLen, alignment: 16)
+        header.withUnsafeBytes { (prefix + 30).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
     }
 
-    deinit { out.deallocate() }
+    deinit {
+        out.deallocate()
+        prefix.deallocate()
+    }
+
+    private func stampNow() {
+        clock.now(into: &stamp)
+        stamp.withUnsafeBytes { prefix.copyMemory(from: $0.baseAddress!, byteCount: 30) }
+    }
 
     func consume(_ bytes: UnsafeRawBufferPointer) {
-        clock.now(into: &stamp)
+        stampNow()
         guard var p = bytes.baseAddress, bytes.count > 0 else { return }
         let end = p + bytes.count
         while p < end {
@@ -76,7 +90,7 @@ final class CRILogSink: ByteSink {
 
     func finish() {
         if !pending.isEmpty {
-            clock.now(into: &stamp)
+            stampNow()
             pending.withUnsafeBytes { emitLine($0) }
             pending.removeAll()
             flush()
@@ -103,7 +117,7 @@ final class CRILogSink: ByteSink {
     }
 
     private func emit(_ content: UnsafeRawBufferPointer, tag: UInt8) {
-        let need = stamp.count + header.count + 2 + content.count + 1
+        let need = prefixLen + 2 + content.count + 1
         if outLen + need > outCap {
             flush()
             if need > outCap {
@@ -113,10 +127,8 @@ final class CRILogSink: ByteSink {
             }
         }
         var w = out + outLen
-        stamp.withUnsafeBytes { w.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-        w += stamp.count
-        header.withUnsafeBytes { w.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-        w += header.count
+        w.copyMemory(from: prefix, byteCount: prefixLen)
+        w += prefixLen
         w.storeBytes(of: tag, as: UInt8.self)
         (w + 1).storeBytes(of: UInt8(ascii: " "), as: UInt8.self)
         w += 2

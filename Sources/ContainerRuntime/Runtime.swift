@@ -22,12 +22,20 @@ public struct BindMount: Sendable, Hashable {
 public struct FileContent: Sendable, Hashable {
     public var data: Data
     public var mode: UInt32
+    /// When set, a symlink to this target is created instead of a regular file (the
+    /// nginx image links its log files to /dev/stdout and /dev/stderr this way).
+    public var symlinkTarget: String?
     public init(_ data: Data, mode: UInt32 = 0o644) {
         self.data = data
         self.mode = mode
     }
     public init(_ text: String, mode: UInt32 = 0o644) {
         self.init(Data(text.utf8), mode: mode)
+    }
+    public static func symlink(to target: String) -> FileContent {
+        var f = FileContent(Data())
+        f.symlinkTarget = target
+        return f
     }
 }
 
@@ -190,6 +198,10 @@ public final class Runtime: Sendable {
         for (path, content) in spec.files {
             let dest = upper + (path.hasPrefix("/") ? path : "/" + path)
             try Sys.mkdirs((dest as NSString).deletingLastPathComponent)
+            if let target = content.symlinkTarget {
+                try FileManager.default.createSymbolicLink(atPath: dest, withDestinationPath: target)
+                continue
+            }
             guard FileManager.default.createFile(atPath: dest, contents: content.data,
                                                  attributes: [.posixPermissions: Int(content.mode)]) else {
                 throw RuntimeError("cannot write \(dest)")
@@ -253,6 +265,8 @@ public final class Runtime: Sendable {
         let out = try Sys.pipe()
         let err = sharedOutput ? out : try Sys.pipe()
         let status = try Sys.pipe()
+        Sys.growPipe(out.read)
+        if !sharedOutput { Sys.growPipe(err.read) }
         let lifeline = lifelineWrite.withLock { $0 >= 0 } ? lifelineRead : -1
         guard lifeline >= 0 else {
             for fd in Set([out.read, out.write, err.read, err.write, status.read, status.write]) { close(fd) }

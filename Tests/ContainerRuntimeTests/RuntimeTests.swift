@@ -201,3 +201,35 @@ final class LinesBox: @unchecked Sendable {
     func add(_ s: String) { lock.lock(); lines.append(s); lock.unlock() }
     var all: [String] { lock.lock(); defer { lock.unlock() }; return lines }
 }
+
+@Suite("CRI log") struct CRILogTests {
+    @Test func longLinesArePartialAndCountsAreExact() async throws {
+        let scratch = try Scratch()
+        let runtime = try Runtime(logEcho: nil)
+        // 40000-byte line -> P(16384) P(16384) F(7232); then 100000 short lines.
+        let spec = scratch.spec(["sh", "-c", "head -c 40000 /dev/zero | tr '\\\\0' a; echo; seq 1 100000"])
+        let c = try await runtime.start(spec)
+        #expect(await c.wait().exitCode == 0)
+        let records = try criRecords(spec.logPath)
+        #expect(records.prefix(3).map(\.tag) == ["P", "P", "F"])
+        #expect(records.prefix(3).map(\.text.count) == [16384, 16384, 40000 - 2 * 16384])
+        let numbers = records.dropFirst(3).map(\.text)
+        #expect(numbers.count == 100000)
+        #expect(numbers.first == "1" && numbers.last == "100000")
+        runtime.removeState(spec)
+    }
+
+    @Test func timestampFormat() {
+        let f = TimestampFormatter()
+        var out = [UInt8](repeating: 0, count: 30)
+        f.format(seconds: 1_704_067_200, nanos: 5, into: &out)
+        #expect(String(decoding: out, as: UTF8.self) == "2024-01-01T00:00:00.000000005Z")
+    }
+
+    @Test func captureThroughput() async throws {
+        let scratch = try Scratch()
+        let r = try await RuntimeBench.logCapture(bytes: 256 << 20, workDir: scratch.dir + "/bench")
+        print("log capture: baseline \(r.baselineSeconds)s, capture \(r.captureSeconds)s, relative \(r.relativeSpeed)")
+        #expect(r.relativeSpeed > 0.5)
+    }
+}
