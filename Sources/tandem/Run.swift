@@ -127,7 +127,7 @@ struct Run: AsyncParsableCommand {
 }
 
 /// SIGINT and SIGTERM, delivered as events (dispatch signal sources), not by polling.
-struct SignalWatcher: Sendable {
+struct SignalWatcher {
     private let sources: [any DispatchSourceSignal]
 
     static func install(_ handler: @escaping @Sendable () -> Void) -> SignalWatcher {
