@@ -147,7 +147,11 @@ public enum Manifest {
     public static func decode(_ text: String, source: String) throws(ManifestError) -> [KubeObject] {
         let trees: [JSONValue]
         do {
-            trees = try Yams.compose_all(yaml: text).map(JSONValue.init(yaml:))
+            // Iterate the parser directly: `compose_all`'s sequence ends silently on a syntax error.
+            let parser = try Parser(yaml: text)
+            var nodes: [JSONValue] = []
+            while let node = try parser.nextRoot() { nodes.append(JSONValue(yaml: node)) }
+            trees = nodes
         } catch {
             throw ManifestError(source: source, message: "error converting YAML to JSON: \(yamlMessage(error))")
         }
