@@ -153,7 +153,7 @@ public enum Manifest {
             while let node = try parser.nextRoot() { nodes.append(JSONValue(yaml: node)) }
             trees = nodes
         } catch {
-            throw ManifestError(source: source, message: "error converting YAML to JSON: \(yamlMessage(error))")
+            throw ManifestError(source: source, message: "error converting YAML to JSON: \(yamlMessage(error, text: text))")
         }
         var objects: [KubeObject] = []
         for tree in trees {
@@ -168,7 +168,7 @@ public enum Manifest {
     /// go-yaml's wording (`yaml: line N: problem`), which kubectl prefixes with
     /// `error converting YAML to JSON:`. go-yaml counts lines from 0 and adds 1 for scanner errors
     /// only, so a parser error names the line *before* the one Yams (1-based) reports.
-    private static func yamlMessage(_ error: Error) -> String {
+    private static func yamlMessage(_ error: Error, text: String) -> String {
         guard let e = error as? YamlError else { return "yaml: " + String(describing: error) }
         func located(_ problem: String, _ line: Int) -> String {
             line > 0 ? "yaml: line \(line): \(problem)" : "yaml: \(problem)"
@@ -183,10 +183,27 @@ public enum Manifest {
         case .reader(let problem, _, _, _):
             return "yaml: " + problem
         case .duplicatedKeysInMapping(let duplicates, let context):
-            return "yaml: unmarshal errors:\n" + duplicates.map { "  line \(context.mark.line): key \(Validation.q($0)) already set in map" }.joined(separator: "\n")
+            return "yaml: unmarshal errors:\n" + duplicates.map {
+                "  line \(duplicateLine(of: $0, in: text, after: context.mark.line)): key \(Validation.q($0)) already set in map"
+            }.joined(separator: "\n")
         default:
             return "yaml: " + (String(describing: e).split(separator: "\n").first.map(String.init) ?? "")
         }
+    }
+
+    /// go-yaml names the line of the *second* occurrence of a duplicated key; Yams only gives the
+    /// mapping's line, so look for the key's second appearance from there.
+    static func duplicateLine(of key: String, in text: String, after line: Int) -> Int {
+        var seen = 0
+        for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where n + 1 >= line {
+            var content = raw.drop(while: { $0 == " " })
+            while content.hasPrefix("- ") { content = content.dropFirst(2).drop(while: { $0 == " " }) }
+            if content.hasPrefix("\(key):") || content.hasPrefix("\"\(key)\":") || content.hasPrefix("'\(key)':") {
+                seen += 1
+                if seen == 2 { return n + 1 }
+            }
+        }
+        return line
     }
 
     private static func expandLists(_ tree: JSONValue, source: String) throws(ManifestError) -> [JSONValue] {
@@ -344,7 +361,13 @@ public enum Manifest {
             return FieldError(.typeMismatch, path(ctx.codingPath),
                               "json: cannot unmarshal null into Go struct field \(structName).\(field) of type \(goType)")
         case .keyNotFound(let key, let ctx):
+            // Go decodes a missing field as its zero value and validation then names what is
+            // really missing inside it; say the same thing here.
             let p = path(ctx.codingPath + [key])
+            if p == "metadata" { return FieldError(.required, "metadata.name", "name or generateName is required") }
+            if p.hasSuffix("spec") && (kind == "Pod" && p == "spec" || p.hasSuffix("template.spec")) {
+                return FieldError(.required, p + ".containers")
+            }
             return FieldError(.required, p)
         case .dataCorrupted(let ctx):
             let (structName, field, _) = goContext(ctx.codingPath, swiftType: Any.self)

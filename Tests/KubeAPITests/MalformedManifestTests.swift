@@ -18,6 +18,12 @@ let malformedManifests: [Malformed] = [
     // MARK: Decoding: YAML, shape, kinds, types, unknown fields
     Malformed("yaml syntax", "apiVersion: v1\nkind: Pod\nmetadata: name: x\n",
               "error converting YAML to JSON: yaml: line 3: mapping values are not allowed in this context"),
+    Malformed("yaml parser error", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n labels: {}\n",
+              "error converting YAML to JSON: yaml: line 4: did not find expected key"),
+    Malformed("duplicate key", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n  name: y\n",
+              "yaml: unmarshal errors:\n  line 5: key \"name\" already set in map"),
+    Malformed("pod without spec", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n", "The Pod \"x\" is invalid: spec.containers: Required value"),
+    Malformed("missing metadata", "apiVersion: v1\nkind: ConfigMap\ndata: {a: b}\n", "metadata.name: Required value: name or generateName is required"),
     Malformed("not a mapping", "- just\n- a list\n", "json: cannot unmarshal array into Go value of type struct { APIVersion string"),
     Malformed("scalar document", "hello\n", "json: cannot unmarshal string into Go value of type struct"),
     Malformed("missing kind", "apiVersion: v1\nmetadata:\n  name: x\n", "kind not set"),

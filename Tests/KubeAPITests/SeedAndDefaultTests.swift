@@ -281,3 +281,4 @@ import Testing
         #expect(message?.contains("error converting YAML to JSON: yaml: line") == true, "\(message ?? "nil")")
     }
 }
+
