@@ -311,11 +311,12 @@ extension Validation {
                     errs.append(.invalid(p, q(name), "must be a standard resource type or fully qualified"))
                 }
             }
-            guard let value = quantity.value else {
-                errs.append(.invalid(p, q(quantity.string), quantityFormatMessage))
+            // Normally caught while decoding (see `decodeErrors`); kept for objects built in code.
+            if let problem = quantityProblem(quantity.string) {
+                errs.append(.invalid(p, q(quantity.string), problem))
                 return
             }
-            if value < 0 { errs.append(.invalid(p, q(quantity.string), "must be greater than or equal to 0")) }
+            if let value = quantity.value, value < 0 { errs.append(.invalid(p, q(quantity.string), "must be greater than or equal to 0")) }
         }
         for name in (r.limits ?? [:]).keys.sorted() { check(name, r.limits![name]!, "\(path).limits[\(name)]") }
         for name in (r.requests ?? [:]).keys.sorted() {

@@ -282,3 +282,19 @@ import Testing
     }
 }
 
+
+@Suite struct ValidationOfObjectsBuiltInCode {
+    @Test func undefaultedPodReportsWhatDefaultingWouldFill() {
+        var container = Container(name: "app")
+        container.resources = ResourceRequirements(limits: ["memory": Quantity("1Mb")])
+        let pod = Pod(metadata: ObjectMeta(name: "p"), spec: PodSpec(containers: [container], volumes: [Volume(name: "v")]))
+        let messages = Validation.validate(.pod(pod)).map(\.description)
+        #expect(messages.contains("spec.volumes[0]: Required value: must specify a volume type"))
+        #expect(messages.contains("spec.restartPolicy: Required value"))
+        #expect(messages.contains { $0.hasPrefix("spec.containers[0].resources.limits[memory]: Invalid value: \"1Mb\": quantities must match") })
+        var defaulted = KubeObject.pod(pod)
+        Defaults.apply(&defaulted)
+        #expect(Validation.validate(defaulted).map(\.description) == ["spec.containers[0].resources.limits[memory]: Invalid value: \"1Mb\": quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'",
+                                                                      "spec.containers[0].resources.requests[memory]: Invalid value: \"1Mb\": quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"])
+    }
+}
