@@ -6,6 +6,10 @@ public struct FieldError: Error, Sendable, Hashable, CustomStringConvertible {
         case forbidden
         case notSupported(value: String, supported: [String])
         case duplicate(value: String)
+        /// `field.NotFound`: a reference to something that does not exist (a volume, a container).
+        case notFound(value: String)
+        /// `field.NotSupported` whose value is not a string, printed the way Go's `%#v` prints it.
+        case notSupportedRaw(value: String, supported: [String])
         case tooLong(value: String, max: Int)
         case unknownField
         /// A JSON type mismatch: the decoder's message, in the API server's shape.
@@ -30,6 +34,7 @@ public struct FieldError: Error, Sendable, Hashable, CustomStringConvertible {
         .init(.notSupported(value: value, supported: supported), field)
     }
     public static func duplicate(_ field: String, _ value: String) -> FieldError { .init(.duplicate(value: value), field) }
+    public static func notFound(_ field: String, _ value: String) -> FieldError { .init(.notFound(value: value), field) }
 
     public var description: String {
         func quoted(_ s: String) -> String { "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\"" }
@@ -44,6 +49,10 @@ public struct FieldError: Error, Sendable, Hashable, CustomStringConvertible {
             return "\(field): Unsupported value: \(quoted(value)): supported values: " + supported.map(quoted).joined(separator: ", ")
         case .duplicate(let value):
             return "\(field): Duplicate value: \(quoted(value))"
+        case .notFound(let value):
+            return "\(field): Not found: \(quoted(value))"
+        case .notSupportedRaw(let value, let supported):
+            return "\(field): Unsupported value: \(value): supported values: " + supported.map(quoted).joined(separator: ", ")
         case .tooLong(_, let max):
             return "\(field): Too long: may not be more than \(max) bytes"
         case .unknownField:

@@ -147,9 +147,13 @@ public enum Manifest {
     public static func decode(_ text: String, source: String) throws(ManifestError) -> [KubeObject] {
         let trees: [JSONValue]
         do {
-            trees = try Yams.compose_all(yaml: text).map(JSONValue.init(yaml:))
+            // Iterate the parser directly: `compose_all`'s sequence ends silently on a syntax error.
+            let parser = try Parser(yaml: text)
+            var nodes: [JSONValue] = []
+            while let node = try parser.nextRoot() { nodes.append(JSONValue(yaml: node)) }
+            trees = nodes
         } catch {
-            throw ManifestError(source: source, message: "error converting YAML to JSON: \(yamlMessage(error))")
+            throw ManifestError(source: source, message: "error converting YAML to JSON: \(yamlMessage(error, text: text))")
         }
         var objects: [KubeObject] = []
         for tree in trees {
@@ -161,14 +165,51 @@ public enum Manifest {
         return objects
     }
 
-    private static func yamlMessage(_ error: Error) -> String {
-        if let e = error as? YamlError { return "yaml: " + String(describing: e).split(separator: "\n").first.map(String.init)! }
-        return String(describing: error)
+    /// go-yaml's wording (`yaml: line N: problem`), which kubectl prefixes with
+    /// `error converting YAML to JSON:`. go-yaml counts lines from 0 and adds 1 for scanner errors
+    /// only, so a parser error names the line *before* the one Yams (1-based) reports.
+    private static func yamlMessage(_ error: Error, text: String) -> String {
+        guard let e = error as? YamlError else { return "yaml: " + String(describing: error) }
+        func located(_ problem: String, _ line: Int) -> String {
+            line > 0 ? "yaml: line \(line): \(problem)" : "yaml: \(problem)"
+        }
+        switch e {
+        case .scanner(let context, let problem, let mark, _):
+            return located(problem, mark.line > 1 ? mark.line : (context.map { $0.mark.line - 1 } ?? 0))
+        case .parser(let context, let problem, let mark, _):
+            return located(problem, mark.line > 1 ? mark.line - 1 : (context.map { $0.mark.line - 1 } ?? 0))
+        case .composer(_, let problem, let mark, _):
+            return located(problem, mark.line)
+        case .reader(let problem, _, _, _):
+            return "yaml: " + problem
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            return "yaml: unmarshal errors:\n" + duplicates.map {
+                "  line \(duplicateLine(of: $0, in: text, after: context.mark.line)): key \(Validation.q($0)) already set in map"
+            }.joined(separator: "\n")
+        default:
+            return "yaml: " + (String(describing: e).split(separator: "\n").first.map(String.init) ?? "")
+        }
+    }
+
+    /// go-yaml names the line of the *second* occurrence of a duplicated key; Yams only gives the
+    /// mapping's line, so look for the key's second appearance from there.
+    static func duplicateLine(of key: String, in text: String, after line: Int) -> Int {
+        var seen = 0
+        for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where n + 1 >= line {
+            var content = raw.drop(while: { $0 == " " })
+            while content.hasPrefix("- ") { content = content.dropFirst(2).drop(while: { $0 == " " }) }
+            if content.hasPrefix("\(key):") || content.hasPrefix("\"\(key)\":") || content.hasPrefix("'\(key)':") {
+                seen += 1
+                if seen == 2 { return n + 1 }
+            }
+        }
+        return line
     }
 
     private static func expandLists(_ tree: JSONValue, source: String) throws(ManifestError) -> [JSONValue] {
         guard case .object(let o) = tree else {
-            throw ManifestError(source: source, message: "error decoding manifest: expected an object, got \(tree.typeName)")
+            // kubectl first reads only apiVersion and kind, into an anonymous Go struct.
+            throw ManifestError(source: source, message: "unable to decode \"\(source)\": json: cannot unmarshal \(tree.typeName) into Go value of type struct { APIVersion string \"json:\\\"apiVersion,omitempty\\\"\"; Kind string \"json:\\\"kind,omitempty\\\"\" }")
         }
         if o["kind"]?.stringValue == "List" {
             guard case .array(let items)? = o["items"] else { return [] }
@@ -218,6 +259,10 @@ public enum Manifest {
         } catch {
             throw ManifestError(source: source, kind: kind, name: name, message: String(describing: error))
         }
+        let decodeErrors = Validation.decodeErrors(object)
+        if !decodeErrors.isEmpty {
+            throw ManifestError(source: source, kind: kind, name: name, errors: decodeErrors)
+        }
         Defaults.apply(&object)
         let errors = Validation.validate(object)
         if !errors.isEmpty {
@@ -236,7 +281,7 @@ public enum Manifest {
         do {
             value = try tree.decode(T.self)
         } catch let error as DecodingError {
-            throw FieldErrors(errors: [typeError(error, tree: tree)])
+            throw FieldErrors(errors: [typeError(error, tree: tree, kind: String(describing: T.self))])
         }
         let roundTrip = try JSONValue(encoding: value)
         var unknown: [FieldError] = []
@@ -266,8 +311,11 @@ public enum Manifest {
         }
     }
 
-    /// Turns a Swift decoding error into the API server's JSON unmarshal message with the field path.
-    private static func typeError(_ error: DecodingError, tree: JSONValue) -> FieldError {
+    /// Turns a Swift decoding error into the API server's message: Go's
+    /// `json: cannot unmarshal <json type> into Go struct field <Struct>.<field.path> of type <go type>`,
+    /// where `<Struct>` is the innermost Go struct and the path has no list indices. A missing
+    /// required key becomes a `Required value` field error, as validation would report it.
+    private static func typeError(_ error: DecodingError, tree: JSONValue, kind: String) -> FieldError {
         func path(_ codingPath: [CodingKey]) -> String {
             var s = ""
             for key in codingPath {
@@ -282,23 +330,100 @@ public enum Manifest {
             }
             return node?.typeName ?? "value"
         }
+        /// The Go struct holding the failing field and the Go type of that field.
+        func goContext(_ codingPath: [CodingKey], swiftType: Any.Type) -> (structName: String, fieldPath: String, type: String) {
+            let keys = codingPath.filter { $0.intValue == nil }.map(\.stringValue)
+            var current = kind
+            var fieldType: String? = nil
+            for (n, key) in keys.enumerated() {
+                let child = goStructFields[current]?[key]
+                if n == keys.count - 1 {
+                    fieldType = child
+                } else if let child {
+                    current = child
+                }
+            }
+            let endsInIndex = codingPath.last?.intValue != nil
+            let expected = String(describing: swiftType)
+            var type = goType(swiftType)
+            if let fieldType {
+                if endsInIndex || !expected.hasPrefix("Array") { type = "v1." + fieldType } else { type = "[]v1." + fieldType }
+            }
+            return (current, keys.joined(separator: "."), type)
+        }
         switch error {
         case .typeMismatch(let type, let ctx):
-            let p = path(ctx.codingPath)
-            return FieldError(.typeMismatch, p, "json: cannot unmarshal \(found(ctx.codingPath)) into Go struct field \(p) of type \(goType(type))")
+            let (structName, field, goType) = goContext(ctx.codingPath, swiftType: type)
+            return FieldError(.typeMismatch, path(ctx.codingPath),
+                              "json: cannot unmarshal \(found(ctx.codingPath)) into Go struct field \(structName).\(field) of type \(goType)")
         case .valueNotFound(let type, let ctx):
-            let p = path(ctx.codingPath)
-            return FieldError(.typeMismatch, p, "json: cannot unmarshal null into Go struct field \(p) of type \(goType(type))")
+            let (structName, field, goType) = goContext(ctx.codingPath, swiftType: type)
+            return FieldError(.typeMismatch, path(ctx.codingPath),
+                              "json: cannot unmarshal null into Go struct field \(structName).\(field) of type \(goType)")
         case .keyNotFound(let key, let ctx):
+            // Go decodes a missing field as its zero value and validation then names what is
+            // really missing inside it; say the same thing here.
             let p = path(ctx.codingPath + [key])
+            if p == "metadata" { return FieldError(.required, "metadata.name", "name or generateName is required") }
+            if p.hasSuffix("spec") && (kind == "Pod" && p == "spec" || p.hasSuffix("template.spec")) {
+                return FieldError(.required, p + ".containers")
+            }
             return FieldError(.required, p)
         case .dataCorrupted(let ctx):
-            let p = path(ctx.codingPath)
-            return FieldError(.typeMismatch, p, "json: cannot unmarshal \(found(ctx.codingPath)) into Go struct field \(p): \(ctx.debugDescription)")
+            let (structName, field, _) = goContext(ctx.codingPath, swiftType: Any.self)
+            return FieldError(.typeMismatch, path(ctx.codingPath),
+                              "json: cannot unmarshal \(found(ctx.codingPath)) into Go struct field \(structName).\(field): \(ctx.debugDescription)")
         @unknown default:
             return FieldError(.typeMismatch, "", String(describing: error))
         }
     }
+
+    /// Go struct names of the fields that hold structs, by containing struct, so a type error can
+    /// name the innermost struct as `encoding/json` does (`ContainerPort.spec.containers.ports.containerPort`).
+    static let goStructFields: [String: [String: String]] = {
+        let meta = ["metadata": "ObjectMeta"]
+        var t: [String: [String: String]] = [
+            "Pod": meta.merging(["spec": "PodSpec", "status": "PodStatus"]) { a, _ in a },
+            "Job": meta.merging(["spec": "JobSpec", "status": "JobStatus"]) { a, _ in a },
+            "CronJob": meta.merging(["spec": "CronJobSpec"]) { a, _ in a },
+            "Deployment": meta.merging(["spec": "DeploymentSpec", "status": "DeploymentStatus"]) { a, _ in a },
+            "ReplicaSet": meta.merging(["spec": "ReplicaSetSpec", "status": "ReplicaSetStatus"]) { a, _ in a },
+            "Service": meta.merging(["spec": "ServiceSpec"]) { a, _ in a },
+            "ConfigMap": meta, "Secret": meta, "Namespace": meta,
+            "ObjectMeta": ["ownerReferences": "OwnerReference"],
+            "JobSpec": ["template": "PodTemplateSpec", "selector": "LabelSelector"],
+            "CronJobSpec": ["jobTemplate": "JobTemplateSpec"],
+            "JobTemplateSpec": ["metadata": "ObjectMeta", "spec": "JobSpec"],
+            "DeploymentSpec": ["template": "PodTemplateSpec", "selector": "LabelSelector", "strategy": "DeploymentStrategy"],
+            "DeploymentStrategy": ["rollingUpdate": "RollingUpdateDeployment"],
+            "ReplicaSetSpec": ["template": "PodTemplateSpec", "selector": "LabelSelector"],
+            "LabelSelector": ["matchExpressions": "LabelSelectorRequirement"],
+            "PodTemplateSpec": ["metadata": "ObjectMeta", "spec": "PodSpec"],
+            "PodSpec": ["containers": "Container", "initContainers": "Container", "volumes": "Volume",
+                        "readinessGates": "PodReadinessGate", "resources": "ResourceRequirements"],
+            "Container": ["ports": "ContainerPort", "env": "EnvVar", "envFrom": "EnvFromSource", "resources": "ResourceRequirements",
+                          "volumeMounts": "VolumeMount", "livenessProbe": "Probe", "readinessProbe": "Probe", "startupProbe": "Probe",
+                          "lifecycle": "Lifecycle"],
+            "EnvVar": ["valueFrom": "EnvVarSource"],
+            "EnvVarSource": ["fieldRef": "ObjectFieldSelector", "resourceFieldRef": "ResourceFieldSelector",
+                             "configMapKeyRef": "ConfigMapKeySelector", "secretKeyRef": "SecretKeySelector"],
+            "EnvFromSource": ["configMapRef": "ConfigMapEnvSource", "secretRef": "SecretEnvSource"],
+            "Probe": ["exec": "ExecAction", "httpGet": "HTTPGetAction", "tcpSocket": "TCPSocketAction", "grpc": "GRPCAction"],
+            "HTTPGetAction": ["httpHeaders": "HTTPHeader"],
+            "Lifecycle": ["postStart": "LifecycleHandler", "preStop": "LifecycleHandler"],
+            "LifecycleHandler": ["exec": "ExecAction", "httpGet": "HTTPGetAction", "tcpSocket": "TCPSocketAction", "sleep": "SleepAction"],
+            "Volume": ["emptyDir": "EmptyDirVolumeSource", "hostPath": "HostPathVolumeSource", "configMap": "ConfigMapVolumeSource",
+                       "secret": "SecretVolumeSource", "downwardAPI": "DownwardAPIVolumeSource", "projected": "ProjectedVolumeSource"],
+            "ConfigMapVolumeSource": ["items": "KeyToPath"],
+            "SecretVolumeSource": ["items": "KeyToPath"],
+            "DownwardAPIVolumeSource": ["items": "DownwardAPIVolumeFile"],
+            "DownwardAPIVolumeFile": ["fieldRef": "ObjectFieldSelector", "resourceFieldRef": "ResourceFieldSelector"],
+            "ProjectedVolumeSource": ["sources": "VolumeProjection"],
+            "ServiceSpec": ["ports": "ServicePort"],
+        ]
+        t["Pod"]?["spec"] = "PodSpec"
+        return t
+    }()
 
     private static func goType(_ type: Any.Type) -> String {
         switch type {
@@ -307,10 +432,12 @@ public enum Manifest {
         case is Int64.Type, is Int.Type: return "int64"
         case is Bool.Type: return "bool"
         case is Double.Type: return "float64"
+        case is [String].Type: return "[]string"
+        case is [String: String].Type: return "map[string]string"
         default:
             let name = String(describing: type)
-            if name.hasPrefix("Array") { return "[]" + name.dropFirst(6).dropLast() }
             if name.hasPrefix("Dictionary") { return "map[string]string" }
+            if name.hasPrefix("Array") { return "[]string" }
             return "object"
         }
     }

@@ -1,0 +1,217 @@
+/// Validation of the core/v1 objects that travel with Pods (Service, ConfigMap, Secret,
+/// Namespace), and the checks the real API server makes while *decoding* (quantities, base64),
+/// before any validation runs.
+extension Validation {
+    // MARK: Decode-time checks
+
+    static let quantityFormatMessage = "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
+
+    /// What `resource.ParseQuantity` and `base64.StdEncoding` refuse while the API server
+    /// unmarshals the request body. These fail the whole request with the bare Go error (no field
+    /// path), as `<Kind> in version "v1" cannot be handled as a <Kind>: …`; `Manifest.decode`
+    /// reports them that way, before defaulting and validation.
+    public static func decodeErrors(_ object: KubeObject) -> [FieldError] {
+        var errs: [FieldError] = []
+        func quantity(_ q: Quantity?) {
+            guard let q, errs.isEmpty, let problem = quantityProblem(q.string) else { return }
+            errs.append(FieldError(.typeMismatch, "", problem))
+        }
+        func podSpec(_ spec: PodSpec) {
+            for c in (spec.initContainers ?? []) + spec.containers {
+                for (_, v) in (c.resources?.limits ?? [:]).sorted(by: { $0.key < $1.key }) { quantity(v) }
+                for (_, v) in (c.resources?.requests ?? [:]).sorted(by: { $0.key < $1.key }) { quantity(v) }
+                for e in c.env ?? [] { quantity(e.valueFrom?.resourceFieldRef?.divisor) }
+            }
+            for (_, v) in (spec.overhead ?? [:]) { quantity(v) }
+            for (_, v) in (spec.resources?.limits ?? [:]) { quantity(v) }
+            for (_, v) in (spec.resources?.requests ?? [:]) { quantity(v) }
+            for v in spec.volumes ?? [] {
+                quantity(v.emptyDir?.sizeLimit)
+                for item in v.downwardAPI?.items ?? [] { quantity(item.resourceFieldRef?.divisor) }
+            }
+        }
+        func base64(_ data: [String: String]?) {
+            for key in (data ?? [:]).keys.sorted() where errs.isEmpty {
+                if let offset = base64ErrorOffset(data![key]!) {
+                    errs.append(FieldError(.typeMismatch, "", "illegal base64 data at input byte \(offset)"))
+                }
+            }
+        }
+        switch object {
+        case .pod(let o): podSpec(o.spec)
+        case .job(let o): podSpec(o.spec.template.spec)
+        case .cronJob(let o): podSpec(o.spec.jobTemplate.spec.template.spec)
+        case .deployment(let o): podSpec(o.spec.template.spec)
+        case .replicaSet(let o): podSpec(o.spec.template.spec)
+        case .secret(let o): base64(o.data)
+        case .configMap(let o): base64(o.binaryData)
+        case .service, .namespace: break
+        }
+        return errs
+    }
+
+    /// `resource.ParseQuantity`'s error for `s`, or nil when it is a quantity.
+    static func quantityProblem(_ s: String) -> String? {
+        var rest = Substring(s)
+        if rest.first == "+" || rest.first == "-" { rest = rest.dropFirst() }
+        let number = rest.prefix(while: { $0.isASCII && ($0.isNumber || $0 == ".") })
+        guard !number.isEmpty else { return quantityFormatMessage }
+        var suffix = rest.dropFirst(number.count)
+        let letters = suffix.prefix(while: { "eEinumkKMGTP".contains($0) })
+        suffix = suffix.dropFirst(letters.count)
+        if suffix.first == "+" || suffix.first == "-" { suffix = suffix.dropFirst() }
+        guard suffix.allSatisfy({ $0.isASCII && $0.isNumber }) else { return quantityFormatMessage }
+        if number.filter({ $0 == "." }).count > 1 || number == "." { return "unable to parse quantity's numeric part" }
+        let signLength = s.hasPrefix("+") || s.hasPrefix("-") ? 1 : 0
+        let fullSuffix = String(s.dropFirst(signLength + number.count))
+        let known = ["", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "n", "u", "m", "k", "M", "G", "T", "P", "E"]
+        if known.contains(fullSuffix) { return nil }
+        // Decimal exponent: e or E followed by an optionally signed integer.
+        if let first = fullSuffix.first, first == "e" || first == "E" {
+            var exp = fullSuffix.dropFirst()
+            if exp.first == "+" || exp.first == "-" { exp = exp.dropFirst() }
+            if !exp.isEmpty && exp.allSatisfy({ $0.isASCII && $0.isNumber }) { return nil }
+        }
+        return "unable to parse quantity's suffix"
+    }
+
+    /// The offset Go's `base64.StdEncoding.DecodeString` reports as `CorruptInputError`, or nil.
+    /// Follows `decodeQuantum` step by step (newlines skipped, padding rules, trailing garbage).
+    static func base64ErrorOffset(_ s: String) -> Int? {
+        let src = Array(s.utf8)
+        func isAlphabet(_ b: UInt8) -> Bool {
+            (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || (b >= 48 && b <= 57) || b == 43 || b == 47
+        }
+        func isNewline(_ b: UInt8) -> Bool { b == 10 || b == 13 }
+        var si = 0
+        while si < src.count {
+            var j = 0
+            while j < 4 {
+                if si == src.count {
+                    return j == 0 ? nil : si - j
+                }
+                let c = src[si]
+                si += 1
+                if isAlphabet(c) { j += 1; continue }
+                if isNewline(c) { continue }
+                if c != 61 { return si - 1 }
+                // Padding.
+                if j < 2 { return si - 1 }
+                if j == 2 {
+                    while si < src.count && isNewline(src[si]) { si += 1 }
+                    if si == src.count { return src.count }
+                    if src[si] != 61 { return si - 1 }
+                    si += 1
+                }
+                while si < src.count && isNewline(src[si]) { si += 1 }
+                return si < src.count ? si : nil
+            }
+        }
+        return nil
+    }
+
+    // MARK: Service
+
+    /// `ValidateService` (create): DNS-1035 name, ports, type and session affinity.
+    static func validateService(_ service: Service) -> [FieldError] {
+        var errs = validateObjectMeta(service.metadata, namespaced: true, name: isDNS1035Label, path: "metadata")
+        let spec = service.spec ?? ServiceSpec()
+        let ports = spec.ports ?? []
+        let headless = spec.clusterIP == "None"
+        let type = spec.type ?? ""
+        if ports.isEmpty && !headless && type != "ExternalName" { errs.append(.required("spec.ports")) }
+        if type == "ExternalName" {
+            let name = spec.externalName ?? ""
+            if name.isEmpty {
+                errs.append(.required("spec.externalName"))
+            } else {
+                errs += isDNS1123Subdomain(name).map { .invalid("spec.externalName", q(name), $0) }
+            }
+        }
+        var names = Set<String>()
+        for (i, port) in ports.enumerated() {
+            let p = "spec.ports[\(i)]"
+            let name = port.name ?? ""
+            if ports.count > 1 && name.isEmpty {
+                errs.append(.required("\(p).name"))
+            } else if !name.isEmpty {
+                errs += isDNS1123Label(name).map { .invalid("\(p).name", q(name), $0) }
+                if names.contains(name) { errs.append(.duplicate("\(p).name", name)) } else { names.insert(name) }
+            }
+            errs += isValidPortNum(port.port).map { .invalid("\(p).port", String(port.port), $0) }
+            switch port.protocol ?? "" {
+            case "TCP", "UDP", "SCTP": break
+            case "": errs.append(.required("\(p).protocol"))
+            case let other: errs.append(.notSupported("\(p).protocol", other, ["SCTP", "TCP", "UDP"]))
+            }
+            if let target = port.targetPort { errs += validatePortNumOrName(target, "\(p).targetPort") }
+            if let nodePort = port.nodePort, nodePort != 0 {
+                errs += isValidPortNum(nodePort).map { .invalid("\(p).nodePort", String(nodePort), $0) }
+            }
+        }
+        errs += validateLabels(spec.selector, path: "spec.selector")
+        switch spec.sessionAffinity ?? "" {
+        case "None", "ClientIP": break
+        case "": errs.append(.required("spec.sessionAffinity"))
+        case let other: errs.append(.notSupported("spec.sessionAffinity", other, ["ClientIP", "None"]))
+        }
+        switch type {
+        case "ClusterIP", "ExternalName", "LoadBalancer", "NodePort": break
+        case "": errs.append(.required("spec.type"))
+        default: errs.append(.notSupported("spec.type", type, ["ClusterIP", "ExternalName", "LoadBalancer", "NodePort"]))
+        }
+        return errs
+    }
+
+    // MARK: ConfigMap, Secret, Namespace
+
+    static let maxDataSize = 1024 * 1024
+
+    /// `ValidateConfigMap`.
+    static func validateConfigMap(_ cm: ConfigMap) -> [FieldError] {
+        var errs = validateObjectMeta(cm.metadata, namespaced: true, name: isDNS1123Subdomain, path: "metadata")
+        var total = 0
+        for key in (cm.data ?? [:]).keys.sorted() {
+            errs += isConfigMapKey(key).map { .invalid("data[\(key)]", q(key), $0) }
+            if cm.binaryData?[key] != nil { errs.append(.invalid("data[\(key)]", q(key), "duplicate of key present in binaryData")) }
+            total += cm.data![key]!.utf8.count
+        }
+        for key in (cm.binaryData ?? [:]).keys.sorted() {
+            errs += isConfigMapKey(key).map { .invalid("binaryData[\(key)]", q(key), $0) }
+            if cm.data?[key] != nil { errs.append(.invalid("binaryData[\(key)]", q(key), "duplicate of key present in data")) }
+            total += cm.binaryData![key]!.utf8.count * 3 / 4
+        }
+        if total > maxDataSize { errs.append(FieldError(.tooLong(value: "", max: maxDataSize), "")) }
+        return errs
+    }
+
+    /// `ValidateSecret`. `stringData` is merged into `data` by the API server's conversion, so
+    /// its keys are reported as `data[key]`.
+    static func validateSecret(_ secret: Secret) -> [FieldError] {
+        var errs = validateObjectMeta(secret.metadata, namespaced: true, name: isDNS1123Subdomain, path: "metadata")
+        var keys = Set((secret.data ?? [:]).keys)
+        keys.formUnion((secret.stringData ?? [:]).keys)
+        var total = 0
+        for key in keys.sorted() {
+            errs += isConfigMapKey(key).map { .invalid("data[\(key)]", q(key), $0) }
+            total += (secret.stringData?[key]?.utf8.count) ?? ((secret.data?[key]?.utf8.count ?? 0) * 3 / 4)
+        }
+        if total > maxDataSize { errs.append(FieldError(.tooLong(value: "", max: maxDataSize), "data")) }
+        func required(_ key: String) { if !keys.contains(key) { errs.append(.required("data[\(key)]")) } }
+        switch secret.type ?? "" {
+        case "kubernetes.io/tls": required("tls.crt"); required("tls.key")
+        case "kubernetes.io/dockerconfigjson": required(".dockerconfigjson")
+        case "kubernetes.io/dockercfg": required(".dockercfg")
+        case "kubernetes.io/ssh-auth": required("ssh-privatekey")
+        case "kubernetes.io/basic-auth":
+            if !keys.contains("username") && !keys.contains("password") { required("username"); required("password") }
+        default: break
+        }
+        return errs
+    }
+
+    /// `ValidateNamespace`: a DNS label, cluster-scoped.
+    static func validateNamespace(_ ns: Namespace) -> [FieldError] {
+        validateObjectMeta(ns.metadata, namespaced: false, name: isDNS1123Label, path: "metadata")
+    }
+}
