@@ -11,7 +11,7 @@ func decode<T: Decodable>(_ json: String) -> T {
     do { return try JSONDecoder().decode(T.self, from: Data(json.utf8)) } catch { fatalError("\(error)") }
 }
 
-/// Deterministic name suffixes: b0001, b0002, ...
+/// Deterministic name suffixes: s0001, s0002, ...
 final class Suffixes: @unchecked Sendable {
     var n = 0
     func next() -> String { n += 1; return String(format: "s%04d", n) }
