@@ -212,6 +212,8 @@ public actor PodWorker {
         }
         startProbes(for: container, id: spec.id)
         publish()
+        // PLEG's ContainerStarted: the next sync looks again (the next init container, say).
+        wake()
 
         // postStart is synchronous: the next container waits for it (SYNC-2).
         if let postStart = container.lifecycle?.postStart {
