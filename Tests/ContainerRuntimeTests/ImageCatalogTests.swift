@@ -52,7 +52,8 @@ import Testing
     }
 
     @Test func unknownImage() throws {
-        let catalog = try ImageCatalog(userFile: nil, stateDir: try Scratch().dir)
+        let scratch = try Scratch()
+        let catalog = try ImageCatalog(userFile: nil, stateDir: scratch.dir)
         do {
             _ = try catalog.resolve(image: "myapp:dev", command: nil, args: nil)
             Issue.record("expected an error")
