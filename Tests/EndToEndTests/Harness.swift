@@ -76,14 +76,18 @@ struct Tandem {
         return path
     }
 
-    /// Runs a command to completion; optionally sends `signal` after some seconds.
+    /// Runs a command to completion; optionally sends `signal` after some seconds. Output goes to
+    /// files, so neither stream can fill a pipe and block the child.
     static func exec(_ path: String, _ args: [String], stdin: String? = nil, signal: (Int32, TimeInterval)? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
+        let dir = try tempDir("tandem-e2e-out")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        FileManager.default.createFile(atPath: dir + "/out", contents: nil)
+        FileManager.default.createFile(atPath: dir + "/err", contents: nil)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: path)
         p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
+        p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/out"))
+        p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/err"))
         let inPipe = Pipe()
         p.standardInput = stdin == nil ? FileHandle.nullDevice : inPipe
         try p.run()
@@ -95,16 +99,10 @@ struct Tandem {
             let pid = p.processIdentifier
             DispatchQueue.global().asyncAfter(deadline: .now() + after) { kill(pid, signo) }
         }
-        // Read both pipes to the end on their own threads so neither can fill up and block tandem.
-        nonisolated(unsafe) var errData = Data()
-        let reader = Thread { errData = err.fileHandleForReading.readDataToEndOfFile() }
-        let done = DispatchSemaphore(value: 0)
-        let wrapped = Thread { reader.main(); done.signal() }
-        wrapped.start()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        done.wait()
         p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+        let out = (try? String(contentsOfFile: dir + "/out", encoding: .utf8)) ?? ""
+        let err = (try? String(contentsOfFile: dir + "/err", encoding: .utf8)) ?? ""
+        return (p.terminationStatus, out, err)
     }
 }
 
