@@ -142,3 +142,80 @@ func processes(containing marker: String) -> [Int32] {
     }
     return found
 }
+
+/// A `tandem run` left running in the background, for tests that look at a live pod.
+final class BackgroundRun: @unchecked Sendable {
+    let process = Process()
+    let root: String
+    let outDir: String
+
+    init(files: [String], args: [String] = []) throws {
+        root = try Tandem.tempDir("tandem-e2e-root")
+        outDir = try Tandem.tempDir("tandem-e2e-out")
+        FileManager.default.createFile(atPath: outDir + "/out", contents: nil)
+        FileManager.default.createFile(atPath: outDir + "/err", contents: nil)
+        process.executableURL = URL(fileURLWithPath: Tandem.binary)
+        process.arguments = ["run", "--root", root, "-o", "json"] + args + files
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outDir + "/out"))
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: outDir + "/err"))
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    /// The pod as tandem last published it (`POD_DIR/pod.json`).
+    func pod(_ prefix: String) -> JSONValue? {
+        let dirs = (try? FileManager.default.contentsOfDirectory(atPath: root + "/pods")) ?? []
+        for d in dirs where d.split(separator: "_").dropFirst().first?.hasPrefix(prefix) ?? false {
+            if let data = FileManager.default.contents(atPath: "\(root)/pods/\(d)/pod.json"), let v = try? JSONDecoder().decode(JSONValue.self, from: data) { return v }
+        }
+        return nil
+    }
+
+    /// Waits (up to `timeout`) for `condition`; tests may wait, the product never polls.
+    @discardableResult
+    func wait(for timeout: TimeInterval = 30, _ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if condition() { return true }
+            usleep(100_000)
+        }
+        return condition()
+    }
+
+    func podRunningAndReady(_ prefix: String) -> Bool {
+        guard let p = pod(prefix) else { return false }
+        return p["status"]?["phase"]?.stringValue == "Running"
+            && (p["status"]?["conditions"]?.array.contains { $0["type"]?.stringValue == "Ready" && $0["status"]?.stringValue == "True" } ?? false)
+    }
+
+    func log(pod: String, container: String) -> String {
+        Tandem.Result(status: 0, stdout: "", stderr: "", root: root, items: []).log(pod: pod, container: container)
+    }
+
+    /// Stops tandem with `signo` and waits for it to exit; returns its status and output.
+    func stop(_ signo: Int32 = SIGINT) -> Tandem.Result {
+        if process.isRunning { kill(process.processIdentifier, signo) }
+        process.waitUntilExit()
+        let out = (try? String(contentsOfFile: outDir + "/out", encoding: .utf8)) ?? ""
+        let err = (try? String(contentsOfFile: outDir + "/err", encoding: .utf8)) ?? ""
+        var items: [JSONValue] = []
+        if let list = try? JSONDecoder().decode(JSONValue.self, from: Data(out.utf8)) { items = list["items"]?.array ?? [] }
+        return Tandem.Result(status: process.terminationStatus, stdout: out, stderr: err, root: root, items: items)
+    }
+
+    func cleanup() {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(atPath: root)
+        try? FileManager.default.removeItem(atPath: outDir)
+    }
+}
+
+/// A plain HTTP GET from the host to a pod, returning the status line and body.
+func httpGet(_ host: String, port: Int = 80, path: String = "/") -> String? {
+    let r = try? Tandem.exec("/usr/bin/busybox", ["wget", "-q", "-S", "-T", "3", "-O", "-", "http://\(host):\(port)\(path)"])
+    guard let r, r.status == 0 else { return nil }
+    return r.stderr + r.stdout
+}

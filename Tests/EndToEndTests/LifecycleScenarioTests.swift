@@ -109,6 +109,7 @@ import Testing
         var b = try PodBuilder()
         defer { b.cleanup() }
         b.restartPolicy = "Always"
+        b.grace = 1
         b.inits = [PodBuilder.container("sidecar-1", PodBuilder.script("sidecar-1", loopForever: true), sidecar: true)]
         b.containers = [PodBuilder.container("regular-1", PodBuilder.script("regular-1", exit: 1))]
         let r = try Tandem.run(b.manifest, timeout: "13s")
