@@ -177,9 +177,9 @@ let badInputs: [BadInput] = [
     BadInput("yaml bad indentation", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n labels: {}\nspec:\n" + spec(),
              "error converting YAML to JSON: yaml: line", "did not find expected key"),
     BadInput("yaml tab", "apiVersion: v1\nkind: Pod\nmetadata:\n\tname: p\nspec:\n" + spec(),
-             "error converting YAML to JSON: yaml: line", "found character that cannot start any token"),
-    BadInput("yaml unclosed quote", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: \"p\nspec:\n" + spec(),
-             "error converting YAML to JSON: yaml: line"),
+             "error converting YAML to JSON: yaml: line 4: found character that cannot start any token"),
+    BadInput("yaml unclosed quote", pod() + "  hostname: \"p\n",
+             "error converting YAML to JSON: yaml: line", "found unexpected end of stream"),
     BadInput("yaml mapping in scalar", "apiVersion: v1\nkind: Pod\nmetadata: name: p\nspec:\n" + spec(),
              "error converting YAML to JSON: yaml: line 3: mapping values are not allowed in this context"),
 
@@ -376,6 +376,14 @@ extension Tandem {
     @Test func tableHasEnoughRows() {
         #expect(badInputs.count >= 45)
         #expect(Set(badInputs.map(\.name)).count == badInputs.count, "row names must be unique")
+    }
+
+    /// The positive control for the /proc scan: a valid manifest's container is seen running.
+    @Test func markerScanSeesAStartedContainer() throws {
+        let r = try Tandem.runBad(BadInput("valid pod", pod("p", spec(extra: "  terminationGracePeriodSeconds: 1")), timeout: "2s"))
+        #expect(r.status != 2, "\(r.stderr)")
+        #expect(!r.markerPIDs.isEmpty, "the /proc scan did not see the container: it could not prove that nothing starts")
+        for pid in processes(containing: r.marker) where !r.marker.isEmpty { kill(pid, SIGKILL) }
     }
 
     @Test(.timeLimit(.minutes(1)), arguments: badInputs)
