@@ -160,11 +160,12 @@ let badInputs: [BadInput] = [
              "unknown field \"spec.volumes[0].emptydir\""),
 
     // MARK: Bad durations (a valid, long-running manifest: only the flag is wrong)
-    // BUG: Sources/tandem/Run.swift GoDuration.parse/execute: Go's time.ParseDuration says
-    // `time: unknown unit "x" in duration "5x"`; tandem says `time: invalid duration "5x"`.
+    // BUG: Sources/tandem/Run.swift, GoDuration.parse returns nil for every failure and
+    // Run.execute always prints `time: invalid duration "<v>"`. Go's time.ParseDuration (which
+    // kubectl's duration flags use) says `time: unknown unit "x" in duration "5x"` here.
     BadInput("timeout 5x", pod(), "invalid argument \"5x\" for \"--timeout\" flag", "time: unknown unit \"x\" in duration \"5x\"", timeout: "5x"),
     BadInput("timeout abc", pod(), "invalid argument \"abc\" for \"--timeout\" flag: time: invalid duration \"abc\"", timeout: "abc"),
-    // BUG: same function: Go says `time: missing unit in duration "5"`.
+    // BUG: same cause: Go says `time: missing unit in duration "5"`; tandem says `time: invalid duration "5"`.
     BadInput("timeout without unit", pod(), "invalid argument \"5\" for \"--timeout\" flag: time: missing unit in duration \"5\"", timeout: "5"),
 
     // MARK: Image not in the catalog
