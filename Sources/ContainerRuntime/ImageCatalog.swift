@@ -52,6 +52,8 @@ public struct ImageCatalog: Sendable {
     }
 
     public private(set) var entries: [String: Entry]
+    /// Where runtime-owned image helpers live (busybox's applet links).
+    public let stateDir: String
 
     public static let defaultStateDir = "/var/lib/tandem/images"
     static let hostPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -61,6 +63,7 @@ public struct ImageCatalog: Sendable {
     ///     relative program paths ("./.build/debug/myapp") are taken relative to the file.
     ///   - stateDir: where runtime-owned image helpers live (busybox's applet links).
     public init(userFile: String?, stateDir: String = ImageCatalog.defaultStateDir) throws {
+        self.stateDir = stateDir
         entries = Self.builtins(stateDir: stateDir)
         if let userFile {
             for (name, entry) in try Self.load(userFile) { entries[Self.normalize(name, keepTag: true)] = entry }
@@ -109,7 +112,6 @@ public struct ImageCatalog: Sendable {
         var b: [String: Entry] = [:]
         if FileManager.default.isExecutableFile(atPath: "/usr/bin/busybox") {
             let bin = stateDir + "/busybox/bin"
-            Self.installBusyboxApplets(into: bin)
             // Applets first, so `sh`, `wget`, `httpd`, `date` are busybox's, as in the real image.
             b["busybox"] = Entry(cmd: ["sh"], env: ["PATH=\(bin):/usr/sbin:/usr/bin:/sbin:/bin"])
         }
@@ -117,6 +119,12 @@ public struct ImageCatalog: Sendable {
                            env: ["PATH=\(hostPath)", "NGINX_VERSION=host"],
                            files: nginxFiles)
         return b
+    }
+
+    /// Creates what the built-in images need on disk (busybox's applet links). Separate from
+    /// `init` so that a manifest can be checked against the catalog without touching the disk.
+    public func prepare() {
+        if entries["busybox"] != nil { Self.installBusyboxApplets(into: stateDir + "/busybox/bin") }
     }
 
     /// Creates the applet symlink dir once (atomically, so concurrent tandems don't race).

@@ -46,8 +46,10 @@ struct Run: AsyncParsableCommand {
         }
         var timeoutDuration: Duration?
         if let timeout {
-            guard let d = GoDuration.parse(timeout) else { return fail("error: invalid argument \"\(timeout)\" for \"--timeout\" flag: time: invalid duration \"\(timeout)\"") }
-            timeoutDuration = d
+            switch GoDuration.parse(timeout) {
+            case .success(let d): timeoutDuration = d
+            case .failure(let e): return fail("error: invalid argument \"\(timeout)\" for \"--timeout\" flag: \(e.message)")
+            }
         }
 
         // Decode and validate everything before anything starts.
@@ -72,7 +74,7 @@ struct Run: AsyncParsableCommand {
         }
         let catalog: ImageCatalog
         do {
-            catalog = try ImageCatalog(userFile: images)
+            catalog = try ImageCatalog(userFile: images, stateDir: root + "/images")
         } catch {
             return fail("error: --images \(images ?? ""): \(error)")
         }
@@ -89,6 +91,7 @@ struct Run: AsyncParsableCommand {
         let context: NodeContext
         do {
             try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+            catalog.prepare()
             let runtime = try Runtime(logEcho: { id, _, line in timeline.log(containerID: id, line: line) })
             let network = PodNetwork(config: PodNetworkConfig(stateDir: root + "/net"))
             await network.cleanupStale()
@@ -144,29 +147,40 @@ struct SignalWatcher {
     func cancel() { sources.forEach { $0.cancel() } }
 }
 
-/// Go's `time.ParseDuration` subset that kubectl flags accept: `300ms`, `30s`, `5m`, `1h30m`.
+/// Go's `time.ParseDuration`, which kubectl's duration flags use: `300ms`, `30s`, `5m`, `1h30m`,
+/// with Go's error messages.
 enum GoDuration {
-    static func parse(_ s: String) -> Duration? {
-        if s == "0" { return .zero }
-        var total = 0.0
+    struct ParseError: Error {
+        var message: String
+    }
+
+    static func parse(_ s: String) -> Result<Duration, ParseError> {
+        let quoted = "\"\(s)\""
         var rest = Substring(s)
-        guard !rest.isEmpty else { return nil }
+        if rest.hasPrefix("+") || rest.hasPrefix("-") { rest = rest.dropFirst() }
+        if rest == "0" { return .success(.zero) }
+        guard !rest.isEmpty else { return .failure(ParseError(message: "time: invalid duration \(quoted)")) }
+        var total = 0.0
         while !rest.isEmpty {
             let number = rest.prefix { $0.isNumber || $0 == "." }
-            guard !number.isEmpty, let value = Double(number) else { return nil }
+            guard !number.isEmpty, let value = Double(number) else { return .failure(ParseError(message: "time: invalid duration \(quoted)")) }
             rest = rest.dropFirst(number.count)
-            let unit = rest.prefix { $0.isLetter || $0 == "µ" }
+            let unit = rest.prefix { !($0.isNumber || $0 == ".") }
             rest = rest.dropFirst(unit.count)
+            let scale: Double
             switch unit {
-            case "ns": total += value / 1e9
-            case "us", "µs": total += value / 1e6
-            case "ms": total += value / 1e3
-            case "s": total += value
-            case "m": total += value * 60
-            case "h": total += value * 3600
-            default: return nil
+            case "": return .failure(ParseError(message: "time: missing unit in duration \(quoted)"))
+            case "ns": scale = 1e-9
+            case "us", "µs", "μs": scale = 1e-6
+            case "ms": scale = 1e-3
+            case "s": scale = 1
+            case "m": scale = 60
+            case "h": scale = 3600
+            default: return .failure(ParseError(message: "time: unknown unit \"\(unit)\" in duration \(quoted)"))
             }
+            total += value * scale
         }
-        return .milliseconds(Int64(total * 1000))
+        if s.hasPrefix("-") { total = -total }
+        return .success(.milliseconds(Int64(total * 1000)))
     }
 }

@@ -75,6 +75,7 @@ import Testing
     @Test func busyboxAppletsComeFirst() async throws {
         let scratch = try Scratch()
         let catalog = try ImageCatalog(userFile: nil, stateDir: scratch.dir + "/images")
+        catalog.prepare()
         let image = try catalog.resolve(image: "busybox", command: ["sh", "-c", "which wget; tail --help 2>&1 | head -1"], args: nil)
         let runtime = try Runtime(logEcho: nil)
         let spec = scratch.spec(image.argv, env: image.env)
@@ -89,6 +90,7 @@ import Testing
     @Test func twoNginxInTwoNetworkNamespaces() async throws {
         let scratch = try Scratch()
         let catalog = try ImageCatalog(userFile: nil, stateDir: scratch.dir + "/images")
+        catalog.prepare()
         let busybox = try catalog.resolve(image: "busybox", command: nil, args: nil)
         let nginx = try catalog.resolve(image: "nginx", command: nil, args: nil)
         let runtime = try Runtime(logEcho: nil)

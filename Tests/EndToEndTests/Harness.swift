@@ -213,9 +213,11 @@ final class BackgroundRun: @unchecked Sendable {
     }
 }
 
-/// A plain HTTP GET from the host to a pod, returning the status line and body.
+/// A plain HTTP GET from the host to a pod, returning the body (nil on any failure). Uses Python's
+/// urllib: Debian 12's busybox wget crashes (SIGSEGV) whenever `-T` is given.
 func httpGet(_ host: String, port: Int = 80, path: String = "/") -> String? {
-    let r = try? Tandem.exec("/usr/bin/busybox", ["wget", "-q", "-S", "-T", "3", "-O", "-", "http://\(host):\(port)\(path)"])
+    let script = "import sys,urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=3).read().decode())"
+    let r = try? Tandem.exec("/usr/bin/python3", ["-c", script, "http://\(host):\(port)\(path)"])
     guard let r, r.status == 0 else { return nil }
-    return r.stderr + r.stdout
+    return r.stdout
 }
