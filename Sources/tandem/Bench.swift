@@ -27,16 +27,12 @@ struct Bench: AsyncParsableCommand {
     @Option(name: .customLong("log-bytes"), help: "Bytes the log-capture container writes, as 100-byte lines.")
     var logBytes: Int = 1 << 30
 
-    @Option(name: .customLong("pool-size"), help: "Ready network namespaces kept in advance (0 = none).")
-    var poolSize: Int = 0
-
     @Flag(help: "Print the figures as JSON.")
     var json = false
 
     func validate() throws {
         guard iterations >= 1 else { throw ValidationError("--iterations must be at least 1") }
         guard logBytes >= 100 else { throw ValidationError("--log-bytes must be at least 100") }
-        guard poolSize >= 0 else { throw ValidationError("--pool-size must not be negative") }
     }
 
     func run() async throws {
@@ -53,7 +49,6 @@ struct Bench: AsyncParsableCommand {
         netConfig.subnet = "10.87.0.0/24"
         netConfig.netnsPrefix = "tndbench-"
         netConfig.networkName = "tandem-bench"
-        //POOL netConfig.poolSize = poolSize
         let bridgeExisted = FileManager.default.fileExists(atPath: "/sys/class/net/" + netConfig.bridge)
         let network = PodNetwork(config: netConfig)
 
@@ -64,7 +59,6 @@ struct Bench: AsyncParsableCommand {
             result = .failure(error)
         }
         // Cleanup runs whether the measurements succeeded or not (a `defer` cannot await).
-        //POOL await network.shutdown()
         await network.cleanupStale()
         if !bridgeExisted {
             _ = try? await Self.spawnAndWait("/usr/sbin/ip", ["ip", "link", "delete", netConfig.bridge])
@@ -78,7 +72,7 @@ struct Bench: AsyncParsableCommand {
     // MARK: - Measurements
 
     private func measure(root: String, network: PodNetwork) async throws -> Figures {
-        var figures = Figures(iterations: iterations, logBytes: logBytes, poolSize: poolSize)
+        var figures = Figures(iterations: iterations, logBytes: logBytes)
         let devNull = open("/dev/null", O_WRONLY | O_CLOEXEC)
         defer { close(devNull) }
         let timeline = Timeline(fd: devNull, showLogs: false)
@@ -87,15 +81,17 @@ struct Bench: AsyncParsableCommand {
         let context = NodeContext(root: root, runtime: runtime, network: network, images: catalog, timeline: timeline,
                                   hostIP: "127.0.0.1", nodeName: ProcessInfo.processInfo.hostName)
         await network.cleanupStale()
-        //POOL await network.start()
 
         // 1. Pod start, with and without a network namespace, and the direct fork/exec anchor.
         // The variants alternate within each round so drift (page cache, CPU frequency) hits all alike.
         _ = try await podStart(context: context, hostNetwork: false)
         _ = try await podStart(context: context, hostNetwork: true)
         _ = try Self.directStart()
-        var withNet: [Double] = [], hostNet: [Double] = [], direct: [Double] = [], netSetup: [Double] = []
-        for _ in 0..<iterations {
+        _ = try await runtimeStart(context: context, index: -1)
+        var withNet: [Double] = [], hostNet: [Double] = [], direct: [Double] = [], netSetup: [Double] = [], single: [Double] = [], singleDirect: [Double] = []
+        for i in 0..<iterations {
+            single.append(try await runtimeStart(context: context, index: i))
+            singleDirect.append(try Self.directSingle())
             withNet.append(try await podStart(context: context, hostNetwork: false))
             hostNet.append(try await podStart(context: context, hostNetwork: true))
             direct.append(try Self.directStart())
@@ -105,6 +101,8 @@ struct Bench: AsyncParsableCommand {
         figures.podStartHostNetwork = Stats(hostNet)
         figures.directStart = Stats(direct)
         figures.networkSetup = Stats(netSetup)
+        figures.runtimeStart = Stats(single)
+        figures.directSingle = Stats(singleDirect)
 
         // 2. Log capture through the real runtime beside `> file` of the same byte stream.
         let log = try await RuntimeBench.logCapture(bytes: logBytes, lineLength: 100, workDir: root + "/logbench")
@@ -180,6 +178,23 @@ struct Bench: AsyncParsableCommand {
         return pod
     }
 
+    /// One `busybox true` through `Runtime.start` + `wait` with no pod worker around it (host
+    /// network, no volumes): splits the pod's overhead into the runtime's per-container cost
+    /// (shim exec, namespaces, overlay, log pipes) and the pod worker's own.
+    private func runtimeStart(context: NodeContext, index: Int) async throws -> Double {
+        let dir = "\(context.root)/single/\(index + 1)"
+        let spec = ContainerSpec(id: "bench-single-\(index + 1)", argv: ["/usr/bin/busybox", "true"], env: ["PATH=/usr/bin:/bin"],
+                                 hostname: "bench", stateDir: dir + "/state", logPath: dir + "/0.log")
+        let clock = ContinuousClock()
+        let start = clock.now
+        let c = try await context.runtime.start(spec)
+        let exit = await c.wait()
+        let elapsed = clock.now - start
+        context.runtime.removeState(spec)
+        guard exit.exitCode == 0 else { throw RuntimeError("single bench container exited \(exit.exitCode)") }
+        return Self.seconds(elapsed)
+    }
+
     /// The network sandbox alone: `PodNetwork.setUp`'s own stopwatch (netns + both CNI ADDs),
     /// then tear-down (not counted).
     private func networkSetup(_ network: PodNetwork) async throws -> Double {
@@ -202,6 +217,14 @@ struct Bench: AsyncParsableCommand {
         var st: Int32 = 0
         waitpid(sidecar, &st, 0)
         return seconds(elapsed)
+    }
+
+    /// The anchor of the one-container line: `busybox true` spawned and waited for.
+    private static func directSingle() throws -> Double {
+        let clock = ContinuousClock()
+        let start = clock.now
+        try spawnWait("/usr/bin/busybox", ["true"])
+        return seconds(clock.now - start)
     }
 
     private static func spawn(_ path: String, _ argv: [String]) throws -> pid_t {
@@ -250,11 +273,12 @@ struct Stats {
 struct Figures {
     var iterations: Int
     var logBytes: Int
-    var poolSize: Int
     var podStart = Stats([])
     var podStartHostNetwork = Stats([])
     var directStart = Stats([])
     var networkSetup = Stats([])
+    var runtimeStart = Stats([])
+    var directSingle = Stats([])
     var logCapture: RuntimeBench.LogCaptureResult?
     var maxRSSKiB = 0
 
@@ -271,7 +295,9 @@ struct Figures {
         lines.append(row("pod start, hostNetwork (no netns, no CNI)",
                          "median \(Self.ms(podStartHostNetwork.median))   p90 \(Self.ms(podStartHostNetwork.p90))   = \(Self.ratio(podStartHostNetwork.median, d)) direct fork/exec"))
         lines.append(row("network set-up (netns + CNI ADD)",
-                         "median \(Self.ms(networkSetup.median))   p90 \(Self.ms(networkSetup.p90))   (measured apart\(poolSize > 0 ? "; pool of \(poolSize) takes it off the pod's path" : ""))"))
+                         "median \(Self.ms(networkSetup.median))   p90 \(Self.ms(networkSetup.p90))   (measured apart; on the pod's critical path)"))
+        lines.append(row("one container via Runtime (true, no pod)",
+                         "median \(Self.ms(runtimeStart.median))   p90 \(Self.ms(runtimeStart.p90))   = \(Self.ratio(runtimeStart.median, directSingle.median)) direct busybox true (\(Self.ms(directSingle.median)))"))
         lines.append(row("direct fork/exec (true; sleep &; true)",
                          "median \(Self.ms(d))   p90 \(Self.ms(directStart.p90))"))
         if let log = logCapture {
@@ -297,11 +323,12 @@ struct Figures {
         }
         var o: [String: JSONValue] = [
             "iterations": .int(Int64(iterations)),
-            "poolSize": .int(Int64(poolSize)),
             "podStart": stats(podStart),
             "podStartHostNetwork": stats(podStartHostNetwork),
             "directForkExec": stats(directStart),
             "networkSetup": stats(networkSetup),
+            "runtimeSingleContainer": stats(runtimeStart),
+            "directSingle": stats(directSingle),
             "podStartOverDirect": .double(podStart.median / directStart.median),
             "podStartHostNetworkOverDirect": .double(podStartHostNetwork.median / directStart.median),
             "maxRSSKiB": .int(Int64(maxRSSKiB)),
