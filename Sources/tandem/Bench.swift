@@ -1,0 +1,362 @@
+import ArgumentParser
+import ContainerRuntime
+import Foundation
+import KubeAPI
+import Node
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `tandem bench`: measures what Tandem adds on top of the processes it runs. Every figure is
+/// printed next to an anchor measured in the same run on the same machine (plain fork/exec, a
+/// plain `> file` redirect), because absolute times mean little across machines while the ratio
+/// says how much of the cost is Tandem's own.
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure pod start latency, log capture throughput and memory against direct baselines.",
+        discussion: """
+            Needs root (namespaces, overlayfs, CNI). Everything it creates lives under a temporary \
+            --root, a bench-only bridge and netns prefix, and is removed at exit.
+            """
+    )
+
+    @Option(help: "Timed pod starts per variant (after one untimed warm-up).")
+    var iterations: Int = 10
+
+    @Option(name: .customLong("log-bytes"), help: "Bytes the log-capture container writes, as 100-byte lines.")
+    var logBytes: Int = 1 << 30
+
+    @Flag(help: "Print the figures as JSON.")
+    var json = false
+
+    func validate() throws {
+        guard iterations >= 1 else { throw ValidationError("--iterations must be at least 1") }
+        guard logBytes >= 100 else { throw ValidationError("--log-bytes must be at least 100") }
+    }
+
+    func run() async throws {
+        guard geteuid() == 0 else { throw ValidationError("tandem bench must run as root (namespaces, overlayfs, CNI)") }
+        var template = Array("/tmp/tandem-bench.XXXXXX".utf8CString)
+        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
+            throw RuntimeError("mkdtemp failed: \(String(cString: strerror(errno)))")
+        }
+        let root = String(cString: made)
+        // A bench-only bridge, subnet and namespace prefix: a `tandem run` on this machine keeps
+        // its pods, leases and namespaces, and `cleanupStale` below can only touch the bench's own.
+        var netConfig = PodNetworkConfig(stateDir: root + "/net")
+        netConfig.bridge = "tndbench0"
+        netConfig.subnet = "10.87.0.0/24"
+        netConfig.netnsPrefix = "tndbench-"
+        netConfig.networkName = "tandem-bench"
+        let bridgeExisted = FileManager.default.fileExists(atPath: "/sys/class/net/" + netConfig.bridge)
+        let network = PodNetwork(config: netConfig)
+
+        let result: Result<Figures, any Error>
+        do {
+            result = .success(try await measure(root: root, network: network))
+        } catch {
+            result = .failure(error)
+        }
+        // Cleanup runs whether the measurements succeeded or not (a `defer` cannot await).
+        await network.cleanupStale()
+        if !bridgeExisted {
+            _ = try? await Self.spawnAndWait("/usr/sbin/ip", ["ip", "link", "delete", netConfig.bridge])
+        }
+        try? FileManager.default.removeItem(atPath: root)
+
+        let figures = try result.get()
+        print(json ? figures.jsonText() : figures.text())
+    }
+
+    // MARK: - Measurements
+
+    private func measure(root: String, network: PodNetwork) async throws -> Figures {
+        var figures = Figures(iterations: iterations, logBytes: logBytes)
+        let devNull = open("/dev/null", O_WRONLY | O_CLOEXEC)
+        defer { close(devNull) }
+        let timeline = Timeline(fd: devNull, showLogs: false)
+        let runtime = try Runtime(logEcho: nil)
+        let catalog = try ImageCatalog(userFile: nil, stateDir: root + "/images")
+        let context = NodeContext(root: root, runtime: runtime, network: network, images: catalog, timeline: timeline,
+                                  hostIP: "127.0.0.1", nodeName: ProcessInfo.processInfo.hostName)
+        await network.cleanupStale()
+
+        // 1. Pod start, with and without a network namespace, and the direct fork/exec anchor.
+        // The variants alternate within each round so drift (page cache, CPU frequency) hits all alike.
+        _ = try await podStart(context: context, hostNetwork: false)
+        _ = try await podStart(context: context, hostNetwork: true)
+        _ = try Self.directStart()
+        _ = try await runtimeStart(context: context, index: -1)
+        var withNet: [Double] = [], hostNet: [Double] = [], direct: [Double] = [], netSetup: [Double] = [], single: [Double] = [], singleDirect: [Double] = []
+        for i in 0..<iterations {
+            single.append(try await runtimeStart(context: context, index: i))
+            singleDirect.append(try Self.directSingle())
+            withNet.append(try await podStart(context: context, hostNetwork: false))
+            hostNet.append(try await podStart(context: context, hostNetwork: true))
+            direct.append(try Self.directStart())
+            netSetup.append(try await networkSetup(network))
+        }
+        figures.podStart = Stats(withNet)
+        figures.podStartHostNetwork = Stats(hostNet)
+        figures.directStart = Stats(direct)
+        figures.networkSetup = Stats(netSetup)
+        figures.runtimeStart = Stats(single)
+        figures.directSingle = Stats(singleDirect)
+
+        // 2. Log capture through the real runtime beside `> file` of the same byte stream.
+        // Three rounds, medians of each side: one 1 GiB write is at the mercy of dirty-page
+        // write-back and of whatever else the machine is doing, in either direction.
+        var baselines: [Double] = [], captures: [Double] = []
+        for round in 1...3 {
+            let r = try await RuntimeBench.logCapture(bytes: logBytes, lineLength: 100, workDir: root + "/logbench\(round)")
+            baselines.append(r.baselineSeconds)
+            captures.append(r.captureSeconds)
+        }
+        figures.logCapture = LogFigures(bytes: logBytes, baselineSeconds: Stats(baselines).median,
+                                                            captureSeconds: Stats(captures).median)
+
+        // 3. The supervisor's own peak memory.
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        figures.maxRSSKiB = Int(usage.ru_maxrss)
+        return figures
+    }
+
+    /// One pod of init + native sidecar + main through the real `PodWorker`; returns the seconds
+    /// from the worker's start to the main container's `terminated` status. Tear-down is waited
+    /// for (so pods never overlap) but not counted.
+    private func podStart(context: NodeContext, hostNetwork: Bool) async throws -> Double {
+        var pod = try Self.benchPod(hostNetwork: hostNetwork)
+        pod.metadata.namespace = "default"
+        pod.metadata.uid = UUID().uuidString.lowercased()
+        pod.metadata.creationTimestamp = Timestamp.string(Date())
+        pod.spec.nodeName = context.nodeName
+
+        let clock = ContinuousClock()
+        let (exits, exitCont) = AsyncStream.makeStream(of: (ContinuousClock.Instant, Int32).self, bufferingPolicy: .bufferingNewest(1))
+        let last = Mutex<Pod?>(nil)
+        let worker = PodWorker(pod: pod, context: context, sources: VolumeSources(configMaps: [:], secrets: [:])) { p in
+            // Stamped here, inside the worker's publish, so the consumer's scheduling delay is not counted.
+            last.withLock { $0 = p }
+            if let t = p.status?.containerStatuses?.first(where: { $0.name == "main" })?.state.terminated {
+                exitCont.yield((clock.now, t.exitCode))
+                exitCont.finish()
+            }
+        }
+        let start = clock.now
+        let runTask = Task { await worker.run() }
+        let timeout = Task {
+            try? await Task.sleep(for: .seconds(30))
+            exitCont.finish()
+        }
+        var seen: (ContinuousClock.Instant, Int32)?
+        for await e in exits {
+            seen = e
+            break
+        }
+        timeout.cancel()
+        await worker.terminate(gracePeriod: 1)
+        _ = await runTask.value
+        guard let (end, code) = seen else {
+            let phase = last.withLock { $0?.status?.phase } ?? "?"
+            throw RuntimeError("bench pod (hostNetwork: \(hostNetwork)) did not finish its main container in 30s (phase \(phase))")
+        }
+        guard code == 0 else { throw RuntimeError("bench pod's main container exited \(code)") }
+        return Self.seconds(end - start)
+    }
+
+    private static func benchPod(hostNetwork: Bool) throws -> Pod {
+        let yaml = """
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: bench\(hostNetwork ? "-hostnet" : "")}
+            spec:
+              restartPolicy: Never
+              hostNetwork: \(hostNetwork)
+              initContainers:
+              - {name: init, image: busybox, command: ["true"]}
+              - {name: sidecar, image: busybox, command: ["sleep", "3600"], restartPolicy: Always}
+              containers:
+              - {name: main, image: busybox, command: ["true"]}
+            """
+        guard case .pod(let pod) = try Manifest.decode(yaml, source: "bench").first else {
+            throw RuntimeError("bench pod manifest did not decode to a Pod")
+        }
+        return pod
+    }
+
+    /// One `busybox true` through `Runtime.start` + `wait` with no pod worker around it (host
+    /// network, no volumes): splits the pod's overhead into the runtime's per-container cost
+    /// (shim exec, namespaces, overlay, log pipes) and the pod worker's own.
+    private func runtimeStart(context: NodeContext, index: Int) async throws -> Double {
+        let dir = "\(context.root)/single/\(index + 1)"
+        let spec = ContainerSpec(id: "bench-single-\(index + 1)", argv: ["/usr/bin/busybox", "true"], env: ["PATH=/usr/bin:/bin"],
+                                 hostname: "bench", stateDir: dir + "/state", logPath: dir + "/0.log")
+        let clock = ContinuousClock()
+        let start = clock.now
+        let c = try await context.runtime.start(spec)
+        let exit = await c.wait()
+        let elapsed = clock.now - start
+        context.runtime.removeState(spec)
+        guard exit.exitCode == 0 else { throw RuntimeError("single bench container exited \(exit.exitCode)") }
+        return Self.seconds(elapsed)
+    }
+
+    /// The network sandbox alone: `PodNetwork.setUp`'s own stopwatch (netns + both CNI ADDs),
+    /// then tear-down (not counted).
+    private func networkSetup(_ network: PodNetwork) async throws -> Double {
+        let uid = UUID().uuidString.lowercased()
+        let s = try await network.setUp(podUID: uid, podName: "bench-net", namespace: "default")
+        await network.tearDown(s, podUID: uid)
+        return Self.seconds(s.setupDuration)
+    }
+
+    /// The physical limit of the pod above: the same three programs spawned directly, init and
+    /// main waited for, the sidecar left running until main is done (then killed, not counted).
+    private static func directStart() throws -> Double {
+        let clock = ContinuousClock()
+        let start = clock.now
+        try spawnWait("/usr/bin/busybox", ["true"])
+        let sidecar = try spawn("/usr/bin/busybox", ["sleep", "3600"])
+        try spawnWait("/usr/bin/busybox", ["true"])
+        let elapsed = clock.now - start
+        kill(sidecar, SIGKILL)
+        var st: Int32 = 0
+        waitpid(sidecar, &st, 0)
+        return seconds(elapsed)
+    }
+
+    /// The anchor of the one-container line: `busybox true` spawned and waited for.
+    private static func directSingle() throws -> Double {
+        let clock = ContinuousClock()
+        let start = clock.now
+        try spawnWait("/usr/bin/busybox", ["true"])
+        return seconds(clock.now - start)
+    }
+
+    private static func spawn(_ path: String, _ argv: [String]) throws -> pid_t {
+        var pid: pid_t = 0
+        let cArgs = argv.map { strdup($0) } + [nil]
+        defer { cArgs.forEach { free($0) } }
+        var env: [UnsafeMutablePointer<CChar>?] = [nil]
+        let rc = posix_spawn(&pid, path, nil, nil, cArgs, &env)
+        guard rc == 0 else { throw RuntimeError("posix_spawn \(path): \(String(cString: strerror(rc)))") }
+        return pid
+    }
+
+    private static func spawnWait(_ path: String, _ argv: [String]) throws {
+        let pid = try spawn(path, argv)
+        var st: Int32 = 0
+        while waitpid(pid, &st, 0) < 0 && errno == EINTR {}
+        guard st == 0 else { throw RuntimeError("\(argv.joined(separator: " ")) exited with status \(st)") }
+    }
+
+    /// For the few host commands of the clean-up; blocking is fine there.
+    static func spawnAndWait(_ path: String, _ argv: [String]) async throws {
+        let pid = try spawn(path, argv)
+        var st: Int32 = 0
+        while waitpid(pid, &st, 0) < 0 && errno == EINTR {}
+    }
+
+    static func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+}
+
+/// Median and 90th percentile of a set of timings (nearest-rank, no interpolation).
+struct Stats {
+    var samples: [Double]
+    init(_ samples: [Double]) { self.samples = samples.sorted() }
+    var median: Double { percentile(50) }
+    var p90: Double { percentile(90) }
+    func percentile(_ p: Double) -> Double {
+        guard !samples.isEmpty else { return .nan }
+        let rank = Int((p / 100 * Double(samples.count)).rounded(.up))
+        return samples[min(max(rank, 1), samples.count) - 1]
+    }
+}
+
+/// Log capture against `> file`, the median seconds of each over the rounds.
+struct LogFigures {
+    var bytes: Int
+    var baselineSeconds: Double
+    var captureSeconds: Double
+    var relativeSpeed: Double { baselineSeconds / captureSeconds }
+}
+
+/// Everything one `tandem bench` run measured, printed as aligned text or JSON.
+struct Figures {
+    var iterations: Int
+    var logBytes: Int
+    var podStart = Stats([])
+    var podStartHostNetwork = Stats([])
+    var directStart = Stats([])
+    var networkSetup = Stats([])
+    var runtimeStart = Stats([])
+    var directSingle = Stats([])
+    var logCapture: LogFigures?
+    var maxRSSKiB = 0
+
+    private static func ms(_ s: Double) -> String { String(format: "%.1f ms", s * 1000) }
+    private static func ratio(_ a: Double, _ b: Double) -> String { String(format: "%.1fx", a / b) }
+    private static func mbps(_ bytes: Int, _ s: Double) -> Double { Double(bytes) / s / 1e6 }
+
+    func text() -> String {
+        func row(_ label: String, _ rest: String) -> String { label.padding(toLength: 46, withPad: " ", startingAt: 0) + rest }
+        var lines: [String] = []
+        let d = directStart.median
+        lines.append(row("pod start (1 init + 1 sidecar + 1 main)",
+                         "median \(Self.ms(podStart.median))   p90 \(Self.ms(podStart.p90))   = \(Self.ratio(podStart.median, d)) direct fork/exec (\(Self.ms(d)))"))
+        lines.append(row("pod start, hostNetwork (no netns, no CNI)",
+                         "median \(Self.ms(podStartHostNetwork.median))   p90 \(Self.ms(podStartHostNetwork.p90))   = \(Self.ratio(podStartHostNetwork.median, d)) direct fork/exec"))
+        lines.append(row("network set-up (netns + CNI ADD)",
+                         "median \(Self.ms(networkSetup.median))   p90 \(Self.ms(networkSetup.p90))   (measured apart; on the pod's critical path)"))
+        lines.append(row("one container via Runtime (true, no pod)",
+                         "median \(Self.ms(runtimeStart.median))   p90 \(Self.ms(runtimeStart.p90))   = \(Self.ratio(runtimeStart.median, directSingle.median)) direct busybox true (\(Self.ms(directSingle.median)))"))
+        lines.append(row("direct fork/exec (true; sleep &; true)",
+                         "median \(Self.ms(d))   p90 \(Self.ms(directStart.p90))"))
+        if let log = logCapture {
+            let cap = Self.mbps(log.bytes, log.captureSeconds), base = Self.mbps(log.bytes, log.baselineSeconds)
+            lines.append(row("log capture (\(Self.size(log.bytes)) of 100-byte lines)",
+                             String(format: "%.0f MB/s   = %.0f%% of `> file` (%.0f MB/s)   medians of 3 rounds", cap, log.relativeSpeed * 100, base)))
+        }
+        lines.append(row("supervisor max RSS", String(format: "%.1f MiB", Double(maxRSSKiB) / 1024)))
+        lines.append("(\(iterations) timed pod starts per variant after 1 warm-up; ratios are of medians measured in this run)")
+        return lines.joined(separator: "\n")
+    }
+
+    private static func size(_ bytes: Int) -> String {
+        if bytes >= 1 << 30, bytes % (1 << 30) == 0 { return "\(bytes >> 30) GiB" }
+        if bytes >= 1 << 20 { return String(format: "%.0f MiB", Double(bytes) / Double(1 << 20)) }
+        return "\(bytes) B"
+    }
+
+    func jsonText() -> String {
+        func stats(_ s: Stats) -> JSONValue {
+            .object(["medianMs": .double(s.median * 1000), "p90Ms": .double(s.p90 * 1000),
+                     "samplesMs": .array(s.samples.map { .double($0 * 1000) })])
+        }
+        var o: [String: JSONValue] = [
+            "iterations": .int(Int64(iterations)),
+            "podStart": stats(podStart),
+            "podStartHostNetwork": stats(podStartHostNetwork),
+            "directForkExec": stats(directStart),
+            "networkSetup": stats(networkSetup),
+            "runtimeSingleContainer": stats(runtimeStart),
+            "directSingle": stats(directSingle),
+            "podStartOverDirect": .double(podStart.median / directStart.median),
+            "podStartHostNetworkOverDirect": .double(podStartHostNetwork.median / directStart.median),
+            "maxRSSKiB": .int(Int64(maxRSSKiB)),
+        ]
+        if let log = logCapture {
+            o["logCapture"] = .object([
+                "bytes": .int(Int64(log.bytes)),
+                "captureMBps": .double(Self.mbps(log.bytes, log.captureSeconds)),
+                "baselineMBps": .double(Self.mbps(log.bytes, log.baselineSeconds)),
+                "relativeSpeed": .double(log.relativeSpeed),
+            ])
+        }
+        return JSONValue.object(o).jsonText()
+    }
+}
