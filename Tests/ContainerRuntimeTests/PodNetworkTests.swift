@@ -19,6 +19,7 @@ import Glibc
         let tag = String(UInt32.random(in: 0..<0xFFFFFF), radix: 16)
         let root = "/tmp/tandem-nettest-\(tag)"
         var config = PodNetworkConfig(stateDir: root + "/net")
+        config.runDir = root + "/run"
         config.bridge = "tndt\(tag)"
         config.subnet = "10.88.\(third).0/24"
         config.netnsPrefix = "tndtest\(tag)-"
@@ -148,7 +149,7 @@ import Glibc
             }
 
             // The lease files of host-local live under stateDir.
-            let leaseDir = env.config.stateDir + "/ipam/tndtest"
+            let leaseDir = env.config.runDir + "/ipam/tndtest"
             #expect(FileManager.default.fileExists(atPath: leaseDir + "/" + a.ip))
             #expect(FileManager.default.fileExists(atPath: leaseDir + "/" + b.ip))
         } catch {
@@ -163,12 +164,12 @@ import Glibc
         // Idempotent.
         await network.tearDown(a, podUID: uidA)
 
-        let leaseDir = env.config.stateDir + "/ipam/tndtest"
+        let leaseDir = env.config.runDir + "/ipam/tndtest"
         #expect(!FileManager.default.fileExists(atPath: a.netnsPath))
         #expect(!FileManager.default.fileExists(atPath: b!.netnsPath))
         #expect(!FileManager.default.fileExists(atPath: leaseDir + "/" + a.ip))
         #expect(!FileManager.default.fileExists(atPath: leaseDir + "/" + b!.ip))
-        #expect(((try? FileManager.default.contentsOfDirectory(atPath: env.config.stateDir + "/sandboxes")) ?? []).isEmpty)
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: env.config.runDir + "/sandboxes")) ?? []).isEmpty)
     }
 
     @Test func cleanupStaleRemovesNamespacesAndLeasesOfAKilledTandem() async throws {
@@ -181,8 +182,13 @@ import Glibc
             let first = PodNetwork(config: env.config)
             sandbox = try await first.setUp(podUID: uid, podName: "p", namespace: "default")
         }
-        let leaseFile = env.config.stateDir + "/ipam/tndtest/" + sandbox.ip
+        let leaseFile = env.config.runDir + "/ipam/tndtest/" + sandbox.ip
         #expect(FileManager.default.fileExists(atPath: sandbox.netnsPath))
+        // Its owner is gone: point the record at a PID that does not exist.
+        let recordPath = env.config.runDir + "/sandboxes/" + sandbox.netnsName + ".json"
+        let record = try #require(FileManager.default.contents(atPath: recordPath))
+        let patched = String(decoding: record, as: UTF8.self).replacingOccurrences(of: "\"ownerPID\":\(getpid())", with: "\"ownerPID\":2147483000")
+        try patched.write(toFile: recordPath, atomically: true, encoding: .utf8)
         #expect(FileManager.default.fileExists(atPath: leaseFile))
 
         let second = PodNetwork(config: env.config)

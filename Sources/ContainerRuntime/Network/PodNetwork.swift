@@ -6,8 +6,14 @@ import Glibc
 
 /// Where and how pod networks are made.
 public struct PodNetworkConfig: Sendable {
-    /// Tandem's network state: CNI result cache (`sandboxes/`) and host-local leases (`ipam/`).
+    /// Kept for callers that place network state beside their root; the machine-wide state
+    /// (leases, sandbox records) lives in `runDir`.
     public var stateDir: String
+    /// Machine-wide network state: CNI result cache (`sandboxes/`) and host-local leases
+    /// (`ipam/`). Every Tandem on the machine shares the bridge and the subnet, so they must
+    /// share the leases too, or two of them would hand out the same IP. Under /run, like the
+    /// named namespaces themselves, so a reboot clears both together.
+    public var runDir = "/run/tandem/net"
     /// The Linux bridge every pod's veth is attached to; its address is the gateway.
     public var bridge = "tandem0"
     /// Podman's default pod subnet.
@@ -21,8 +27,8 @@ public struct PodNetworkConfig: Sendable {
 
     public init(stateDir: String) { self.stateDir = stateDir }
 
-    var ipamDataDir: String { stateDir + "/ipam" }
-    var cacheDir: String { stateDir + "/sandboxes" }
+    var ipamDataDir: String { runDir + "/ipam" }
+    var cacheDir: String { runDir + "/sandboxes" }
 }
 
 /// A pod's network sandbox: the namespace every container of the pod joins, and its IP.
@@ -48,6 +54,19 @@ struct SandboxRecord: Codable, Sendable {
     var containerID: String
     var netnsPath: String
     var result: JSONValue?
+    /// The Tandem process that made the sandbox, and its start time (to survive PID reuse):
+    /// `cleanupStale` releases only sandboxes whose owner is gone.
+    var ownerPID: Int32?
+    var ownerStart: String?
+}
+
+/// Identifies a process across PID reuse: field 22 (start time) of `/proc/PID/stat`.
+func processStartTime(_ pid: Int32) -> String? {
+    guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/stat") else { return nil }
+    let text = String(decoding: data, as: UTF8.self)
+    guard let close = text.lastIndex(of: ")") else { return nil }
+    let fields = text[text.index(after: close)...].split(separator: " ")
+    return fields.count > 19 ? String(fields[19]) : nil
 }
 
 /// The pod network sandbox, made the way containerd's CRI plugin makes one in
@@ -91,11 +110,16 @@ public actor PodNetwork {
             await tearDown(PodSandboxNetwork(netnsPath: path, ip: "", netnsName: name), podUID: podUID)
         }
         try createDirectories()
-        try await HostCommand.check(Self.ipTool, ["netns", "add", name])
+        // Written before the namespace exists so that a crash at any later point still leaves a
+        // record for `cleanupStale` to release the namespace and the lease with.
         live.insert(name)
-        // Written before ADD so that a crash between ADD and the end of set-up still leaves a
-        // record for `cleanupStale` to release the lease with.
-        writeRecord(SandboxRecord(podUID: podUID, containerID: name, netnsPath: path, result: nil), name: name)
+        writeRecord(record(podUID: podUID, name: name, path: path, result: nil), name: name)
+        do {
+            try await HostCommand.check(Self.ipTool, ["netns", "add", name])
+        } catch {
+            await tearDown(PodSandboxNetwork(netnsPath: path, ip: "", netnsName: name), podUID: podUID)
+            throw error
+        }
 
         do {
             _ = try await cni.exec("ADD", plugin: "loopback", config: CNIConfigs.loopback())
@@ -107,7 +131,7 @@ public actor PodNetwork {
                 throw CNIError(plugin: "bridge", command: "ADD", code: nil,
                                message: "no IP in result: \(String(decoding: out, as: UTF8.self))")
             }
-            writeRecord(SandboxRecord(podUID: podUID, containerID: name, netnsPath: path, result: result), name: name)
+            writeRecord(record(podUID: podUID, name: name, path: path, result: result), name: name)
             return PodSandboxNetwork(netnsPath: path, ip: ip, netnsName: name, setupDuration: clock.now - start)
         } catch {
             restoreForwarding()
@@ -126,29 +150,35 @@ public actor PodNetwork {
         live.remove(name)
     }
 
-    /// Removes what a killed Tandem left behind: every `<prefix>*` namespace under /run/netns
-    /// not owned by this actor, every cached sandbox record, and every host-local lease held by
-    /// a `<prefix>*` container — each with a CNI DEL so the bridge port and the IP are freed.
-    /// The counterpart of containerd restoring its sandboxes at start-up and removing the dead.
+    /// Removes what a killed Tandem left behind: every sandbox whose owning process is gone
+    /// (its namespace, bridge port and IP, each with a CNI DEL), and every lease held by a
+    /// container that has neither a record nor a namespace. Sandboxes of other live Tandems are
+    /// left alone. The counterpart of containerd restoring its sandboxes at start-up.
     public func cleanupStale() async {
-        var ids: Set<String> = []
+        var stale: Set<String> = []
         let fm = FileManager.default
-        for entry in (try? fm.contentsOfDirectory(atPath: Self.netnsDir)) ?? [] where entry.hasPrefix(config.netnsPrefix) {
-            ids.insert(entry)
-        }
         for entry in (try? fm.contentsOfDirectory(atPath: config.cacheDir)) ?? [] where entry.hasSuffix(".json") {
-            ids.insert(String(entry.dropLast(5)))
+            let id = String(entry.dropLast(5))
+            guard id.hasPrefix(config.netnsPrefix), !live.contains(id) else { continue }
+            if let r = readRecord(name: id), let pid = r.ownerPID, r.ownerStart != nil, processStartTime(pid) == r.ownerStart { continue }
+            stale.insert(id)
         }
         // host-local lease files are named after the IP and hold "<containerID>\n<ifname>".
         let leaseDir = config.ipamDataDir + "/" + config.networkName
         for entry in (try? fm.contentsOfDirectory(atPath: leaseDir)) ?? [] {
             guard let text = try? String(contentsOfFile: leaseDir + "/" + entry, encoding: .utf8) else { continue }
             let id = text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
-            if id.hasPrefix(config.netnsPrefix) { ids.insert(id) }
+            guard id.hasPrefix(config.netnsPrefix), !live.contains(id) else { continue }
+            if readRecord(name: id) == nil && !fm.fileExists(atPath: Self.netnsDir + "/" + id) { stale.insert(id) }
         }
-        for id in ids.subtracting(live).sorted() {
+        for id in stale.sorted() {
             await release(containerID: id, netnsPath: Self.netnsDir + "/" + id)
         }
+    }
+
+    private func record(podUID: String, name: String, path: String, result: JSONValue?) -> SandboxRecord {
+        let pid = getpid()
+        return SandboxRecord(podUID: podUID, containerID: name, netnsPath: path, result: result, ownerPID: pid, ownerStart: processStartTime(pid))
     }
 
     // MARK: - Internals
@@ -170,7 +200,7 @@ public actor PodNetwork {
     }
 
     private func createDirectories() throws {
-        for dir in [config.stateDir, config.cacheDir, config.ipamDataDir] {
+        for dir in [config.cacheDir, config.ipamDataDir] {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         }
     }
