@@ -444,12 +444,35 @@ public enum Manifest {
 }
 
 extension JSONValue {
+    static let yaml11Bool: [String: Bool] = [
+        "y": true, "Y": true, "yes": true, "Yes": true, "YES": true, "on": true, "On": true, "ON": true,
+        "n": false, "N": false, "no": false, "No": false, "NO": false, "off": false, "Off": false, "OFF": false,
+    ]
+
+    /// `0644` (a leading zero, octal digits) as YAML 1.1 reads it.
+    static func yaml11Octal(_ s: String) -> Int64? {
+        var digits = Substring(s)
+        var sign: Int64 = 1
+        if digits.first == "-" || digits.first == "+" {
+            if digits.first == "-" { sign = -1 }
+            digits = digits.dropFirst()
+        }
+        guard digits.count > 1, digits.first == "0", digits.dropFirst().allSatisfy({ ("0"..."7").contains($0) }) else { return nil }
+        return Int64(digits.dropFirst(), radix: 8).map { $0 * sign }
+    }
+
     /// Converts a composed YAML node with its resolved tags: a quoted `"80"` stays a string,
     /// a plain `80` is a number, as the API server's YAML-to-JSON conversion does.
     init(yaml node: Node) {
         switch node {
         case .scalar(let scalar):
             let s = scalar.string
+            // Kubernetes reads YAML with go-yaml v2, i.e. YAML 1.1: `0644` is octal and a plain
+            // `yes`/`off` is a boolean. Yams resolves YAML 1.2, so the 1.1 forms are decided here.
+            if scalar.style == .plain {
+                if let b = Self.yaml11Bool[s] { self = .bool(b); return }
+                if let octal = Self.yaml11Octal(s) { self = .int(octal); return }
+            }
             switch node.tag.description {
             case Tag.Name.null.rawValue: self = .null
             case Tag.Name.bool.rawValue: self = .bool(Bool.construct(from: scalar) ?? false)

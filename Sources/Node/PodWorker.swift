@@ -438,11 +438,16 @@ public actor PodWorker {
         let initialDelay = TimeInterval(probe.initialDelaySeconds ?? 0)
         probeTasks[key] = Task { [weak self] in
             var threshold = ProbeThreshold(type: type, probe: probe)
+            var lastResult = ProbeResult.unknown
             while !Task.isCancelled {
                 if Date().timeIntervalSince(process.startedAt).rounded(.down) >= initialDelay {
                     guard let self, let handlers = await self.probeContext(id: id) else { return }
                     let (result, message) = await handlers.0.probe(probe, container: container, process: process, env: handlers.1)
                     if Task.isCancelled { return }
+                    if result == .failure && lastResult != .failure {
+                        await self.unhealthy(type, container: container, message: message)
+                    }
+                    lastResult = result
                     if result != .unknown, let effective = threshold.record(result) {
                         await self.setProbeResult(type, id: id, container: container, result: effective, message: message)
                     }
@@ -458,14 +463,15 @@ public actor PodWorker {
         return (handlers, containerEnv[id] ?? [])
     }
 
+    /// The kubelet's `Unhealthy` event, printed when a probe starts failing.
+    private func unhealthy(_ type: ProbeType, container: Container, message: String) {
+        let what = type.rawValue.prefix(1).uppercased() + type.rawValue.dropFirst()
+        ctx.timeline.note("\(pod.name)/\(container.name): Warning Unhealthy: \(what) probe failed: \(message.trimmingCharacters(in: .whitespacesAndNewlines))")
+    }
+
     private func setProbeResult(_ type: ProbeType, id: String, container: Container, result: ProbeResult, message: String) {
         guard processes[id] != nil else { return }
-        let old = probes.get(type, id)
         probes.set(type, id, result)
-        if result == .failure && old != .failure {
-            let what = type.rawValue.prefix(1).uppercased() + type.rawValue.dropFirst()
-            ctx.timeline.note("\(pod.name)/\(container.name): Warning Unhealthy: \(what) probe failed: \(message.trimmingCharacters(in: .whitespacesAndNewlines))")
-        }
         if type == .startup && result == .success { startLivenessAndReadiness(container, id: id) }
         publish()
         wake()
