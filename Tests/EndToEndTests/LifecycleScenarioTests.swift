@@ -356,4 +356,119 @@ import Testing
         #expect((pod.containerStatus("sidecar-1")?["restartCount"]?.int ?? 0) >= 1)
         #expect(b.events.contains("regular-1 Starting"))
     }
+    @Test("3: the regular container's postStart begins only after the init container exited")
+    func postStartAfterInit() throws {
+        var b = try PodBuilder()
+        defer { b.cleanup() }
+        b.inits = [PodBuilder.container("init-1", PodBuilder.script("init-1", delay: 1))]
+        b.containers = [PodBuilder.container("regular-1", PodBuilder.script("regular-1", delay: 1),
+                                             extra: ["lifecycle": .object(["postStart": Self.exec("echo 'regular-1 PostStart' >> /persistent/events")])])]
+        let r = try Tandem.run(b.manifest)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try #require(b.index("init-1 Exiting")) < (try #require(b.index("regular-1 PostStart"))))
+    }
+
+    @Test("10: after a liveness kill, readiness keeps running during the preStop; liveness does not")
+    func readinessRunsDuringPreStop() throws {
+        var b = try PodBuilder()
+        defer { b.cleanup() }
+        b.restartPolicy = "Never"
+        b.grace = 10
+        b.containers = [PodBuilder.container("regular-1", "touch /tmp/alive; sleep 2; rm /tmp/alive; trap 'exit 0' TERM; while true; do sleep 0.2; done", extra: [
+            "livenessProbe": .object(["exec": .object(["command": .array([.string("sh"), .string("-c"), .string("echo liveness >> /persistent/events; test -f /tmp/alive")])]),
+                                      "periodSeconds": .int(1), "failureThreshold": .int(1)]),
+            "readinessProbe": .object(["exec": .object(["command": .array([.string("sh"), .string("-c"), .string("echo readiness >> /persistent/events")])]),
+                                       "periodSeconds": .int(1)]),
+            "lifecycle": .object(["preStop": Self.exec("echo 'PreStop Start' >> /persistent/events; sleep 3; echo 'PreStop End' >> /persistent/events")]),
+        ])]
+        let r = try Tandem.run(b.manifest, timeout: "30s")
+        let e = b.events
+        let start = try #require(e.firstIndex(of: "PreStop Start")), end = try #require(e.firstIndex(of: "PreStop End"))
+        let during = e[(start + 1)..<end]
+        #expect(during.contains("readiness"), "\(e)")
+        #expect(!during.contains("liveness"), "\(e)")
+        #expect(r.pod("lifecycle")?.containerStatus("regular-1")?["restartCount"]?.int == 0)
+    }
+
+    @Test("11: a preStop that never ends: the pod is still gone within the grace period")
+    func hungPreStopIsBoundedByGrace() throws {
+        var b = try PodBuilder()
+        defer { b.cleanup() }
+        b.restartPolicy = "Always"
+        b.grace = 2
+        b.containers = [PodBuilder.container("regular-1", PodBuilder.script("regular-1", loopForever: true),
+                                             extra: ["lifecycle": .object(["preStop": Self.exec("sleep 10000")])])]
+        let start = Date()
+        let r = try Tandem.run(b.manifest, timeout: "1s")
+        #expect(Date().timeIntervalSince(start) < 1 + 2 + 2 + 3)
+        #expect(r.pod("lifecycle")?.containerStatus("regular-1")?.terminated?["exitCode"]?.int == 137)
+    }
+
+    @Test("21: OnFailure, a failing sidecar then a failing init: Pending; both restart, in parallel")
+    func failingSidecarAndInitRestartInParallel() throws {
+        var b = try PodBuilder()
+        defer { b.cleanup() }
+        b.restartPolicy = "OnFailure"
+        b.grace = 1
+        b.inits = [PodBuilder.container("sidecar-1", PodBuilder.script("sidecar-1", delay: 1, exit: 1), sidecar: true),
+                   PodBuilder.container("init-1", PodBuilder.script("init-1", delay: 1, exit: 1))]
+        b.containers = [PodBuilder.container("regular-1", PodBuilder.script("regular-1"))]
+        let r = try Tandem.run(b.manifest, timeout: "4s")
+        let pod = try #require(r.pod("lifecycle"))
+        #expect((pod.containerStatus("sidecar-1")?["restartCount"]?.int ?? 0) >= 1)
+        #expect((pod.containerStatus("init-1")?["restartCount"]?.int ?? 0) >= 1)
+        #expect(!b.events.contains("regular-1 Starting"))
+        #expect(r.stderr.isEmpty || !r.stderr.contains("Running "), "never Running: \(r.stderr)")
+    }
+
+    @Test("27: Always, a sidecar's startup probe fails: its preStop runs, it restarts; the regular never starts")
+    func sidecarStartupFailureUnderAlways() throws {
+        var b = try PodBuilder()
+        defer { b.cleanup() }
+        b.restartPolicy = "Always"
+        b.grace = 1
+        b.inits = [PodBuilder.container("sidecar-1", PodBuilder.script("sidecar-1", loopForever: true), sidecar: true, extra: [
+            "startupProbe": .object(["exec": .object(["command": .array([.string("false")])]), "periodSeconds": .int(1), "failureThreshold": .int(1)]),
+            "lifecycle": .object(["preStop": Self.exec("echo 'sidecar-1 PreStop' >> /persistent/events")]),
+        ])]
+        b.containers = [PodBuilder.container("regular-1", PodBuilder.script("regular-1"))]
+        let r = try Tandem.run(b.manifest, timeout: "5s")
+        #expect(b.events.contains("sidecar-1 PreStop"))
+        #expect((r.pod("lifecycle")?.containerStatus("sidecar-1")?["restartCount"]?.int ?? 0) >= 1)
+        #expect(!b.events.contains("regular-1 Starting"))
+    }
+
+    @Test("35: grace 3 and sidecar-2 needs 20 s: sidecar-2 ends 137, the rest 0; Succeeded")
+    func slowSidecarIsKilled() throws {
+        var b = try PodBuilder()
+        defer { b.cleanup() }
+        b.grace = 3
+        b.inits = (1...3).map { n in
+            PodBuilder.container("sidecar-\(n)", PodBuilder.script("sidecar-\(n)", loopForever: true, trapTerm: (n == 2 ? 20 : 0, 0)), sidecar: true)
+        }
+        b.containers = [PodBuilder.container("regular-1", PodBuilder.script("regular-1", delay: 1))]
+        let r = try Tandem.run(b.manifest)
+        let pod = try #require(r.pod("lifecycle"))
+        #expect(pod["status"]?["phase"]?.stringValue == "Succeeded")
+        #expect(pod.containerStatus("sidecar-2")?.terminated?["exitCode"]?.int == 137)
+        #expect(pod.containerStatus("sidecar-1")?.terminated?["exitCode"]?.int == 0)
+        #expect(pod.containerStatus("sidecar-3")?.terminated?["exitCode"]?.int == 0)
+        #expect(pod.containerStatus("regular-1")?.terminated?["exitCode"]?.int == 0)
+    }
+
+    @Test("36: grace 3 and the regular container's preStop takes 20 s: it ends 137; Failed")
+    func slowPreStopOfRegular() throws {
+        var b = try PodBuilder()
+        defer { b.cleanup() }
+        b.restartPolicy = "Always"
+        b.grace = 3
+        b.inits = [PodBuilder.container("sidecar-1", PodBuilder.script("sidecar-1", loopForever: true, trapTerm: (0, 0)), sidecar: true)]
+        // No TERM trap: PID 1 ignores SIGTERM, so the 2 s minimum after the preStop ends in SIGKILL.
+        b.containers = [PodBuilder.container("regular-1", PodBuilder.script("regular-1", loopForever: true),
+                                             extra: ["lifecycle": .object(["preStop": Self.exec("sleep 20")])])]
+        let r = try Tandem.run(b.manifest, timeout: "2s")
+        let pod = try #require(r.pod("lifecycle"))
+        #expect(pod.containerStatus("regular-1")?.terminated?["exitCode"]?.int == 137)
+        #expect(pod["status"]?["phase"]?.stringValue == "Failed")
+    }
 }
