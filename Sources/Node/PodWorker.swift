@@ -76,6 +76,20 @@ public actor PodWorker {
         wake()
     }
 
+    /// A spec update (`kubectl set image`, or an edited manifest under `tandem run --watch`).
+    /// Only the fields the API server lets a Pod change take effect; the next sync restarts
+    /// running containers whose image changed (the container hash covers name and image).
+    public func update(spec: PodSpec) {
+        guard !deleting, !done else { return }
+        for (i, c) in spec.containers.enumerated() where i < pod.spec.containers.count { pod.spec.containers[i].image = c.image }
+        for (i, c) in (spec.initContainers ?? []).enumerated() where i < (pod.spec.initContainers ?? []).count {
+            pod.spec.initContainers![i].image = c.image
+        }
+        if let deadline = spec.activeDeadlineSeconds { pod.spec.activeDeadlineSeconds = deadline }
+        publish()
+        wake()
+    }
+
     private func wake() { wakeContinuation.yield() }
 
     private var isFinished: Bool {

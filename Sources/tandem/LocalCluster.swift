@@ -216,6 +216,41 @@ actor LocalCluster {
         wakeContinuation.yield()
     }
 
+    /// Applies an edited manifest's Pods (`--watch`): returns the API server's error for changes
+    /// a Pod does not allow (`ValidatePodUpdate`), else hands the new images to the pod worker.
+    func update(_ objects: [KubeObject]) async -> [String] {
+        var errors: [String] = []
+        for case .pod(let new) in objects {
+            let key = Self.key(new.metadata)
+            guard let old = pods[key], let worker = workers[key] else { continue }
+            if let message = Self.podUpdateError(old: old.spec, new: new.spec) {
+                errors.append("The Pod \"\(new.name)\" is invalid: spec: Forbidden: \(message)")
+                continue
+            }
+            if old.spec.containers.map(\.image) != new.spec.containers.map(\.image)
+                || (old.spec.initContainers ?? []).map(\.image) != (new.spec.initContainers ?? []).map(\.image) {
+                await worker.update(spec: new.spec)
+            }
+        }
+        return errors
+    }
+
+    /// `ValidatePodUpdate`: a Pod's spec may change only in its images and activeDeadlineSeconds.
+    static func podUpdateError(old: PodSpec, new: PodSpec) -> String? {
+        // imagePullPolicy is defaulted from the image tag; an apply keeps the live value.
+        var a = old, b = new
+        for i in a.containers.indices { a.containers[i].image = nil; a.containers[i].imagePullPolicy = nil }
+        for i in b.containers.indices { b.containers[i].image = nil; b.containers[i].imagePullPolicy = nil }
+        for i in (a.initContainers ?? []).indices { a.initContainers![i].image = nil; a.initContainers![i].imagePullPolicy = nil }
+        for i in (b.initContainers ?? []).indices { b.initContainers![i].image = nil; b.initContainers![i].imagePullPolicy = nil }
+        a.activeDeadlineSeconds = nil
+        b.activeDeadlineSeconds = nil
+        a.nodeName = nil
+        b.nodeName = nil
+        if a == b { return nil }
+        return "pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)"
+    }
+
     // MARK: results
 
     /// 0 when every pod ended well (Succeeded, or Running and Ready when stopped), 1 when a pod or a

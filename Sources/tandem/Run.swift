@@ -26,6 +26,9 @@ struct Run: AsyncParsableCommand {
     @Option(help: "A YAML file mapping images to host commands (image: {command, args, env, workingDir}).")
     var images: String?
 
+    @Flag(help: "Re-read the manifest files when they change and apply what a Pod may change (container images), as `kubectl apply` would.")
+    var watch = false
+
     @Argument(help: "Manifest files, or - for standard input.")
     var files: [String] = []
 
@@ -109,7 +112,11 @@ struct Run: AsyncParsableCommand {
                 if !Task.isCancelled { await cluster.shutdown() }
             }
         }
+        let watcher = watch ? ManifestWatcher(files: files.filter { $0 != "-" }) {
+            Task { await Self.reapply(files: files.filter { $0 != "-" }, to: cluster) }
+        } : nil
         await cluster.run()
+        watcher?.cancel()
         timer?.cancel()
         stop.cancel()
 
@@ -126,6 +133,25 @@ struct Run: AsyncParsableCommand {
             }
         }
         return await cluster.exitCode()
+    }
+}
+
+extension Run {
+    /// Re-decodes edited manifests and applies them; errors are printed, never fatal.
+    static func reapply(files: [String], to cluster: LocalCluster) async {
+        var objects: [KubeObject] = []
+        for file in files {
+            guard let data = FileManager.default.contents(atPath: file) else { continue }
+            do {
+                objects += try Manifest.decode(String(decoding: data, as: UTF8.self), source: file)
+            } catch {
+                FileHandle.standardError.write(Data((error.description + "\n").utf8))
+                return
+            }
+        }
+        for message in await cluster.update(objects) {
+            FileHandle.standardError.write(Data(("error: " + message + "\n").utf8))
+        }
     }
 }
 
