@@ -224,9 +224,12 @@ let badInputs: [BadInput] = [
     // MARK: Volumes and mounts
     BadInput("mount of missing volume", pod("p", spec([ctr("app", "    volumeMounts:\n    - name: logs\n      mountPath: /logs")])),
              "spec.containers[0].volumeMounts[0].name: Not found: \"logs\""),
-    BadInput("duplicate mountPath", pod("p", spec([ctr("app", "    volumeMounts:\n    - name: x\n      mountPath: /x\n    - name: y\n      mountPath: /x")],
-                                                  extra: "  volumes:\n  - name: x\n    emptyDir: {}\n  - name: y\n    emptyDir: {}")),
+    BadInput("duplicate mountPath", pod("p", spec([ctr("app", "    volumeMounts:\n    - name: x\n      mountPath: /x\n    - name: z\n      mountPath: /x")],
+                                                  extra: "  volumes:\n  - name: x\n    emptyDir: {}\n  - name: z\n    emptyDir: {}")),
              "spec.containers[0].volumeMounts[1].mountPath: Invalid value: \"/x\": must be unique"),
+    // go-yaml v2 (YAML 1.1) reads a plain `yes` or `y` as a boolean, as kubectl does.
+    BadInput("yes is a boolean in YAML 1.1", pod("p", meta: "  labels:\n    enabled: yes"),
+             "json: cannot unmarshal bool into Go struct field ObjectMeta.metadata.labels"),
     BadInput("hostPath type invalid", pod("p", spec(extra: "  volumes:\n  - name: x\n    hostPath:\n      path: /tmp\n      type: Folder")),
              "spec.volumes[0].hostPath.type: Unsupported value: \"Folder\": supported values: \"\", \"BlockDevice\", \"CharDevice\", \"Directory\", \"DirectoryOrCreate\", \"File\", \"FileOrCreate\", \"Socket\""),
     BadInput("duplicate volume name", pod("p", spec(extra: "  volumes:\n  - name: x\n    emptyDir: {}\n  - name: x\n    emptyDir: {}")),
@@ -259,7 +262,7 @@ let badInputs: [BadInput] = [
              "The Job \"j\" is invalid", "spec.template.spec.restartPolicy: Unsupported value: \"Always\": supported values: \"OnFailure\", \"Never\""),
     BadInput("job restartPolicy defaulted", job(spec()),
              "spec.template.spec.restartPolicy: Unsupported value: \"Always\": supported values: \"OnFailure\", \"Never\""),
-    BadInput("deployment selector mismatch", deployment(selector: "app: y", labels: "app: x"),
+    BadInput("deployment selector mismatch", deployment(selector: "app: z", labels: "app: x"),
              "The Deployment \"d\" is invalid",
              "spec.template.metadata.labels: Invalid value: map[string]string{\"app\":\"x\"}: `selector` does not match template `labels`"),
     BadInput("cronjob schedule out of range", cronJob(schedule: "61 * * * *"),
