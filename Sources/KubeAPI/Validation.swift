@@ -274,21 +274,7 @@ extension Validation {
 
 extension Validation {
     /// Go's `%q` for a string.
-    static func q(_ s: String) -> String {
-        var r = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": r += "\\\""
-            case "\\": r += "\\\\"
-            case "\n": r += "\\n"
-            case "\t": r += "\\t"
-            case "\r": r += "\\r"
-            default:
-                if u.value < 0x20 || u.value == 0x7f { r += String(format: "\\x%02x", u.value) } else { r.unicodeScalars.append(u) }
-            }
-        }
-        return r + "\""
-    }
+    static func q(_ s: String) -> String { GoSyntax.quote(s) }
 
     /// `%#v` of a `map[string]string`.
     static func goMap(_ m: [String: String]?) -> String {

@@ -208,11 +208,11 @@ let malformedManifests: [Malformed] = [
           manualSelector: true
           selector: {matchLabels: {app: x}}
           template:
-            metadata: {labels: {app: y}}
+            metadata: {labels: {app: z}}
             spec:
               restartPolicy: Never
               containers: [{name: app, image: busybox}]
-        """, "spec.template.metadata.labels: Invalid value: map[string]string{\"app\":\"y\"}: `selector` does not match template `labels`"),
+        """, "spec.template.metadata.labels: Invalid value: map[string]string{\"app\":\"z\"}: `selector` does not match template `labels`"),
 
     // MARK: Deployment
     Malformed("deployment selector mismatch", """
@@ -220,7 +220,7 @@ let malformedManifests: [Malformed] = [
         kind: Deployment
         metadata: {name: d}
         spec:
-          selector: {matchLabels: {app: y}}
+          selector: {matchLabels: {app: z}}
           template:
             metadata: {labels: {app: x}}
             spec:

@@ -246,11 +246,11 @@ struct VolumeManagerTests {
     }
 
     @Test func goQuoteMatchesStrconvQuote() {
-        #expect(DownwardAPI.goQuote("plain") == #""plain""#)
-        #expect(DownwardAPI.goQuote("tab\there") == #""tab\there""#)
-        #expect(DownwardAPI.goQuote("\u{01}\u{7f}") == #""\x01\x7f""#)
-        #expect(DownwardAPI.goQuote("héllo ☃") == "\"héllo ☃\"")
-        #expect(DownwardAPI.goQuote("\u{200b}") == #""\u200b""#)
+        #expect(GoSyntax.quote("plain") == #""plain""#)
+        #expect(GoSyntax.quote("tab\there") == #""tab\there""#)
+        #expect(GoSyntax.quote("\u{01}\u{7f}") == #""\x01\x7f""#)
+        #expect(GoSyntax.quote("héllo ☃") == "\"héllo ☃\"")
+        #expect(GoSyntax.quote("\u{200b}") == #""\u200b""#)
     }
 
     @Test func hostPathTypeChecks() async throws {
