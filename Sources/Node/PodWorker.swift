@@ -25,6 +25,8 @@ public actor PodWorker {
     private var backoff = RestartBackoff()
     private var reasonCache: [String: StartFailure] = [:]
     private var deleting = false
+    /// `DeadlineExceeded` once `activeDeadlineSeconds` has passed (`pastActiveDeadline`).
+    private var failure: StartFailure?
     private var deletionGrace: Int64?
     private var terminationTask: Task<Void, Never>?
     private var sandbox: PodSandboxNetwork?
@@ -48,14 +50,17 @@ public actor PodWorker {
     /// is gone; returns the final object with its status.
     public func run() async -> Pod {
         publish()
+        if let deadline = pod.spec.activeDeadlineSeconds {
+            schedule(at: Date().addingTimeInterval(TimeInterval(deadline)))
+        }
         wake()
         for await _ in wakeStream {
             if deleting { break }
             await syncPod()
             publish()
-            if isFinished { break }
+            if isFinished || (failure != nil && runtimeStatus.running.isEmpty) { break }
         }
-        if deleting { await terminationTask?.value }
+        await terminationTask?.value
         await syncTerminatedPod()
         return pod
     }
@@ -72,7 +77,7 @@ public actor PodWorker {
         pod.metadata.deletionTimestamp = Timestamp.string(Date())
         pod.metadata.deletionGracePeriodSeconds = deletionGrace
         publish()
-        terminationTask = Task { await self.syncTerminatingPod() }
+        if terminationTask == nil { terminationTask = Task { await self.syncTerminatingPod() } }
         wake()
     }
 
@@ -100,6 +105,7 @@ public actor PodWorker {
     // MARK: - SyncPod
 
     private func syncPod() async {
+        if pastActiveDeadline() { return }
         let actions = PodLifecycle.computePodActions(spec: pod.spec, status: runtimeStatus, probes: probes)
         if actions.killPod {
             if !actions.createSandbox {
@@ -124,6 +130,20 @@ public actor PodWorker {
             guard !deleting else { return }
             _ = await startContainer(pod.spec.containers[i])
         }
+    }
+
+    /// `pastActiveDeadline`: a pod running longer than `activeDeadlineSeconds` (counted from its
+    /// start time) is failed by the kubelet with reason `DeadlineExceeded` and its containers are
+    /// stopped with the pod's grace period.
+    private func pastActiveDeadline() -> Bool {
+        guard failure == nil, let deadline = pod.spec.activeDeadlineSeconds,
+              let start = pod.status?.startTime.flatMap(Timestamp.date),
+              Date().timeIntervalSince(start) >= TimeInterval(deadline) else { return failure != nil }
+        failure = StartFailure(reason: "DeadlineExceeded", message: "Pod was active on the node longer than the specified deadline")
+        ctx.timeline.note("\(pod.name): Normal DeadlineExceeded: Pod was active on the node longer than the specified deadline")
+        terminationTask = Task { await self.syncTerminatingPod() }
+        publish()
+        return true
     }
 
     /// Volumes first, then the network namespace (`SyncPod` step 4 after `WaitForAttachAndMount`).
@@ -206,10 +226,8 @@ public actor PodWorker {
             process = try await ctx.runtime.start(spec)
         } catch {
             ctx.timeline.unregister(containerID: spec.id)
-            var record = ContainerRecord(name: name, id: spec.id, image: image, state: .exited, exitCode: 128, reason: "StartError",
-                                         message: "\(error)", createdAt: now, startedAt: now, finishedAt: Date(), restartCount: restartCount)
-            record.finishedAt = Date()
-            runtimeStatus.append(record)
+            runtimeStatus.append(ContainerRecord(name: name, id: spec.id, image: image, state: .exited, exitCode: 128, reason: "StartError",
+                                                 message: "\(error)", createdAt: now, startedAt: now, finishedAt: Date(), restartCount: restartCount))
             reasonCache[name] = StartFailure(reason: "RunContainerError", message: "\(error)")
             ctx.runtime.removeState(spec)
             return false
@@ -300,8 +318,7 @@ public actor PodWorker {
 
     /// PLEG's "container died": records the exit (reading the termination message) and wakes the sync.
     private func containerExited(id: String, exit: ContainerExit) {
-        guard let process = processes.removeValue(forKey: id) else { return }
-        _ = process
+        guard processes.removeValue(forKey: id) != nil else { return }
         guard var record = runtimeStatus.instances.values.compactMap({ $0.first { $0.id == id } }).first else { return }
         record.state = .exited
         record.exitCode = exit.exitCode
@@ -513,8 +530,9 @@ public actor PodWorker {
 
     /// Recomputes the status from the records (`generateAPIPodStatus`) and reports a change.
     private func publish(terminated: Bool = false) {
-        let input = StatusInputs(runtime: runtimeStatus, probes: probes, reasonCache: reasonCache, deleting: deleting, terminated: terminated,
-                                 previous: pod.status, now: Date(), hostIP: ctx.hostIP)
+        var input = StatusInputs(runtime: runtimeStatus, probes: probes, reasonCache: reasonCache, deleting: deleting || failure != nil,
+                                 terminated: terminated, previous: pod.status, now: Date(), hostIP: ctx.hostIP)
+        input.failure = failure
         let status = PodStatusGenerator.generate(pod: pod, input)
         guard status != pod.status else { return }
         pod.status = status

@@ -22,6 +22,9 @@ public struct StatusInputs: Sendable {
     public var deleting: Bool
     /// The pod worker finished with the pod (`TerminatePod`): the phase is forced terminal.
     public var terminated: Bool
+    /// Set when the kubelet itself fails the pod (`DeadlineExceeded`): the phase is Failed and
+    /// kubectl's STATUS column shows the reason.
+    public var failure: StartFailure?
     public var previous: PodStatus?
     public var now: Date
     public var hostIP: String
@@ -56,6 +59,11 @@ public enum PodStatusGenerator {
         if input.terminated {
             terminatePod(&status, spec: spec)
             if phase != "Succeeded" && phase != "Failed" { phase = "Failed" }
+        }
+        if let failure = input.failure {
+            phase = "Failed"
+            status.reason = failure.reason
+            status.message = failure.message
         }
         status.phase = phase
         status.hostIP = input.hostIP

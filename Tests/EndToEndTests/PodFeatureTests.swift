@@ -381,3 +381,27 @@ import Testing
         if !ready { #expect(r.stderr.contains("NOT_SERVING")) }
     }
 }
+
+@Suite struct ActiveDeadlineTests {
+    @Test func podPastActiveDeadlineFailsWithDeadlineExceeded() throws {
+        let yaml = """
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: deadline}
+        spec:
+          activeDeadlineSeconds: 2
+          terminationGracePeriodSeconds: 1
+          containers:
+          - {name: c, image: busybox, command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.2; done"]}
+        """
+        let start = Date()
+        let r = try Tandem.run(yaml, timeout: "30s")
+        #expect(Date().timeIntervalSince(start) < 8)
+        #expect(r.status == 1)
+        let pod = try #require(r.pod("deadline"))
+        #expect(pod["status"]?["phase"]?.stringValue == "Failed")
+        #expect(pod["status"]?["reason"]?.stringValue == "DeadlineExceeded")
+        #expect(pod["status"]?["message"]?.stringValue == "Pod was active on the node longer than the specified deadline")
+        #expect(r.stderr.contains("DeadlineExceeded"))
+    }
+}
