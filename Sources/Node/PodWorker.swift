@@ -49,6 +49,11 @@ public actor PodWorker {
     /// Runs the pod until it has finished (Succeeded or Failed) or was deleted and every container
     /// is gone; returns the final object with its status.
     public func run() async -> Pod {
+        // The pod as the API server admitted it, before the kubelet wrote any status: `Pending`.
+        var admitted = pod
+        admitted.status = PodStatus()
+        admitted.status?.phase = "Pending"
+        ctx.timeline.podChanged(admitted)
         publish()
         if let deadline = pod.spec.activeDeadlineSeconds {
             schedule(at: Date().addingTimeInterval(TimeInterval(deadline)))

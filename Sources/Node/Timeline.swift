@@ -13,7 +13,8 @@ public final class Timeline: Sendable {
         var prefixes: [String: String] = [:]
         var lastRows: [String: PodPrinter.Row] = [:]
         var headerPrinted = false
-        var nameWidth = 0
+        /// Column widths, remembered across rows as kubectl's tabwriter does (`RememberWidths`).
+        var widths: [Int] = []
     }
 
     private let state = Mutex(State())
@@ -50,14 +51,13 @@ public final class Timeline: Sendable {
             let key = "\(pod.namespace)/\(pod.name)"
             if let last = s.lastRows[key], last.ready == row.ready, last.status == row.status, last.restarts == row.restarts { return nil }
             s.lastRows[key] = row
-            var out = ""
-            s.nameWidth = max(s.nameWidth, row.name.count + 3)
+            let cells = [row.name, row.ready, row.status, row.restarts, row.age]
+            var lines = [cells]
             if !s.headerPrinted {
                 s.headerPrinted = true
-                out += Timeline.format(PodPrinter.header, nameWidth: s.nameWidth) + "\n"
+                lines.insert(PodPrinter.header, at: 0)
             }
-            out += Timeline.format([row.name, row.ready, row.status, row.restarts, row.age], nameWidth: s.nameWidth) + "\n"
-            return out
+            return Timeline.format(lines, widths: &s.widths)
         }
         if let text { write(text) }
     }
@@ -67,14 +67,23 @@ public final class Timeline: Sendable {
         write(text + "\n")
     }
 
-    static func format(_ cols: [String], nameWidth: Int) -> String {
-        let widths = [nameWidth, 8, 26, 15, 0]
-        var line = ""
-        for (c, w) in zip(cols, widths) {
-            line += c
-            if w > 0 { line += String(repeating: " ", count: max(1, w - c.count)) }
+    /// kubectl's table writer (`printers.GetNewTabWriter`: minimum cell width 6, padding 3,
+    /// widths remembered between flushes): every cell but the last is padded to its column's
+    /// widest value so far, so rows line up until a wider value (`PodInitializing`) widens them.
+    static func format(_ lines: [[String]], widths: inout [Int]) -> String {
+        for cells in lines {
+            if widths.count < cells.count { widths += Array(repeating: 0, count: cells.count - widths.count) }
+            for (i, c) in cells.enumerated().dropLast() { widths[i] = max(widths[i], c.count + 3, 6) }
         }
-        return line
+        var out = ""
+        for cells in lines {
+            for (i, c) in cells.enumerated() {
+                out += c
+                if i < cells.count - 1 { out += String(repeating: " ", count: widths[i] - c.count) }
+            }
+            out += "\n"
+        }
+        return out
     }
 
     private func write(_ s: String) {
