@@ -405,3 +405,47 @@ import Testing
         #expect(r.stderr.contains("DeadlineExceeded"))
     }
 }
+
+/// Ctrl-C in a terminal signals the whole foreground process group, not just tandem: the
+/// containers must still get the kubelet's orderly SIGTERM, never the terminal's SIGINT.
+@Suite struct TerminalInterruptTests {
+    @Test func ctrlCToTheProcessGroupStopsPodsGracefully() throws {
+        let dir = try Tandem.tempDir("tandem-ctrlc")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try """
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: ctrlc}
+        spec:
+          containers:
+          - name: c
+            image: busybox
+            command: ["sh", "-c", "trap 'echo got TERM; exit 0' TERM; trap 'echo got INT; exit 9' INT; echo up; while true; do sleep 0.2; done"]
+        """.write(toFile: dir + "/pod.yaml", atomically: true, encoding: .utf8)
+        let root = dir + "/root"
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
+        // setsid forks when its caller leads a group; -w waits for tandem and returns its status.
+        p.arguments = ["-w", Tandem.binary, "run", "--root", root, "-o", "json", "--timeout", "60s", dir + "/pod.yaml"]
+        FileManager.default.createFile(atPath: dir + "/out", contents: nil)
+        p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/out"))
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let r = Tandem.Result(status: 0, stdout: "", stderr: "", root: root, items: [])
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline && !r.log(pod: "ctrlc", container: "c").contains("stdout F up") { usleep(100_000) }
+        // What a terminal does on Ctrl-C: SIGINT to every process of the foreground group. Tandem
+        // leads its own session here, so its group is its pid.
+        let tandem = try #require(processes(containing: "run --root \(root)").first { pid in
+            (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8))?.hasPrefix(Tandem.binary) ?? false
+        })
+        let group = getpgid(tandem)
+        try #require(group == tandem, "tandem leads its own process group")
+        kill(-group, SIGINT)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        let log = r.log(pod: "ctrlc", container: "c")
+        #expect(log.contains("stdout F got TERM"), "\(log)")
+        #expect(!log.contains("got INT"))
+    }
+}
