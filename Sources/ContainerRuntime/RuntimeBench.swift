@@ -13,8 +13,11 @@ public enum RuntimeBench {
         public var relativeSpeed: Double { baselineSeconds / captureSeconds }
     }
 
-    /// Runs `yes <line> | head -c bytes` once into a file and once as a container whose
-    /// stdout tandem captures; `workDir` holds both outputs and is cleaned afterwards.
+    /// Runs `yes <line> | head -c bytes` once piped into `cat > file` and once as a container
+    /// whose stdout tandem captures; `workDir` holds both outputs and is cleaned afterwards.
+    /// The anchor goes through `cat` so both sides are the same writer feeding a pipe whose
+    /// reader writes the file (a bare `head > file` skips the pipe hop but writes the file
+    /// in head's 8 KiB pieces, which is not what a log collector competes with).
     public static func logCapture(bytes: Int = 1 << 30, lineLength: Int = 100, workDir: String) async throws -> LogCaptureResult {
         try Sys.mkdirs(workDir)
         defer { try? FileManager.default.removeItem(atPath: workDir) }
@@ -23,7 +26,7 @@ public enum RuntimeBench {
         let clock = ContinuousClock()
 
         let t0 = clock.now
-        let base = try await Command.run(["sh", "-c", "\(producer) > \(workDir)/baseline.out"])
+        let base = try await Command.run(["sh", "-c", "\(producer) | cat > \(workDir)/baseline.out"])
         let baseline = clock.now - t0
         guard base.status == 0 else { throw RuntimeError("baseline failed: \(String(decoding: base.stderr, as: UTF8.self))") }
         try? FileManager.default.removeItem(atPath: workDir + "/baseline.out")

@@ -239,3 +239,65 @@ final class LinesBox: @unchecked Sendable {
         #endif
     }
 }
+
+/// CRILogSink fed directly, with the input cut at every kind of boundary: the records
+/// (stream, tag, content) must not depend on how the bytes arrived.
+@Suite("CRI log sink") struct CRILogSinkTests {
+    private func records(_ chunks: [[UInt8]], stream: LogStream = .stdout) throws -> (records: [(stream: String, tag: String, text: String)], echoed: [String]) {
+        let path = NSTemporaryDirectory() + "crilog-\(UUID().uuidString).log"
+        defer { unlink(path) }
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        let echoed = LinesBox()
+        let sink = CRILogSink(fd: fd, stream: stream, clock: TimestampFormatter(), echo: { echoed.add($0) })
+        for c in chunks { c.withUnsafeBytes { sink.consume($0) } }
+        sink.finish()
+        close(fd)
+        // Every record starts with a well-formed 40-byte prefix.
+        let raw = try String(contentsOfFile: path, encoding: .utf8)
+        for line in raw.split(separator: "\n") {
+            let b = Array(line.utf8)
+            #expect(b.count >= 40 && b[29] == UInt8(ascii: "Z") && b[30] == UInt8(ascii: " ") && b[39] == UInt8(ascii: " "))
+        }
+        return (try criRecords(path), echoed.all)
+    }
+
+    private func split(_ bytes: [UInt8], every n: Int) -> [[UInt8]] {
+        stride(from: 0, to: bytes.count, by: n).map { Array(bytes[$0..<min($0 + n, bytes.count)]) }
+    }
+
+    @Test func sameRecordsForAnySplit() throws {
+        let max = CRILogSink.maxLine
+        var input: [UInt8] = []
+        input += Array("short\n\n".utf8)
+        input += [UInt8](repeating: UInt8(ascii: "a"), count: max) + [0x0A]          // exactly 16 KiB: F
+        input += [UInt8](repeating: UInt8(ascii: "b"), count: max + 1) + [0x0A]      // P + F(1)
+        input += [UInt8](repeating: UInt8(ascii: "c"), count: 2 * max) + [0x0A]      // P + F(16384)
+        input += [UInt8](repeating: UInt8(ascii: "d"), count: 40000) + [0x0A]        // P P F
+        for i in 0..<2000 { input += Array("line \(i)\n".utf8) }
+        input += Array("unterminated tail".utf8)
+        let expected: [(String, Int)] = [("F", 5), ("F", 0), ("F", max), ("P", max), ("F", 1), ("P", max), ("F", max),
+                                         ("P", max), ("P", max), ("F", 40000 - 2 * max)]
+        for n in [1, 7, 100, 4096, max - 1, max, max + 1, 65536, input.count] {
+            let (recs, echoed) = try records(split(input, every: n))
+            #expect(recs.count == expected.count + 2001, "split \(n)")
+            #expect(recs.prefix(expected.count).map { "\($0.tag)\($0.text.count)" } == expected.map { "\($0.0)\($0.1)" }, "split \(n)")
+            #expect(recs.allSatisfy { $0.stream == "stdout" })
+            #expect(recs[expected.count].text == "line 0" && recs[expected.count + 1999].text == "line 1999")
+            #expect(recs.last.map { "\($0.tag) \($0.text)" } == "F unterminated tail")
+            #expect(echoed == recs.map(\.text), "echo gets each record's content, split \(n)")
+        }
+    }
+
+    @Test func stderrAndLongUnterminatedTail() throws {
+        let tail = [UInt8](repeating: UInt8(ascii: "z"), count: 3 * CRILogSink.maxLine + 5)
+        let (recs, _) = try records(split(Array("x\n".utf8) + tail, every: 5000), stream: .stderr)
+        #expect(recs.map(\.stream).allSatisfy { $0 == "stderr" })
+        #expect(recs.map { "\($0.tag)\($0.text.count)" } == ["F1", "P16384", "P16384", "P16384", "F5"])
+    }
+
+    @Test func manySmallLinesOverflowTheOutputBuffer() throws {
+        // 300k empty lines in one read: 41 output bytes per input byte, several flushes.
+        let (recs, _) = try records([[UInt8](repeating: 0x0A, count: 300_000)])
+        #expect(recs.count == 300_000 && recs.allSatisfy { $0.tag == "F" && $0.text.isEmpty })
+    }
+}
