@@ -154,7 +154,7 @@ import Testing
         let c = try await runtime.start(scratch.spec(["sh", "-c", "sleep \(tag) & sleep \(tag)"]))
         try await Task.sleep(for: .milliseconds(300))
         #expect(hostProcesses(matching: "sleep \(tag)").count == 2)
-        kill(c.shimPid, SIGKILL)
+        c.killShim()
         let exit = await c.wait()
         #expect(exit.exitCode == 137)
         #expect(hostProcesses(matching: "sleep \(tag)").isEmpty)
