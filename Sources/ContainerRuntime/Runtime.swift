@@ -139,6 +139,9 @@ public final class ContainerProcess: Sendable {
 
     /// Kills the shim (tests use it to simulate the shim dying).
     func killShim() { session.killShim() }
+
+    /// The shim's host pid.
+    var shimPid: pid_t? { session.shimPid }
 }
 
 /// Runs containers as host processes in their own namespaces, through the C shim.
@@ -184,6 +187,9 @@ public final class Runtime: Sendable {
     }
 
     private static let shimPath = "/proc/self/exe"
+
+    /// The zygote's pid (tests check where shims come from, and kill it to force the fallback).
+    var zygotePid: pid_t? { zygote?.pid }
 
     /// Starts a container; returns once its command was exec'd, or throws
     /// `ContainerStartError` when set-up failed first (missing binary, bad mount, …).

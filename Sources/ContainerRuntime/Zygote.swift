@@ -14,13 +14,13 @@ import Glibc
 final class Zygote: Sendable {
     /// Our end of the SOCK_SEQPACKET socketpair; closing it makes the zygote exit.
     private let socket: Int32
+    let pid: pid_t
 
     /// Spawns the zygote with the lifeline's read end, so it exits with tandem.
     init(shimPath: String, lifeline: Int32) throws {
         var sp: [Int32] = [-1, -1]
         guard tandem_socketpair_cloexec(&sp) == 0 else { throw RuntimeError.errno("socketpair") }
         defer { close(sp[1]) }
-        let pid: pid_t
         do {
             pid = try Sys.spawn(shimPath, argv: ["tandem-zygote", TANDEM_INIT_MARKER, "zygote"], env: [],
                                 fds: [-1, -1, -1, sp[1], lifeline], searchPath: false)
