@@ -1,10 +1,12 @@
 /*
- * Tandem's container init shim. See include/CTandemInit.h for the protocol.
+ * Tandem's container init shim and the zygote that forks it. See
+ * include/CTandemInit.h for the protocol.
  *
- * Everything here runs in a freshly exec'd, still single-threaded process,
- * before the Swift runtime initialises, because namespace set-up (setns into a
- * mount namespace, unshare(CLONE_NEWPID) followed by fork, pivot_root) is
- * undefined or refused in a multithreaded process.
+ * Everything here runs in a still single-threaded process that never enters
+ * Swift (the zygote, exec'd once per Runtime, and the shims it forks; or a shim
+ * exec'd directly as a fallback), because namespace set-up (setns into a mount
+ * namespace, unshare(CLONE_NEWPID) followed by fork, pivot_root) is undefined
+ * or refused in a multithreaded process.
  */
 #define _GNU_SOURCE
 #include "CTandemInit.h"
@@ -22,6 +24,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/epoll.h>
@@ -41,6 +44,9 @@
 #endif
 #ifndef SYS_move_mount
 #define SYS_move_mount 429
+#endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
 #endif
 #ifndef SYS_mount_setattr
 #define SYS_mount_setattr 442
@@ -90,6 +96,26 @@ int tandem_waitid_pidfd(int pidfd, int *wstatus) {
 int tandem_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 
 int tandem_memfd(const char *name) { return memfd_create(name, MFD_CLOEXEC); }
+
+int tandem_socketpair_cloexec(int fds[2]) {
+    return socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds);
+}
+
+int tandem_zygote_request(int sock, const char *mode, const int fds[TANDEM_ZYGOTE_NFDS]) {
+    union { struct cmsghdr align; char buf[CMSG_SPACE(TANDEM_ZYGOTE_NFDS * sizeof(int))]; } c;
+    memset(&c, 0, sizeof c);
+    struct iovec iov = { .iov_base = (void *)mode, .iov_len = strlen(mode) };
+    struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = c.buf, .msg_controllen = sizeof c.buf };
+    struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+    h->cmsg_level = SOL_SOCKET;
+    h->cmsg_type = SCM_RIGHTS;
+    h->cmsg_len = CMSG_LEN(TANDEM_ZYGOTE_NFDS * sizeof(int));
+    memcpy(CMSG_DATA(h), fds, TANDEM_ZYGOTE_NFDS * sizeof(int));
+    ssize_t r;
+    /* MSG_NOSIGNAL: a dead zygote must be an error here, never a SIGPIPE. */
+    do { r = sendmsg(sock, &m, MSG_NOSIGNAL); } while (r < 0 && errno == EINTR);
+    return r < 0 ? -1 : 0;
+}
 
 int tandem_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
 
@@ -500,13 +526,92 @@ static void exec_mode(void) {
     supervise(child, 1);
 }
 
+/* A shim's whole life, with fds 0-5 in place (see the header); never returns. */
+static void shim_main(const char *mode) {
+    /* First line, so tandem can signal the shim by pidfd even though the zygote, not
+     * tandem, is its parent. */
+    status_line("P", "%d", (int)getpid());
+    if (read_config() < 0) { status_line("E", "tandem-init: bad config"); _exit(128); }
+    if (!strcmp(mode, "run")) run_mode();
+    else if (!strcmp(mode, "exec")) exec_mode();
+    status_line("E", "tandem-init: unknown mode %s", mode);
+    _exit(128);
+}
+
+/* ---------------------------------------------------------------- zygote */
+
+/* In a freshly forked zygote child: move the request's fds to the shim's fixed numbers.
+ * Received fds are all >= 5 (0-4 are taken in the zygote), so out/err/config can be
+ * moved first and only status needs care: if it already sits at 5 it stays. */
+static void zygote_child(const int fds[TANDEM_ZYGOTE_NFDS], const char *mode) {
+    /* Undo the zygote's SA_NOCLDWAIT: the shim must wait for its own child, and the
+     * container must not inherit an unusual SIGCHLD disposition. */
+    signal(SIGCHLD, SIG_DFL);
+    if (dup2(fds[0], 1) < 0 || dup2(fds[1], 2) < 0 || dup2(fds[2], TANDEM_INIT_FD_CONFIG) < 0) _exit(128);
+    if (fds[3] != TANDEM_INIT_FD_STATUS && dup2(fds[3], TANDEM_INIT_FD_STATUS) < 0) _exit(128);
+    syscall(SYS_close_range, TANDEM_INIT_FD_STATUS + 1, ~0U, 0);
+    shim_main(mode);
+}
+
+/* Serves start requests until tandem goes away; never returns. Single-threaded, so each
+ * fork yields a child that may do anything, exactly like a freshly exec'd shim, minus
+ * the exec and the dynamic loading of the Swift binary (about 10 ms per container). */
+static void zygote_main(void) {
+    /* Shims report their exit on the status pipe; the zygote never needs their status,
+     * so the kernel reaps them at once. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    sa.sa_flags = SA_NOCLDWAIT;
+    sigaction(SIGCHLD, &sa, NULL);
+    struct pollfd p[2] = {
+        { .fd = TANDEM_ZYGOTE_FD_SOCKET, .events = POLLIN },
+        { .fd = TANDEM_INIT_FD_LIFELINE, .events = POLLIN },
+    };
+    for (;;) {
+        int n = poll(p, 2, -1);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) _exit(1);
+        /* Nobody ever writes the lifeline: readable means EOF, tandem is gone. Each shim
+         * holds its own copy and kills its container; the zygote only has to leave. */
+        if (p[1].revents) _exit(0);
+        if (!p[0].revents) continue;
+        char mode[16];
+        union { struct cmsghdr align; char buf[CMSG_SPACE(TANDEM_ZYGOTE_NFDS * sizeof(int))]; } c;
+        struct iovec iov = { .iov_base = mode, .iov_len = sizeof mode - 1 };
+        struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = c.buf, .msg_controllen = sizeof c.buf };
+        ssize_t r = recvmsg(TANDEM_ZYGOTE_FD_SOCKET, &m, MSG_CMSG_CLOEXEC);
+        if (r < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+        if (r <= 0) _exit(0); /* tandem closed its end: the Runtime is gone */
+        mode[r] = 0;
+        int fds[TANDEM_ZYGOTE_NFDS], nfds = 0;
+        for (struct cmsghdr *h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h)) {
+            if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS) continue;
+            int k = (int)((h->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+            int got[TANDEM_ZYGOTE_NFDS];
+            if (k > TANDEM_ZYGOTE_NFDS) k = TANDEM_ZYGOTE_NFDS;
+            memcpy(got, CMSG_DATA(h), (size_t)k * sizeof(int));
+            for (int i = 0; i < k; i++) {
+                if (nfds < TANDEM_ZYGOTE_NFDS) fds[nfds++] = got[i];
+                else close(got[i]);
+            }
+        }
+        /* A malformed request is dropped: closing its status pipe tells tandem the
+         * shim exited before starting anything. */
+        if (nfds == TANDEM_ZYGOTE_NFDS && !(m.msg_flags & (MSG_CTRUNC | MSG_TRUNC))) {
+            pid_t pid = fork();
+            if (pid == 0) zygote_child(fds, mode);
+            if (pid < 0) dprintf(fds[3], "E fork shim: %s\n", strerror(errno));
+        }
+        /* The shim has its own copies; the zygote must not keep any pipe open. */
+        for (int i = 0; i < nfds; i++) close(fds[i]);
+    }
+}
+
 __attribute__((constructor, used))
 static void tandem_init_constructor(int argc, char **argv, char **envp) {
     (void)envp;
     if (argc < 3 || !argv || !argv[1] || strcmp(argv[1], TANDEM_INIT_MARKER) != 0) return;
-    if (read_config() < 0) { status_line("E", "tandem-init: bad config"); _exit(128); }
-    if (!strcmp(argv[2], "run")) run_mode();
-    else if (!strcmp(argv[2], "exec")) exec_mode();
-    status_line("E", "tandem-init: unknown mode %s", argv[2]);
-    _exit(128);
+    if (!strcmp(argv[2], "zygote")) zygote_main();
+    shim_main(argv[2]);
 }

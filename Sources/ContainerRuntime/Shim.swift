@@ -21,40 +21,58 @@ struct ShimConfig {
     }
 }
 
-/// What the shim told us, plus how the shim itself ended.
+/// What the shim told us by the time its status pipe closed (that is, it exited).
 struct ShimOutcome: Sendable {
     /// The wait status of the container (or exec'd) process, from the shim's "X" line.
     var childStatus: WaitStatus?
-    /// The shim's own wait status.
-    var shimStatus: WaitStatus
     /// The shim's "E" message: set-up failed before exec.
     var startError: String?
     var finishedAt: Date
+
+    /// The container's wait status. The shim always reports "X" before it exits, so
+    /// without one it was killed, and its child died with it (PDEATHSIG=SIGKILL).
+    var status: WaitStatus { childStatus ?? WaitStatus(raw: SIGKILL) }
 }
 
-/// One run of the shim: tracks its status pipe, its output pipes and its exit.
+/// One run of the shim: tracks its status pipe and its output pipes.
 ///
-/// Three independent events complete it, in any order: the reaper reports the shim's
-/// exit, the drain thread reaches EOF on every pipe, and (usually first) the status
-/// pipe says "S pid". Callers wait for "started" and for "finished"; finished means
-/// all output is in the log, so the last line is never lost.
+/// Everything arrives on the status pipe ("P", then "S" or "E", then "X"), and EOF on
+/// every pipe completes the session: only the shim holds the status pipe's write end,
+/// so that EOF means the shim exited, whether tandem or the zygote is its parent.
+/// Callers wait for "started" and for "finished"; finished means all output is in the
+/// log, so the last line is never lost.
 final class ShimSession: Sendable {
     private struct State {
+        var shimPid: pid_t?
+        /// Opened on the "P" line. The zygote, not tandem, reaps the shim, so a bare pid
+        /// could be recycled once it exits; the shim is still busy setting up when its
+        /// first line is read, so the pidfd is taken while the pid is surely its own.
+        var shimPidfd: Int32 = -1
         var childPid: pid_t?
         var startError: String?
         var childStatus: WaitStatus?
         var childFinishedAt: Date?
-        var shimStatus: WaitStatus?
         var ioDone = false
         var outcome: ShimOutcome?
         var startWaiters: [CheckedContinuation<Result<pid_t, ContainerStartError>, Never>] = []
         var finishWaiters: [CheckedContinuation<ShimOutcome, Never>] = []
     }
 
-    let shimPid: pid_t
     private let state = Mutex(State())
 
-    init(shimPid: pid_t) { self.shimPid = shimPid }
+    init() {}
+
+    deinit { state.withLock { if $0.shimPidfd >= 0 { close($0.shimPidfd) } } }
+
+    /// The shim's host pid, known from its first status line on.
+    var shimPid: pid_t? { state.withLock { $0.shimPid } }
+
+    /// SIGKILLs the shim (its child follows through PDEATHSIG); a no-op once it exited.
+    func killShim() {
+        state.withLock { s in
+            if s.shimPidfd >= 0, !s.ioDone { _ = tandem_pidfd_send_signal(s.shimPidfd, SIGKILL) }
+        }
+    }
 
     /// The host pid of the container process once it exec'd, or the shim's error.
     func started() async -> Result<pid_t, ContainerStartError> {
@@ -92,6 +110,9 @@ final class ShimSession: Sendable {
         let kind = line[..<space], value = line[line.index(after: space)...]
         update { s in
             switch kind {
+            case "P":
+                s.shimPid = pid_t(value)
+                if let pid = s.shimPid, s.shimPidfd < 0 { s.shimPidfd = tandem_pidfd_open(pid) }
             case "S": s.childPid = pid_t(value)
             case "E": s.startError = String(value)
             case "X":
@@ -102,20 +123,14 @@ final class ShimSession: Sendable {
         }
     }
 
-    func shimExited(_ status: WaitStatus) { update { $0.shimStatus = status } }
     func ioFinished() { update { $0.ioDone = true } }
 
     private static func startFailure(_ s: State) -> ContainerStartError? {
         if let e = s.startError { return ContainerStartError(message: e) }
-        if s.childPid == nil, let o = s.outcome {
-            return ContainerStartError(message: "container init exited before starting the container (\(describe(o.shimStatus)))")
+        if s.childPid == nil, s.outcome != nil {
+            return ContainerStartError(message: "container init exited before starting the container")
         }
         return nil
-    }
-
-    private static func describe(_ st: WaitStatus) -> String {
-        if let sig = st.signal { return "killed by signal \(sig)" }
-        return "exit code \(st.exitCode ?? -1)"
     }
 
     /// Applies an event, then resumes whoever it unblocked, outside the lock.
@@ -126,8 +141,8 @@ final class ShimSession: Sendable {
         var outcome: ShimOutcome?
         state.withLock { s in
             body(&s)
-            if s.outcome == nil, let shim = s.shimStatus, s.ioDone {
-                s.outcome = ShimOutcome(childStatus: s.childStatus, shimStatus: shim, startError: s.startError,
+            if s.outcome == nil, s.ioDone {
+                s.outcome = ShimOutcome(childStatus: s.childStatus, startError: s.startError,
                                         finishedAt: s.childFinishedAt ?? Date())
             }
             if !s.startWaiters.isEmpty {

@@ -154,7 +154,7 @@ import Testing
         let c = try await runtime.start(scratch.spec(["sh", "-c", "sleep \(tag) & sleep \(tag)"]))
         try await Task.sleep(for: .milliseconds(300))
         #expect(hostProcesses(matching: "sleep \(tag)").count == 2)
-        kill(c.shimPid, SIGKILL)
+        c.killShim()
         let exit = await c.wait()
         #expect(exit.exitCode == 137)
         #expect(hostProcesses(matching: "sleep \(tag)").isEmpty)
@@ -172,6 +172,37 @@ import Testing
         let ea = await a.wait(), eb = await b.wait()
         #expect(ea.exitCode == 137 && eb.exitCode == 137)
         #expect(hostProcesses(matching: "sleep \(tag)").isEmpty)
+    }
+
+    @Test func shimsAreForkedByTheZygote() async throws {
+        let scratch = try Scratch()
+        let runtime = try Runtime(logEcho: nil)
+        let zygote = try #require(runtime.zygotePid)
+        let c = try await runtime.start(scratch.spec(["sleep", "100"]))
+        let shim = try #require(c.shimPid)
+        #expect(parentPid(shim) == zygote)
+        let r = await runtime.exec(in: c, argv: ["sh", "-c", "echo $PPID"], env: ["PATH=/usr/bin:/bin"], workingDir: nil,
+                                   timeout: .seconds(10))
+        #expect(r.exitCode == 0)
+        c.signal(SIGKILL)
+        #expect(await c.wait().exitCode == 137)
+        // Shims are the zygote's children and auto-reaped: no zombies pile up.
+        #expect(!FileManager.default.fileExists(atPath: "/proc/\(shim)"))
+    }
+
+    @Test func directSpawnWhenTheZygoteIsGone() async throws {
+        let scratch = try Scratch()
+        let runtime = try Runtime(logEcho: nil)
+        let zygote = try #require(runtime.zygotePid)
+        kill(zygote, SIGKILL)
+        try await Task.sleep(for: .milliseconds(100))
+        let c = try await runtime.start(scratch.spec(["sleep", "100"]))
+        #expect(parentPid(try #require(c.shimPid)) == getpid())
+        c.signal(SIGKILL)
+        #expect(await c.wait().exitCode == 137)
+        await #expect(throws: ContainerStartError.self) {
+            _ = try await runtime.start(scratch.spec(["no-such-binary-xyz"]))
+        }
     }
 
     @Test func concurrentWaiters() async throws {

@@ -46,3 +46,11 @@ func isAlive(_ pid: Int32) -> Bool {
     // A zombie is dead for our purposes.
     return !stat.contains(") Z ")
 }
+
+/// The parent pid from /proc/<pid>/stat, or nil once the process is gone.
+func parentPid(_ pid: Int32) -> Int32? {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = stat.lastIndex(of: ")") else { return nil }
+    let fields = stat[stat.index(after: close)...].split(separator: " ")
+    return fields.count > 1 ? Int32(fields[1]) : nil
+}

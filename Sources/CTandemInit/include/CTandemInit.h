@@ -9,24 +9,42 @@
  * single-threaded process. So, like runc's nsexec, a constructor in this
  * library runs before the Swift runtime whenever the binary is started as
  *
- *     argv = { "tandem-init", "__tandem-init", "run" | "exec", NULL }
+ *     argv = { "tandem-init", "__tandem-init", "zygote" | "run" | "exec", NULL }
  *
- * and then never returns to Swift. The file descriptors are fixed:
+ * and then never returns to Swift.
+ *
+ * "zygote" is what a Runtime starts once: fd 3 is one end of a SOCK_SEQPACKET
+ * socketpair, fd 4 the lifeline. Each message on the socket is a start request:
+ * the mode ("run" or "exec") as data, and TANDEM_ZYGOTE_NFDS fds by SCM_RIGHTS
+ * (stdout, stderr, config, status). The zygote forks, the child puts those fds
+ * at the numbers below and becomes a shim. Exec'ing the 20 MB Swift binary and
+ * loading its libraries costs about 10 ms; a fork of the idle zygote a fraction
+ * of a millisecond. There is no reply: everything comes back on the status pipe.
+ * The zygote exits when the socket's other end closes or the lifeline breaks.
+ *
+ * "run" and "exec" are a shim started directly (the fallback when no zygote
+ * could be started). Either way a shim's file descriptors are fixed:
  *   0  stdin  (/dev/null)
  *   1  stdout (a pipe tandem reads)
  *   2  stderr (a pipe tandem reads; the same pipe as 1 for exec)
  *   3  config: a memfd of records  key '\0' value '\0'  (see init.c)
  *   4  lifeline: read end of a pipe whose write end only tandem holds
  *   5  status: write end of a pipe carrying text lines
+ *        "P <hostpid>"    the shim itself (always the first line); its parent may
+ *                         be the zygote, so tandem signals it through a pidfd
  *        "S <hostpid>"    the container process exec'd (or is about to, for exec)
  *        "E <message>"    set-up failed before exec (the shim then exits 128)
  *        "X <waitstatus>" the container process exited (raw wait(2) status)
+ *      Only the shim holds the write end (its child gets it close-on-exec), so
+ *      EOF on the status pipe means the shim has exited.
  */
 
 #define TANDEM_INIT_MARKER "__tandem-init"
 #define TANDEM_INIT_FD_CONFIG 3
 #define TANDEM_INIT_FD_LIFELINE 4
 #define TANDEM_INIT_FD_STATUS 5
+#define TANDEM_ZYGOTE_FD_SOCKET 3
+#define TANDEM_ZYGOTE_NFDS 4
 
 /* Referenced from Swift so the linker keeps the object holding the constructor. */
 int tandem_init_linked(void);
@@ -53,6 +71,12 @@ int tandem_epoll_add(int epfd, int fd);
 int tandem_epoll_del(int epfd, int fd);
 /* Waits (EINTR retried) and stores up to max ready fds; returns how many, or -1. */
 int tandem_epoll_wait(int epfd, int *fds, int max);
+
+/* socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC) for the zygote. */
+int tandem_socketpair_cloexec(int fds[2]);
+/* Sends one start request to the zygote: mode "run" or "exec" and fds = { stdout,
+ * stderr, config, status }. Returns 0, or -1 with errno (EPIPE: the zygote is gone). */
+int tandem_zygote_request(int sock, const char *mode, const int fds[TANDEM_ZYGOTE_NFDS]);
 
 /* pipe2(O_CLOEXEC) and memfd_create(MFD_CLOEXEC), which Swift's Glibc module does not expose. */
 int tandem_pipe_cloexec(int fds[2]);
