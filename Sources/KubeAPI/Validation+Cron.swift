@@ -49,7 +49,7 @@ public struct CronSchedule: Sendable, Hashable {
     // MARK: Parsing
 
     /// robfig's error text for `spec`, or nil when it parses.
-    static func parseError(_ spec: String) -> String? {
+    public static func parseError(_ spec: String) -> String? {
         if case .failure(let e) = parse(spec) { return e.message }
         return nil
     }
