@@ -18,8 +18,13 @@ public enum ControllerAction: Sendable, Hashable {
     /// The ReplicaSet with a new `spec.replicas` and/or annotations.
     case updateReplicaSet(ReplicaSet)
     case deleteReplicaSet(namespace: String, name: String)
+    /// A Job made by the CronJob controller (`jobControl.CreateJob`): name, namespace, labels,
+    /// annotations, controller reference and spec are set; the driver gives it a uid and
+    /// creationTimestamp and admits it as the API server would (`JobController.prepare`).
+    case createJob(Job)
     /// A finished Job whose `ttlSecondsAfterFinished` has passed
-    /// (pkg/controller/ttlafterfinished `processTTL`): the driver deletes the Job; its pods
+    /// (pkg/controller/ttlafterfinished `processTTL`), or a CronJob's Job beyond its history
+    /// limits or replaced (`concurrencyPolicy: Replace`): the driver deletes the Job; its pods
     /// are deleted by the accompanying `deletePod` actions, standing in for the garbage
     /// collector's background cascading deletion.
     case deleteJob(namespace: String, name: String)

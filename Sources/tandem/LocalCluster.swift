@@ -181,6 +181,15 @@ actor LocalCluster {
                 wakeContinuation.yield()
             case .deleteReplicaSet(let ns, let name):
                 replicaSets["\(ns)/\(name)"] = nil
+            case .createJob(var j):
+                // From CronJobController; admitted as a Job from a manifest is.
+                let key = Self.key(j.metadata)
+                guard jobs[key] == nil else { continue }
+                let uid = UUID().uuidString.lowercased()
+                j.metadata.creationTimestamp = Timestamp.string(Date())
+                JobController.prepare(job: &j, uid: uid)
+                jobs[key] = j
+                wakeContinuation.yield()
             case .deleteJob(let ns, let name):
                 let key = "\(ns)/\(name)"
                 if let uid = jobs[key]?.metadata.uid {
