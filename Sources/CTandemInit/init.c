@@ -612,6 +612,10 @@ __attribute__((constructor, used))
 static void tandem_init_constructor(int argc, char **argv, char **envp) {
     (void)envp;
     if (argc < 3 || !argv || !argv[1] || strcmp(argv[1], TANDEM_INIT_MARKER) != 0) return;
+    /* A session of our own, without a controlling terminal: Ctrl-C in tandem's terminal
+     * signals tandem's whole process group, and containers must only ever get the orderly
+     * SIGTERM tandem sends them (runc makes every container a session leader likewise). */
+    setsid();
     if (!strcmp(argv[2], "zygote")) zygote_main();
     shim_main(argv[2]);
 }
