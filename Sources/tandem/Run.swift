@@ -96,7 +96,9 @@ struct Run: AsyncParsableCommand {
             try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
             catalog.prepare()
             let runtime = try Runtime(logEcho: { id, _, line in timeline.log(containerID: id, line: line) })
-            let network = PodNetwork(config: PodNetworkConfig(stateDir: root + "/net"))
+            var netConfig = PodNetworkConfig(stateDir: root + "/net")
+            netConfig.poolSize = 1
+            let network = PodNetwork(config: netConfig)
             await network.cleanupStale()
             context = NodeContext(root: root, runtime: runtime, network: network, images: catalog, timeline: timeline,
                                   hostIP: "127.0.0.1", nodeName: ProcessInfo.processInfo.hostName)
@@ -116,6 +118,7 @@ struct Run: AsyncParsableCommand {
             Task { await Self.reapply(files: files.filter { $0 != "-" }, to: cluster) }
         } : nil
         await cluster.run()
+        await context.network.shutdown()
         watcher?.cancel()
         timer?.cancel()
         stop.cancel()

@@ -25,6 +25,10 @@ public struct PodNetworkConfig: Sendable {
     /// The CNI network name; host-local keeps its leases in `ipam/<networkName>/`.
     public var networkName = "tandem"
 
+    /// How many ready sandboxes (namespace made, CNI ADD done) to keep for the next pods, so that
+    /// the ~30 ms of network set-up is off a pod's critical path. 0 disables the pool.
+    public var poolSize = 0
+
     public init(stateDir: String) { self.stateDir = stateDir }
 
     var ipamDataDir: String { runDir + "/ipam" }
@@ -38,12 +42,15 @@ public struct PodSandboxNetwork: Sendable, Hashable {
     public let netnsName: String
     /// Wall time of `setUp` (namespace creation plus both CNI ADDs): the "network set-up" figure.
     public let setupDuration: Duration
+    /// Whether the sandbox came ready-made from the pool (its set-up was off the pod's path).
+    public let fromPool: Bool
 
-    public init(netnsPath: String, ip: String, netnsName: String, setupDuration: Duration = .zero) {
+    public init(netnsPath: String, ip: String, netnsName: String, setupDuration: Duration = .zero, fromPool: Bool = false) {
         self.netnsPath = netnsPath
         self.ip = ip
         self.netnsName = netnsName
         self.setupDuration = setupDuration
+        self.fromPool = fromPool
     }
 }
 
@@ -81,6 +88,9 @@ public actor PodNetwork {
 
     /// Namespaces set up by this actor and not yet torn down; `cleanupStale` leaves them alone.
     private var live: Set<String> = []
+    /// Ready sandboxes not yet given to a pod, and whether one is being made.
+    private var pool: [PodSandboxNetwork] = []
+    private var filling = false
     /// The host's `net.ipv4.ip_forward` before the first bridge ADD (see `restoreForwarding`).
     private var hostForwarding: String?
 
@@ -95,12 +105,51 @@ public actor PodNetwork {
         return config.netnsPrefix + String(cleaned.prefix(12))
     }
 
-    /// Creates the pod's network namespace and attaches it to the bridge. Throws (after undoing
-    /// what it did) when any step fails; the kubelet then reports `FailedCreatePodSandBox`.
+    /// Gives the pod a network sandbox: a ready one from the pool when there is one (and the
+    /// pool is refilled in the background), else one made now. Throws (after undoing what it
+    /// did) when any step fails; the kubelet then reports `FailedCreatePodSandBox`.
     public func setUp(podUID: String, podName: String, namespace: String) async throws -> PodSandboxNetwork {
+        if let ready = pool.popLast() {
+            if var r = readRecord(name: ready.netnsName) {
+                r.podUID = podUID
+                writeRecord(r, name: ready.netnsName)
+            }
+            refillPool()
+            return PodSandboxNetwork(netnsPath: ready.netnsPath, ip: ready.ip, netnsName: ready.netnsName,
+                                     setupDuration: ready.setupDuration, fromPool: true)
+        }
+        defer { refillPool() }
+        return try await create(name: netnsName(podUID: podUID), podUID: podUID)
+    }
+
+    /// Fills the pool up to `poolSize` (at start-up, so the first pods find it ready).
+    public func prewarm() async {
+        while !filling && pool.count < config.poolSize {
+            filling = true
+            let name = config.netnsPrefix + (0..<12).map { _ in String(UInt8.random(in: 0...15), radix: 16) }.joined()
+            let sandbox = try? await create(name: name, podUID: "")
+            filling = false
+            guard let sandbox else { return }
+            pool.append(sandbox)
+        }
+    }
+
+    /// Releases the sandboxes still waiting in the pool (at exit).
+    public func shutdown() async {
+        let idle = pool
+        pool = []
+        for s in idle { await tearDown(s, podUID: "") }
+    }
+
+    private func refillPool() {
+        guard config.poolSize > 0, !filling, pool.count < config.poolSize else { return }
+        Task { await self.prewarm() }
+    }
+
+    /// Makes a namespace named `name` and runs the CNI ADDs on it (`RunPodSandbox`).
+    private func create(name: String, podUID: String) async throws -> PodSandboxNetwork {
         let clock = ContinuousClock()
         let start = clock.now
-        let name = netnsName(podUID: podUID)
         let path = Self.netnsDir + "/" + name
         let cni = invocation(containerID: name, netnsPath: path)
 
