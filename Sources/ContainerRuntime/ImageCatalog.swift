@@ -139,10 +139,41 @@ public struct ImageCatalog: Sendable {
                                     fds: [-1, -1, -1], searchPath: false)
             var st: Int32 = 0
             while waitpid(pid, &st, 0) < 0 && errno == EINTR {}
+            try installWgetWrapper(in: tmp)
             if rename(tmp, dir) != 0 { try? FileManager.default.removeItem(atPath: tmp) }
         } catch {
             try? FileManager.default.removeItem(atPath: tmp)
         }
+    }
+
+    /// Debian 12's busybox (1.35) crashes with SIGSEGV whenever `wget` is given `-T`, which
+    /// manifests use to bound a request. The applet link is replaced by a script that runs the
+    /// real one under busybox `timeout` instead, so `wget -T 2 URL` run by PATH still gives up
+    /// after 2 s and fails only when the request does. A busybox shell runs its own applets
+    /// without a PATH search, so `sh -c 'wget -T …'` still hits the crash (see the README).
+    static func installWgetWrapper(in dir: String) throws {
+        let script = """
+            #!/usr/bin/busybox sh
+            # busybox wget with -T handled by `timeout` (Debian's busybox 1.35 crashes on -T).
+            t=
+            n=$#
+            i=0
+            while [ "$i" -lt "$n" ]; do
+              a=$1; shift; i=$((i + 1))
+              case "$a" in
+                -T) t=$1; shift; i=$((i + 1)) ;;
+                -T*) t=${a#-T} ;;
+                *) set -- "$@" "$a" ;;
+              esac
+            done
+            if [ -n "$t" ]; then exec /usr/bin/busybox timeout "$t" /usr/bin/busybox wget "$@"; fi
+            exec /usr/bin/busybox wget "$@"
+
+            """
+        let path = dir + "/wget"
+        unlink(path)
+        try script.write(toFile: path, atomically: false, encoding: .utf8)
+        chmod(path, 0o755)
     }
 
     /// The official nginx image's configuration, pointed at Debian's nginx: same paths,

@@ -17,6 +17,11 @@ actor LocalCluster {
     private var jobs: [String: Job] = [:]
     private var deployments: [String: Deployment] = [:]
     private var replicaSets: [String: ReplicaSet] = [:]
+    private var cronJobs: [String: CronJob] = [:]
+    /// CronJobs started by hand (`--trigger cronjob/NAME`): then tandem returns once their Jobs end.
+    private let triggered: Set<String>
+    /// Controller events already shown; the API server's recorder aggregates repeats likewise.
+    private var shownEvents: Set<String> = []
     private var others: [KubeObject] = []
     private var order: [String] = []
     private var stopping = false
@@ -25,8 +30,9 @@ actor LocalCluster {
     private let wakeStream: AsyncStream<Void>
     private let wakeContinuation: AsyncStream<Void>.Continuation
 
-    init(context: NodeContext, objects: [KubeObject]) {
+    init(context: NodeContext, objects: [KubeObject], trigger: [String] = []) {
         ctx = context
+        triggered = Set(trigger)
         var sources: [String: VolumeSources] = [:]
         for o in objects {
             let ns = o.metadata.namespace ?? "default"
@@ -61,6 +67,11 @@ actor LocalCluster {
                 rs.metadata.namespace = rs.metadata.namespace ?? "default"
                 rs.metadata.generation = 1
                 replicaSets[key] = rs
+            case .cronJob(var c):
+                c.metadata.uid = UUID().uuidString.lowercased()
+                c.metadata.creationTimestamp = Timestamp.string(Date())
+                c.metadata.namespace = c.metadata.namespace ?? "default"
+                cronJobs[key] = c
             default: others.append(o)
             }
             order.append("\(o.kind)/\(key)")
@@ -70,12 +81,18 @@ actor LocalCluster {
     static func key(_ m: ObjectMeta) -> String { "\(m.namespace ?? "default")/\(m.name ?? "")" }
 
     /// Whether `tandem run` waits for a signal or the timeout rather than for completion.
-    var runsUntilStopped: Bool { !deployments.isEmpty || !replicaSets.isEmpty || others.contains { if case .cronJob = $0 { true } else { false } } }
+    var runsUntilStopped: Bool { !deployments.isEmpty || !replicaSets.isEmpty || (!cronJobs.isEmpty && triggered.isEmpty) }
 
     /// Starts every bare pod and the controllers; returns when everything has finished (or, for
     /// Deployments and CronJobs, when `shutdown` was called and every pod is gone).
     func run() async {
         for (key, pod) in pods.sorted(by: { $0.key < $1.key }) { startPod(key: key, pod) }
+        // `kubectl create job --from=cronjob/NAME`: one Job now, from the CronJob's template.
+        for name in triggered.sorted() {
+            guard let cj = cronJobs.values.first(where: { $0.metadata.name == name }) else { continue }
+            let job = CronJobController.jobFromCronJob(cj, name: "\(name)-manual-\(NameGenerator.randomSuffix())", now: Date())
+            apply([.createJob(job)])
+        }
         wakeContinuation.yield()
         for await _ in wakeStream {
             if !stopping { reconcileControllers() }
@@ -136,6 +153,16 @@ actor LocalCluster {
 
     private func reconcileControllers() {
         let now = Date()
+        for (key, cj) in cronJobs where triggered.isEmpty {
+            let owned = jobs.values.filter { $0.metadata.ownerReferences?.contains { $0.uid == cj.metadata.uid } ?? false }
+            let result = CronJobController.reconcile(cronJob: cj, jobs: owned, now: now)
+            cronJobs[key]?.status = result.status.json
+            for event in result.events where shownEvents.insert("\(key) \(event.reason) \(event.message)").inserted {
+                ctx.timeline.note("cronjob/\(cj.metadata.name ?? ""): \(event.type) \(event.reason): \(event.message)")
+            }
+            apply(result.actions)
+            if let after = result.requeueAfter { requeueAfter(after) }
+        }
         for (key, job) in jobs {
             let owned = pods.values.filter { $0.metadata.ownerReferences?.contains { $0.uid == job.metadata.uid } ?? false }
             let result = JobController.reconcile(job: job, pods: owned, now: now, randomSuffix: NameGenerator.randomSuffix)
@@ -186,6 +213,7 @@ actor LocalCluster {
                 let key = Self.key(j.metadata)
                 guard jobs[key] == nil else { continue }
                 let uid = UUID().uuidString.lowercased()
+                j.metadata.uid = uid
                 j.metadata.creationTimestamp = Timestamp.string(Date())
                 JobController.prepare(job: &j, uid: uid)
                 jobs[key] = j
@@ -279,6 +307,7 @@ actor LocalCluster {
     func finalObjects() -> [KubeObject] {
         var out: [KubeObject] = []
         out += others
+        out += cronJobs.values.sorted { Self.key($0.metadata) < Self.key($1.metadata) }.map { .cronJob($0) }
         out += deployments.values.sorted { Self.key($0.metadata) < Self.key($1.metadata) }.map { .deployment($0) }
         out += replicaSets.values.sorted { Self.key($0.metadata) < Self.key($1.metadata) }.map { .replicaSet($0) }
         out += jobs.values.sorted { Self.key($0.metadata) < Self.key($1.metadata) }.map { .job($0) }

@@ -26,6 +26,9 @@ struct Run: AsyncParsableCommand {
     @Option(help: "A YAML file mapping images to host commands (image: {command, args, env, workingDir}).")
     var images: String?
 
+    @Option(name: .customLong("trigger"), help: "Start one Job from a CronJob at once, as `kubectl create job --from=cronjob/NAME` (repeatable). The schedules are then not run, and tandem returns when the Jobs have ended.")
+    var triggers: [String] = []
+
     @Flag(help: "Re-read the manifest files when they change and apply what a Pod may change (container images), as `kubectl apply` would.")
     var watch = false
 
@@ -84,6 +87,17 @@ struct Run: AsyncParsableCommand {
         if errors.isEmpty { errors += Admission.check(objects, images: catalog) }
         if !errors.isEmpty { return fail(errors.joined(separator: "\n")) }
         if objects.isEmpty { return fail("error: no objects passed to run") }
+        var cronJobNames: [String] = []
+        for trigger in triggers {
+            let parts = trigger.split(separator: "/", maxSplits: 1).map(String.init)
+            guard parts.count == 2, ["cronjob", "cronjobs", "cj", "cronjob.batch", "cronjobs.batch"].contains(parts[0].lowercased()) else {
+                return fail("error: --trigger \(trigger): from must be of the form cronjob/NAME")
+            }
+            guard objects.contains(where: { if case .cronJob(let c) = $0.0 { c.metadata.name == parts[1] } else { false } }) else {
+                return fail("error: cronjobs.batch \"\(parts[1])\" not found")
+            }
+            cronJobNames.append(parts[1])
+        }
         for (o, source) in objects {
             if case .service(let s) = o {
                 FileHandle.standardError.write(Data("\(source): service/\(s.metadata.name ?? "") accepted; Services are not served by `tandem run` yet\n".utf8))
@@ -106,7 +120,7 @@ struct Run: AsyncParsableCommand {
             return fail("error: cannot start the node: \(error)")
         }
 
-        let cluster = LocalCluster(context: context, objects: objects.map(\.0))
+        let cluster = LocalCluster(context: context, objects: objects.map(\.0), trigger: cronJobNames)
         let stop = SignalWatcher.install { Task { await cluster.shutdown() } }
         let timer = timeoutDuration.map { d in
             Task {
