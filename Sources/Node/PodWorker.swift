@@ -33,6 +33,8 @@ public actor PodWorker {
     private var volumeManager: VolumeManager?
     private var volumes: [String: MountedVolume] = [:]
     private var timers: [Task<Void, Never>] = []
+    private var statusVersion = 0
+    private let statusFile: StatusFileWriter
     private var done = false
 
     private let wakeStream: AsyncStream<Void>
@@ -43,6 +45,7 @@ public actor PodWorker {
         self.ctx = context
         self.sources = sources
         self.onChange = onChange
+        statusFile = StatusFileWriter(path: context.podDirectory(pod) + "/pod.json")
         (wakeStream, wakeContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -516,12 +519,15 @@ public actor PodWorker {
     // MARK: - Status
 
     /// `POD_DIR/pod.json`: the pod as last published, for tools and tests that look at a running
-    /// pod from outside (its IP, its container states) — the kubelet's status, on disk.
+    /// pod from outside (its IP, its container states) — the kubelet's status, on disk. Encoded
+    /// and written off the worker, so a status change never waits for the disk.
     private func writeStatusFile() {
-        guard let json = try? JSONValue(encoding: pod).jsonText() else { return }
-        let dir = ctx.podDirectory(pod)
-        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try? json.write(toFile: dir + "/pod.json", atomically: true, encoding: .utf8)
+        statusVersion += 1
+        let (pod, version, writer) = (pod, statusVersion, statusFile)
+        Task.detached(priority: .utility) {
+            guard let data = try? JSONEncoder.pod.encode(pod) else { return }
+            await writer.write(data, version: version)
+        }
     }
 
     private func schedule(at date: Date) {
@@ -544,5 +550,31 @@ public actor PodWorker {
         ctx.timeline.podChanged(pod)
         writeStatusFile()
         onChange(pod)
+    }
+}
+
+/// Writes `pod.json` atomically, newest version wins: writes of older statuses that arrive late
+/// are dropped.
+actor StatusFileWriter {
+    private let path: String
+    private var written = 0
+
+    init(path: String) { self.path = path }
+
+    func write(_ data: Data, version: Int) {
+        guard version > written else { return }
+        written = version
+        let dir = (path as NSString).deletingLastPathComponent
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try? data.write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
+}
+
+extension JSONEncoder {
+    /// Sorted keys, as `kubectl get -o json` lists fields.
+    static var pod: JSONEncoder {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        return e
     }
 }
