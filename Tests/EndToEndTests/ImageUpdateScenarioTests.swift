@@ -103,6 +103,24 @@ import Testing
         #expect(initExit <= sidecarExit, "init-2 exits before sidecar-1 is stopped")
     }
 
+    @Test("29: a sidecar restarted by its liveness probe gets a new image: it restarts on it; the regular is untouched")
+    func livenessRestartedSidecarGetsNewImage() throws {
+        var b = try PodBuilder()
+        defer { b.cleanup() }
+        b.restartPolicy = "Always"
+        b.grace = 1
+        b.inits = [PodBuilder.container("sidecar-1", PodBuilder.script("sidecar-1", loopForever: true), sidecar: true, extra: [
+            "livenessProbe": .object(["exec": .object(["command": .array([.string("false")])]), "periodSeconds": .int(1), "failureThreshold": .int(1)]),
+        ])]
+        b.containers = [PodBuilder.container("regular-1", PodBuilder.script("regular-1", loopForever: true))]
+        let r = try run(b, change: "sidecar-1", when: { self.count($0, "sidecar-1 Starting") >= 2 },
+                        until: { self.count($0, "sidecar-1 Starting") >= 3 })
+        let pod = try #require(r.pod("lifecycle"))
+        #expect(pod.containerStatus("sidecar-1")?["image"]?.stringValue == "busybox:1.36")
+        #expect(pod.containerStatus("regular-1")?["restartCount"]?.int == 0)
+        #expect(count(b, "regular-1 Starting") == 1)
+    }
+
     @Test func updatesOtherThanImagesAreRefused() throws {
         var b = try PodBuilder()
         defer { b.cleanup() }

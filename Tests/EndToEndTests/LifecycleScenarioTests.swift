@@ -104,19 +104,21 @@ import Testing
         #expect(done < start2, "\(b.events)")
     }
 
-    @Test("5/22: under Always a crashing regular container restarts (at once, then after 10 s)")
+    @Test("5/6/22: under Always a crashing regular container restarts (at once, then after 10 s); inits run once")
     func alwaysRestartsWithBackoff() throws {
         var b = try PodBuilder()
         defer { b.cleanup() }
         b.restartPolicy = "Always"
         b.grace = 1
-        b.inits = [PodBuilder.container("sidecar-1", PodBuilder.script("sidecar-1", loopForever: true), sidecar: true)]
+        b.inits = [PodBuilder.container("init-1", PodBuilder.script("init-1")),
+                   PodBuilder.container("sidecar-1", PodBuilder.script("sidecar-1", loopForever: true), sidecar: true)]
         b.containers = [PodBuilder.container("regular-1", PodBuilder.script("regular-1", exit: 1))]
         let r = try Tandem.run(b.manifest, timeout: "13s")
         let pod = try #require(r.pod("lifecycle"))
         #expect(pod.containerStatus("regular-1")?["restartCount"]?.int == 2, "\(b.events)")
         #expect(pod.containerStatus("sidecar-1")?["restartCount"]?.int == 0)
         #expect(b.events.filter { $0 == "sidecar-1 Starting" }.count == 1, "the sidecar is not re-run")
+        #expect(b.events.filter { $0 == "init-1 Starting" }.count == 1, "the init container is not re-run")
         #expect(r.stdout.isEmpty == false)
     }
 
