@@ -23,7 +23,6 @@ actor LocalCluster {
     /// Controller events already shown; the API server's recorder aggregates repeats likewise.
     private var shownEvents: Set<String> = []
     private var others: [KubeObject] = []
-    private var order: [String] = []
     private var stopping = false
     private var readyWhenStopped: [String: Bool] = [:]
     private var requeue: [Task<Void, Never>] = []
@@ -49,36 +48,32 @@ actor LocalCluster {
             switch o {
             case .pod(let p): pods[key] = p
             case .job(var j):
-                let uid = UUID().uuidString.lowercased()
-                j.metadata.uid = uid
-                j.metadata.creationTimestamp = Timestamp.string(Date())
-                j.metadata.namespace = j.metadata.namespace ?? "default"
-                JobController.prepare(job: &j, uid: uid)
+                Self.admit(&j.metadata)
+                JobController.prepare(job: &j, uid: j.metadata.uid!)
                 jobs[key] = j
             case .deployment(var d):
-                d.metadata.uid = UUID().uuidString.lowercased()
-                d.metadata.creationTimestamp = Timestamp.string(Date())
-                d.metadata.namespace = d.metadata.namespace ?? "default"
-                d.metadata.generation = 1
+                Self.admit(&d.metadata)
                 deployments[key] = d
             case .replicaSet(var rs):
-                rs.metadata.uid = UUID().uuidString.lowercased()
-                rs.metadata.creationTimestamp = Timestamp.string(Date())
-                rs.metadata.namespace = rs.metadata.namespace ?? "default"
-                rs.metadata.generation = 1
+                Self.admit(&rs.metadata)
                 replicaSets[key] = rs
             case .cronJob(var c):
-                c.metadata.uid = UUID().uuidString.lowercased()
-                c.metadata.creationTimestamp = Timestamp.string(Date())
-                c.metadata.namespace = c.metadata.namespace ?? "default"
+                Self.admit(&c.metadata)
                 cronJobs[key] = c
             default: others.append(o)
             }
-            order.append("\(o.kind)/\(key)")
         }
     }
 
     static func key(_ m: ObjectMeta) -> String { "\(m.namespace ?? "default")/\(m.name ?? "")" }
+
+    /// What the API server fills in on create: namespace, uid, creation time, generation 1.
+    static func admit(_ m: inout ObjectMeta) {
+        m.namespace = m.namespace ?? "default"
+        m.uid = m.uid ?? UUID().uuidString.lowercased()
+        m.creationTimestamp = m.creationTimestamp ?? Timestamp.string(Date())
+        m.generation = m.generation ?? 1
+    }
 
     /// Whether `tandem run` waits for a signal or the timeout rather than for completion.
     var runsUntilStopped: Bool { !deployments.isEmpty || !replicaSets.isEmpty || (!cronJobs.isEmpty && triggered.isEmpty) }
@@ -117,9 +112,7 @@ actor LocalCluster {
     /// Admission of a pod: the fields the API server fills (uid, creation time, namespace).
     private func startPod(key: String, _ pod: Pod) {
         var pod = pod
-        pod.metadata.namespace = pod.metadata.namespace ?? "default"
-        pod.metadata.uid = pod.metadata.uid ?? UUID().uuidString.lowercased()
-        pod.metadata.creationTimestamp = pod.metadata.creationTimestamp ?? Timestamp.string(Date())
+        Self.admit(&pod.metadata)
         pod.spec.nodeName = ctx.nodeName
         pods[key] = pod
         let worker = PodWorker(pod: pod, context: ctx, sources: sources[pod.namespace] ?? VolumeSources(configMaps: [:], secrets: [:])) { [weak self] p in
@@ -199,8 +192,7 @@ actor LocalCluster {
                 deletedPods.insert(key)
                 if let w = workers[key] { Task { await w.terminate() } } else { pods[key] = nil }
             case .createReplicaSet(var rs):
-                rs.metadata.uid = rs.metadata.uid ?? UUID().uuidString.lowercased()
-                rs.metadata.creationTimestamp = Timestamp.string(Date())
+                Self.admit(&rs.metadata)
                 replicaSets[Self.key(rs.metadata)] = rs
                 wakeContinuation.yield()
             case .updateReplicaSet(let rs):
@@ -212,10 +204,8 @@ actor LocalCluster {
                 // From CronJobController; admitted as a Job from a manifest is.
                 let key = Self.key(j.metadata)
                 guard jobs[key] == nil else { continue }
-                let uid = UUID().uuidString.lowercased()
-                j.metadata.uid = uid
-                j.metadata.creationTimestamp = Timestamp.string(Date())
-                JobController.prepare(job: &j, uid: uid)
+                Self.admit(&j.metadata)
+                JobController.prepare(job: &j, uid: j.metadata.uid!)
                 jobs[key] = j
                 wakeContinuation.yield()
             case .deleteJob(let ns, let name):
