@@ -3,9 +3,11 @@ import KubeAPI
 /// Who waits for whom when a pod's containers are stopped together
 /// (`kuberuntime_termination_order.go` `newTerminationOrdering`).
 ///
-/// Regular containers wait for nobody. A sidecar waits for every regular container and for the next
-/// later-declared sidecar that is running, so sidecars get their stop signal in reverse order after
-/// all main containers have exited. Containers that are not running are released up front.
+/// Regular containers wait for nobody. A sidecar waits for every regular container and for the
+/// sidecar declared right after it, so sidecars get their stop signal in reverse order after all
+/// main containers have exited. Containers that are not running are released up front: a sidecar
+/// whose later neighbour is not running waits for no sidecar at all, even a running one further
+/// down (the source, not the docs: `previousSidecarName` is set whether or not it runs).
 public enum TerminationOrdering {
     /// For each running container, the names it must see exit before its stop signal.
     public static func dependencies(spec: PodSpec, running: Set<String>) -> [String: Set<String>] {
@@ -15,11 +17,11 @@ public enum TerminationOrdering {
         var deps: [String: Set<String>] = [:]
         var nextSidecar: String?
         for name in sidecars.reversed() {
+            defer { nextSidecar = name }
             guard running.contains(name) else { continue }
             var d = regular
-            if let nextSidecar { d.insert(nextSidecar) }
+            if let nextSidecar, running.contains(nextSidecar) { d.insert(nextSidecar) }
             deps[name] = d
-            nextSidecar = name
         }
         return deps
     }

@@ -232,4 +232,13 @@ struct Fixture {
         let deps = TerminationOrdering.dependencies(spec: f.spec, running: ["sc1"])
         #expect(deps["sc1"] == [])
     }
+
+    /// `newTerminationOrdering` links each sidecar to the one declared right after it; when that
+    /// one is not running its channel is pre-closed, so the chain stops there.
+    @Test func chainStopsAtAStoppedNeighbour() {
+        let f = Fixture(inits: [Fixture.sidecar("sc1"), Fixture.sidecar("sc2"), Fixture.sidecar("sc3")], containers: [Container(name: "app")])
+        let deps = TerminationOrdering.dependencies(spec: f.spec, running: ["sc1", "sc3", "app"])
+        #expect(deps["sc1"] == ["app"])
+        #expect(deps["sc3"] == ["app"])
+    }
 }
