@@ -473,4 +473,25 @@ import Testing
         #expect(pod.containerStatus("regular-1")?.terminated?["exitCode"]?.int == 137)
         #expect(pod["status"]?["phase"]?.stringValue == "Failed")
     }
+
+    @Test("38: stopped while a sidecar runs but never started (grace 180): gone long before the grace runs out")
+    func stoppedWithUnstartedSidecar() throws {
+        var b = try PodBuilder()
+        defer { b.cleanup() }
+        b.grace = 180
+        b.inits = [
+            PodBuilder.container("sidecar-1", PodBuilder.script("sidecar-1", loopForever: true, trapTerm: (1, 0)), sidecar: true),
+            PodBuilder.container("sidecar-2", PodBuilder.script("sidecar-2", loopForever: true, trapTerm: (1, 0)), sidecar: true, extra: [
+                "startupProbe": .object(["exec": .object(["command": .array([.string("false")])]), "periodSeconds": .int(1), "failureThreshold": .int(600)]),
+            ]),
+        ]
+        b.containers = [PodBuilder.container("regular-1", PodBuilder.script("regular-1"))]
+        let start = Date()
+        let r = try Tandem.run(b.manifest, timeout: "3s")
+        #expect(Date().timeIntervalSince(start) < 3 + 15)
+        #expect(!b.events.contains("regular-1 Starting"))
+        let exits = b.events.filter { $0.hasSuffix("Exiting") }
+        #expect(exits == ["sidecar-2 Exiting", "sidecar-1 Exiting"], "\(b.events)")
+        #expect(r.pod("lifecycle")?.containerStatus("sidecar-2")?.terminated?["exitCode"]?.int == 0)
+    }
 }
