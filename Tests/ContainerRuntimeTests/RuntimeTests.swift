@@ -262,19 +262,6 @@ final class LinesBox: @unchecked Sendable {
         f.format(seconds: 1_704_067_200, nanos: 5, into: &out)
         #expect(String(decoding: out, as: UTF8.self) == "2024-01-01T00:00:00.000000005Z")
     }
-
-    @Test func captureThroughput() async throws {
-        let scratch = try Scratch()
-        let r = try await RuntimeBench.logCapture(bytes: 256 << 20, workDir: scratch.dir + "/bench")
-        print("log capture: baseline \(r.baselineSeconds)s, capture \(r.captureSeconds)s, relative \(r.relativeSpeed)")
-        // The >= 70% target holds for release builds (measured ~0.8 at 256 MiB); an
-        // unoptimised debug build only has to stay in the same league.
-        #if DEBUG
-        #expect(r.relativeSpeed > 0.15)
-        #else
-        #expect(r.relativeSpeed > 0.7)
-        #endif
-    }
 }
 
 /// CRILogSink fed directly, with the input cut at every kind of boundary: the records
