@@ -26,6 +26,12 @@ public struct ObjectMeta: Codable, Sendable, Hashable {
         self.namespace = namespace
         self.labels = labels
     }
+
+    /// Whether an owner reference points at the object with this UID.
+    public func isOwned(by uid: String?) -> Bool {
+        guard let uid else { return false }
+        return ownerReferences?.contains { $0.uid == uid } ?? false
+    }
 }
 
 public struct OwnerReference: Codable, Sendable, Hashable {

@@ -216,7 +216,7 @@ extension Validation {
         if apiVersion != "v1" {
             return [.invalid("\(path).fieldPath", q(ref.fieldPath), "error converting fieldPath: unsupported pod version: \(apiVersion)")]
         }
-        if let split = splitSubscriptedPath(ref.fieldPath) {
+        if let split = FieldPath.splitMaybeSubscripted(ref.fieldPath) {
             let (field, key) = split
             switch field {
             case "metadata.annotations": return isQualifiedName(key.lowercased()).map { .invalid(path, q(key.lowercased()), $0) }
@@ -233,16 +233,6 @@ extension Validation {
         let internalPath = ref.fieldPath == "spec.host" ? "spec.nodeName" : ref.fieldPath
         if !allowed.contains(internalPath) { return [.notSupported("\(path).fieldPath", internalPath, allowed)] }
         return []
-    }
-
-    /// `fieldpath.SplitMaybeSubscriptedPath`: `metadata.labels['app']` → (`metadata.labels`, `app`).
-    static func splitSubscriptedPath(_ path: String) -> (String, String)? {
-        guard path.hasSuffix("']") else { return nil }
-        let trimmed = path.dropLast(2)
-        guard let r = trimmed.range(of: "['") else { return nil }
-        let head = String(trimmed[..<r.lowerBound])
-        guard !head.isEmpty else { return nil }
-        return (head, String(trimmed[r.upperBound...]))
     }
 
     /// `validateContainerResourceFieldSelector`.

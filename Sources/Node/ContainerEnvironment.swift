@@ -89,22 +89,20 @@ enum ContainerEnvironment {
         return out
     }
 
-    /// `podFieldSelectorRuntimeValue`.
+    /// `podFieldSelectorRuntimeValue`: the node and status fields here, the object's metadata
+    /// through the downward API's own resolver (`ExtractFieldPathAsString`), as the kubelet does.
     static func fieldValue(_ path: String, pod: Pod, podIP: String?, hostIP: String, nodeName: String) throws -> String {
         switch path {
-        case "metadata.name": return pod.name
-        case "metadata.namespace": return pod.namespace
-        case "metadata.uid": return pod.uid
         case "spec.nodeName": return nodeName
         case "spec.serviceAccountName": return pod.spec.serviceAccountName ?? "default"
         case "status.hostIP", "status.hostIPs": return hostIP
         case "status.podIP", "status.podIPs": return podIP ?? ""
         default:
-            for (prefix, map) in [("metadata.labels", pod.metadata.labels), ("metadata.annotations", pod.metadata.annotations)] where path.hasPrefix(prefix + "[") {
-                let key = path.dropFirst(prefix.count + 1).dropLast().trimmingCharacters(in: CharacterSet(charactersIn: "'\""))
-                return map?[key] ?? ""
+            do {
+                return try DownwardAPI.fieldValue(path, pod: pod)
+            } catch {
+                throw ContainerConfigError(description: "unsupported fieldPath: \(path)")
             }
-            throw ContainerConfigError(description: "unsupported fieldPath: \(path)")
         }
     }
 

@@ -147,7 +147,7 @@ actor LocalCluster {
     private func reconcileControllers() {
         let now = Date()
         for (key, cj) in cronJobs where triggered.isEmpty {
-            let owned = jobs.values.filter { $0.metadata.ownerReferences?.contains { $0.uid == cj.metadata.uid } ?? false }
+            let owned = jobs.values.filter { $0.metadata.isOwned(by: cj.metadata.uid) }
             let result = CronJobController.reconcile(cronJob: cj, jobs: owned, now: now)
             cronJobs[key]?.status = result.status.json
             for event in result.events where shownEvents.insert("\(key) \(event.reason) \(event.message)").inserted {
@@ -157,22 +157,22 @@ actor LocalCluster {
             if let after = result.requeueAfter { requeueAfter(after) }
         }
         for (key, job) in jobs {
-            let owned = pods.values.filter { $0.metadata.ownerReferences?.contains { $0.uid == job.metadata.uid } ?? false }
+            let owned = pods.values.filter { $0.metadata.isOwned(by: job.metadata.uid) }
             let result = JobController.reconcile(job: job, pods: owned, now: now, randomSuffix: NameGenerator.randomSuffix)
             jobs[key]?.status = result.status
             apply(result.actions)
             if let after = result.requeueAfter { requeueAfter(after) }
         }
         for (key, d) in deployments {
-            let rss = replicaSets.values.filter { $0.metadata.ownerReferences?.contains { $0.uid == d.metadata.uid } ?? false }
-            let owned = pods.values.filter { p in rss.contains { rs in p.metadata.ownerReferences?.contains { $0.uid == rs.metadata.uid } ?? false } }
+            let rss = replicaSets.values.filter { $0.metadata.isOwned(by: d.metadata.uid) }
+            let owned = pods.values.filter { p in rss.contains { p.metadata.isOwned(by: $0.metadata.uid) } }
             let result = DeploymentController.reconcile(deployment: d, replicaSets: rss, pods: owned, now: now)
             deployments[key]?.status = result.status
             apply(result.actions)
             if let after = result.requeueAfter { requeueAfter(after) }
         }
         for (key, rs) in replicaSets {
-            let owned = pods.values.filter { $0.metadata.ownerReferences?.contains { $0.uid == rs.metadata.uid } ?? false }
+            let owned = pods.values.filter { $0.metadata.isOwned(by: rs.metadata.uid) }
             let result = ReplicaSetController.reconcile(rs: rs, pods: owned, now: now, randomSuffix: NameGenerator.randomSuffix)
             replicaSets[key]?.status = result.status
             apply(result.actions)
@@ -211,7 +211,7 @@ actor LocalCluster {
             case .deleteJob(let ns, let name):
                 let key = "\(ns)/\(name)"
                 if let uid = jobs[key]?.metadata.uid {
-                    for (pk, p) in pods where p.metadata.ownerReferences?.contains(where: { $0.uid == uid }) ?? false {
+                    for (pk, p) in pods where p.metadata.isOwned(by: uid) {
                         deletedPods.insert(pk)
                         if let w = workers[pk] { Task { await w.terminate() } } else { pods[pk] = nil }
                     }

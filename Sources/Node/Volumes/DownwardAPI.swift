@@ -32,7 +32,7 @@ public struct NodeAllocatable: Sendable, Hashable {
 enum DownwardAPI {
     /// `fieldpath.ExtractFieldPathAsString`: the metadata fields a volume file may carry.
     static func fieldValue(_ fieldPath: String, pod: Pod) throws -> String {
-        if let split = splitMaybeSubscriptedPath(fieldPath) {
+        if let split = FieldPath.splitMaybeSubscripted(fieldPath) {
             switch split.path {
             case "metadata.annotations": return pod.metadata.annotations?[split.key] ?? ""
             case "metadata.labels": return pod.metadata.labels?[split.key] ?? ""
@@ -47,16 +47,6 @@ enum DownwardAPI {
         case "metadata.uid": return pod.uid
         default: throw VolumeError("unsupported fieldPath: \(fieldPath)")
         }
-    }
-
-    /// `fieldpath.SplitMaybeSubscriptedPath`: `metadata.labels['k']` → (`metadata.labels`, `k`).
-    static func splitMaybeSubscriptedPath(_ fieldPath: String) -> (path: String, key: String)? {
-        guard fieldPath.hasSuffix("']") else { return nil }
-        let s = fieldPath.dropLast(2)
-        guard let r = s.range(of: "['") else { return nil }
-        let path = String(s[..<r.lowerBound])
-        guard !path.isEmpty else { return nil }
-        return (path, String(s[r.upperBound...]))
     }
 
     /// `fieldpath.FormatMap`: sorted `key="value"` lines (`%v=%q`), no trailing newline.
