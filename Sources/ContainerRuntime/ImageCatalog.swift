@@ -118,8 +118,21 @@ public struct ImageCatalog: Sendable {
         b["nginx"] = Entry(cmd: ["nginx", "-g", "daemon off;"],
                            env: ["PATH=\(hostPath)", "NGINX_VERSION=host"],
                            files: nginxFiles)
+        for (image, subcommand) in sidecarImages {
+            b[image] = Entry(entrypoint: [tandemExecutable, "sidecar"] + subcommand, env: ["PATH=\(hostPath)"])
+        }
         return b
     }
+
+    /// Images whose program Tandem ships itself (`tandem sidecar …`), so manifests written for a
+    /// real cluster run unchanged: image name (no tag) → the subcommand that stands in for it.
+    static let sidecarImages: [String: [String]] = [:]
+
+    /// This binary, as the containers see it: their root is an overlay of the host's `/`, so the
+    /// host path of the running executable is valid inside every container too.
+    static let tandemExecutable: String = {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }()
 
     /// Creates what the built-in images need on disk (busybox's applet links). Separate from
     /// `init` so that a manifest can be checked against the catalog without touching the disk.
