@@ -184,8 +184,8 @@ pid_t tandem_spawn(const char *path, char *const argv[], char *const envp[],
 struct bind { const char *flag, *source, *target; int tree; int is_dir; };
 
 struct config {
-    const char *netns, *upper, *work, *merged, *lower, *hostname, *cwd;
-    pid_t target_pid;
+    const char *netns, *upper, *work, *merged, *lower, *hostname, *cwd, *shm;
+    pid_t target_pid, sandbox_pid;
     const char *argv[MAX_LIST + 1];
     int argc;
     const char *env[MAX_LIST + 1];
@@ -251,12 +251,14 @@ static int read_config(void) {
         else if (!strcmp(key, "hostname")) cfg.hostname = val;
         else if (!strcmp(key, "cwd")) cfg.cwd = val;
         else if (!strcmp(key, "pid")) cfg.target_pid = (pid_t)atoi(val);
+        else if (!strcmp(key, "sandbox")) cfg.sandbox_pid = (pid_t)atoi(val);
+        else if (!strcmp(key, "shm")) cfg.shm = val;
         else return -1;
     }
 #undef NEXT
     cfg.argv[cfg.argc] = NULL;
     cfg.env[cfg.envc] = NULL;
-    return cfg.argc > 0 ? 0 : -1;
+    return cfg.argc > 0 || cfg.shm ? 0 : -1;
 }
 
 /* ---------------------------------------------------------------- shim: child side */
@@ -355,6 +357,9 @@ static void child_run(void) {
     if (dev < 0) die("clone /dev", NULL);
     int sys = clone_tree("/sys", 1);
     if (sys < 0) die("clone /sys", NULL);
+    /* The pod's /dev/shm: the sandbox's tmpfs, which this mount namespace copied. */
+    int shm = -1;
+    if (cfg.shm && (shm = clone_tree(cfg.shm, 0)) < 0) die("clone the pod's /dev/shm", cfg.shm);
     for (int i = 0; i < cfg.nbinds; i++) {
         struct bind *b = &cfg.binds[i];
         struct stat st;
@@ -378,7 +383,12 @@ static void child_run(void) {
     mkdir_p("/sys");
     if (attach_tree(sys, "/sys") < 0) die("mount", "/sys");
     mkdir_p("/dev/shm");
-    if (mount("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=65536k") < 0) die("mount", "/dev/shm");
+    if (shm >= 0) {
+        if (attach_tree(shm, "/dev/shm") < 0) die("mount", "/dev/shm");
+        close(shm);
+    } else if (mount("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=65536k") < 0) {
+        die("mount", "/dev/shm");
+    }
     for (int i = 0; i < cfg.nbinds; i++) {
         struct bind *b = &cfg.binds[i];
         if (make_mountpoint(b->target, b->is_dir) < 0) die("create mount point", b->target);
@@ -427,32 +437,61 @@ static void supervise(pid_t child, int kill_group) {
     int st = 0;
     while (waitpid(child, &st, 0) < 0 && errno == EINTR) {}
     status_line("X", "%d", st);
+    /* Close our copies of the output and status pipes now rather than in _exit: the kernel
+     * defers the last close of an exiting task's files until after it has torn down its
+     * namespaces, which costs milliseconds, and tandem treats EOF on these pipes as the
+     * container's end (its last log line is in by then). */
+    close(1);
+    close(2);
+    close(TANDEM_INIT_FD_STATUS);
     if (WIFEXITED(st)) _exit(WEXITSTATUS(st));
     _exit(128 + (WTERMSIG(st) & 0x7f));
 }
 
-/* Forks the container/exec child behind a CLOEXEC sync pipe: EOF without data means
- * execve succeeded, data is the child's error message. */
-static pid_t fork_synced(void (*child_fn)(void), int new_group) {
+/* The child's side of spawn_synced: runs on its own stack in the shim's memory. */
+struct spawn_args { void (*fn)(void); int new_group; int sync; pid_t shim; };
+
+static int spawned_child(void *arg) {
+    struct spawn_args *a = arg;
+    sync_fd = a->sync;
+    /* The shim is single-threaded, so PDEATHSIG here really means "the shim died". */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    /* Inside a new PID namespace the parent is invisible (getppid() == 0). */
+    pid_t pp = getppid();
+    if (pp != 0 && pp != a->shim) _exit(137);
+    if (a->new_group) setpgid(0, 0);
+    close(TANDEM_INIT_FD_LIFELINE);
+    fcntl(TANDEM_INIT_FD_STATUS, F_SETFD, FD_CLOEXEC);
+    a->fn();
+    _exit(128);
+}
+
+/* Starts the container/exec child behind a CLOEXEC sync pipe: EOF without data means
+ * execve succeeded, data is the child's error message. `ns` are CLONE_NEW* flags for
+ * the child alone.
+ *
+ * clone(CLONE_VM | CLONE_VFORK), as posix_spawn does it: the child borrows the shim's
+ * memory until it execs, so neither the start (no page tables copied) nor the exec (no
+ * address space torn down) pays for the shim's image, which is tandem's whole binary
+ * and its libraries. The shim sleeps meanwhile, so the shared memory is never raced;
+ * what the child writes before exec (config fields) is harmless to the shim. The fd
+ * table is not shared (no CLONE_FILES), so the child's closes stay its own. */
+static pid_t spawn_synced(void (*child_fn)(void), int new_group, int ns, int share_vm) {
     int sp[2];
     if (pipe2(sp, O_CLOEXEC) < 0) { status_line("E", "pipe: %s", strerror(errno)); _exit(128); }
-    pid_t shim = getpid();
-    pid_t pid = fork();
-    if (pid < 0) { status_line("E", "fork: %s", strerror(errno)); _exit(128); }
-    if (pid == 0) {
-        close(sp[0]);
-        sync_fd = sp[1];
-        /* The shim is single-threaded, so PDEATHSIG here really means "the shim died". */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        /* Inside a new PID namespace the parent is invisible (getppid() == 0). */
-        pid_t pp = getppid();
-        if (pp != 0 && pp != shim) _exit(137);
-        if (new_group) setpgid(0, 0);
-        close(TANDEM_INIT_FD_LIFELINE);
-        fcntl(TANDEM_INIT_FD_STATUS, F_SETFD, FD_CLOEXEC);
-        child_fn();
+    static char *stack;
+    const size_t stack_size = 256 * 1024;
+    if (!stack) {
+        stack = mmap(NULL, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+        if (stack == MAP_FAILED) { status_line("E", "mmap: %s", strerror(errno)); _exit(128); }
+    }
+    struct spawn_args a = { .fn = child_fn, .new_group = new_group, .sync = sp[1], .shim = getpid() };
+    pid_t pid = clone(spawned_child, stack + stack_size, (share_vm ? CLONE_VM | CLONE_VFORK : 0) | ns | SIGCHLD, &a);
+    if (pid < 0) {
+        status_line("E", ns ? "create namespaces: %s" : "fork: %s", strerror(errno));
         _exit(128);
     }
+    sync_fd = -1; /* the child set it in our shared memory */
     close(sp[1]);
     char msg[2048];
     size_t off = 0;
@@ -482,12 +521,53 @@ static void run_mode(void) {
         if (setns(fd, CLONE_NEWNET) < 0) { status_line("E", "setns network namespace %s: %s", cfg.netns, strerror(errno)); _exit(128); }
         close(fd);
     }
-    if (unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC) < 0) {
+    if (!cfg.upper || !cfg.work || !cfg.merged) { status_line("E", "config: missing overlay dirs"); _exit(128); }
+    int ns = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
+    if (cfg.sandbox_pid > 0) {
+        /* A pod's containers share its IPC and UTS namespaces (the hostname) with the pod
+         * sandbox, and copy the sandbox's mounts (its /dev/shm), as with the pause container. */
+        int pidfd = tandem_pidfd_open(cfg.sandbox_pid);
+        if (pidfd < 0 || setns(pidfd, CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS) < 0) {
+            status_line("E", "join the pod sandbox (pid %d): %s", (int)cfg.sandbox_pid, strerror(errno));
+            _exit(128);
+        }
+        close(pidfd);
+        ns = CLONE_NEWNS;
+    }
+    /* The shim enters the new mount, UTS and IPC namespaces itself and keeps them until it
+     * exits: otherwise the container's last exit would tear them down (the overlay and every
+     * mount, an RCU grace period) before the kernel reports that exit, a delay that would sit
+     * between one init container and the next. The shim reports the exit, closes its pipes,
+     * and only then pays for the tear-down. The PID namespace is the child's alone (its first
+     * process is the container's PID 1). */
+    if (unshare(ns) < 0) {
         status_line("E", "unshare namespaces: %s", strerror(errno));
         _exit(128);
     }
-    if (!cfg.upper || !cfg.work || !cfg.merged) { status_line("E", "config: missing overlay dirs"); _exit(128); }
-    pid_t child = fork_synced(child_run, 0);
+    pid_t child = spawn_synced(child_run, 0, CLONE_NEWPID, 1);
+    supervise(child, 0);
+}
+
+/* The pod sandbox's one process (the pause container's job): holds the pod's IPC and UTS
+ * namespaces and a mount namespace with the pod's /dev/shm tmpfs, which containers join.
+ * The mount namespace is a slave of the host's, so later host mounts (volumes) reach it,
+ * and the tmpfs exists only in it and its copies: nothing to unmount, even after kill -9. */
+static void child_pause(void) {
+    if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) die("make / rslave", NULL);
+    if (mount("shm", cfg.shm, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k") < 0) die("mount shm at", cfg.shm);
+    if (cfg.hostname && sethostname(cfg.hostname, strlen(cfg.hostname)) < 0) die("sethostname", cfg.hostname);
+    prctl(PR_SET_NAME, "pause");
+    /* Ready: EOF on the sync pipe (there is no exec to close it). */
+    close(sync_fd);
+    sync_fd = -1;
+    for (;;) pause();
+}
+
+static void sandbox_mode(void) {
+    if (!cfg.shm) { status_line("E", "config: missing shm dir"); _exit(128); }
+    /* A real fork, not the vfork of containers: this child never execs. Without a hostname
+     * (hostNetwork) the pod keeps the host's UTS namespace, as the kubelet's pods do. */
+    pid_t child = spawn_synced(child_pause, 0, CLONE_NEWNS | CLONE_NEWIPC | (cfg.hostname ? CLONE_NEWUTS : 0), 0);
     supervise(child, 0);
 }
 
@@ -522,7 +602,7 @@ static void exec_mode(void) {
         }
         close(fds[i]);
     }
-    pid_t child = fork_synced(child_exec, 1);
+    pid_t child = spawn_synced(child_exec, 1, 0, 1);
     supervise(child, 1);
 }
 
@@ -534,6 +614,7 @@ static void shim_main(const char *mode) {
     if (read_config() < 0) { status_line("E", "tandem-init: bad config"); _exit(128); }
     if (!strcmp(mode, "run")) run_mode();
     else if (!strcmp(mode, "exec")) exec_mode();
+    else if (!strcmp(mode, "sandbox")) sandbox_mode();
     status_line("E", "tandem-init: unknown mode %s", mode);
     _exit(128);
 }

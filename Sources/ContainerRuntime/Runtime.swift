@@ -49,7 +49,11 @@ public struct ContainerSpec: Sendable {
     public var workingDir: String?
     /// Applied in order (the caller sorts them by target depth).
     public var mounts: [BindMount]
-    public var hostname: String
+    /// Set only for a container outside any pod sandbox (which would own the hostname).
+    public var hostname: String?
+    /// The pod sandbox to join (its IPC and UTS namespaces, its /dev/shm); nil for a
+    /// container of its own (tests, benchmarks), which gets fresh ones.
+    public var sandbox: PodSandbox?
     /// nil: the host network namespace.
     public var netnsPath: String?
     /// Per-container dir tandem owns: the overlay's upper/work/merged dirs live here.
@@ -60,7 +64,7 @@ public struct ContainerSpec: Sendable {
     public var files: [String: FileContent]
 
     public init(id: String, argv: [String], env: [String] = [], workingDir: String? = nil, mounts: [BindMount] = [],
-                hostname: String, netnsPath: String? = nil, stateDir: String, logPath: String,
+                hostname: String? = nil, sandbox: PodSandbox? = nil, netnsPath: String? = nil, stateDir: String, logPath: String,
                 files: [String: FileContent] = [:]) {
         self.id = id
         self.argv = argv
@@ -68,6 +72,7 @@ public struct ContainerSpec: Sendable {
         self.workingDir = workingDir
         self.mounts = mounts
         self.hostname = hostname
+        self.sandbox = sandbox
         self.netnsPath = netnsPath
         self.stateDir = stateDir
         self.logPath = logPath
@@ -98,6 +103,16 @@ public struct ExecResult: Sendable {
     /// stdout and stderr, interleaved as written.
     public var output: String
     public var timedOut: Bool
+}
+
+/// What a pod sandbox holds for its containers, as the pause container does under the
+/// kubelet: the pod's IPC namespace, its UTS namespace (the hostname; the host's for
+/// `hostNetwork` pods) and its /dev/shm.
+public struct PodSandbox: Sendable {
+    /// The host pid of the sandbox's process (`pause`).
+    public var pid: Int32
+    /// Where the pod's /dev/shm tmpfs is mounted, in the sandbox's mount namespace only.
+    public var shmDir: String
 }
 
 /// A running (or exited) container: its PID 1 is a host process in its own namespaces.
@@ -222,7 +237,12 @@ public final class Runtime: Sendable {
         config.add("upper", upper)
         config.add("work", work)
         config.add("merged", merged)
-        config.add("hostname", spec.hostname)
+        if let sandbox = spec.sandbox {
+            config.add("sandbox", String(sandbox.pid))
+            config.add("shm", sandbox.shmDir)
+        } else if let hostname = spec.hostname {
+            config.add("hostname", hostname)
+        }
         if let cwd = spec.workingDir, !cwd.isEmpty { config.add("cwd", cwd) }
         for m in spec.mounts { config.add("bind", m.readOnly ? "ro" : "rw", m.source, m.target) }
         for a in spec.argv { config.add("arg", a) }
@@ -257,6 +277,28 @@ public final class Runtime: Sendable {
         case .failure(let e):
             _ = await session.finished()
             logger.debug("container \(spec.id) failed to start: \(e.message)")
+            throw e
+        }
+    }
+
+    /// Starts a pod sandbox: one idle process (named `pause`) in new IPC and, given a hostname,
+    /// UTS namespaces, with a tmpfs at `shmDir` in a mount namespace of its own. Containers
+    /// started with the returned sandbox join it. Waiting on the process tells when the sandbox
+    /// is lost; `signal(SIGKILL)` removes it (the kubelet's StopPodSandbox).
+    public func startSandbox(id: String, hostname: String?, shmDir: String) async throws -> (process: ContainerProcess, sandbox: PodSandbox) {
+        try Sys.mkdirs(shmDir)
+        var config = ShimConfig()
+        config.add("shm", shmDir)
+        if let hostname { config.add("hostname", hostname) }
+        let session = try spawnShim(mode: "sandbox", config: config, name: "sandbox-\(id)") { out, err in
+            [(fd: out, sink: DataSink(limit: 4096) { _ in }), (fd: err, sink: DataSink(limit: 4096) { _ in })]
+        } onDrained: {}
+        switch await session.started() {
+        case .success(let pid):
+            let process = ContainerProcess(id: "sandbox-\(id)", pid: pid, startedAt: Date(), session: session)
+            return (process, PodSandbox(pid: pid, shmDir: shmDir))
+        case .failure(let e):
+            _ = await session.finished()
             throw e
         }
     }

@@ -38,7 +38,8 @@ struct ShimOutcome: Sendable {
 ///
 /// Everything arrives on the status pipe ("P", then "S" or "E", then "X"), and EOF on
 /// every pipe completes the session: only the shim holds the status pipe's write end,
-/// so that EOF means the shim exited, whether tandem or the zygote is its parent.
+/// and it closes its pipes only once the container is gone (then it exits), whether
+/// tandem or the zygote is its parent.
 /// Callers wait for "started" and for "finished"; finished means all output is in the
 /// log, so the last line is never lost.
 final class ShimSession: Sendable {

@@ -20,7 +20,7 @@ public struct RuntimeError: Error, CustomStringConvertible, Sendable {
 /// Thin wrappers over the system calls the runtime needs. Every descriptor is created
 /// close-on-exec, because tandem spawns concurrently from many tasks and only the fds a
 /// spawn maps explicitly may reach a child (the lifeline's write end above all).
-enum Sys {
+public enum Sys {
     static func pipe() throws -> (read: Int32, write: Int32) {
         var fds: [Int32] = [0, 0]
         guard tandem_pipe_cloexec(&fds) == 0 else { throw RuntimeError.errno("pipe2") }
@@ -72,8 +72,23 @@ enum Sys {
         return pid
     }
 
-    static func mkdirs(_ path: String) throws {
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    /// `mkdir -p` with plain mkdir(2) calls: on the pod start path, where FileManager's
+    /// version costs a good part of a millisecond per call.
+    public static func mkdirs(_ path: String, mode: mode_t = 0o755) throws {
+        if mkdir(path, mode) == 0 || errno == EEXIST { return }
+        guard errno == ENOENT else { throw RuntimeError.errno("mkdir \(path)") }
+        let parent = (path as NSString).deletingLastPathComponent
+        guard !parent.isEmpty, parent != path else { throw RuntimeError.errno("mkdir \(path)") }
+        try mkdirs(parent, mode: mode)
+        if mkdir(path, mode) != 0 && errno != EEXIST { throw RuntimeError.errno("mkdir \(path)") }
+    }
+
+    /// Creates or truncates `path` and writes `bytes` (os.WriteFile's semantics).
+    public static func writeFile(_ path: String, _ bytes: some Collection<UInt8>, mode: mode_t = 0o644) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw RuntimeError.errno("open \(path)") }
+        defer { close(fd) }
+        try writeAll(fd, Array(bytes))
     }
 
     static var environment: [String] {

@@ -30,9 +30,15 @@ public actor PodWorker {
     private var deletionGrace: Int64?
     private var terminationTask: Task<Void, Never>?
     private var sandbox: PodSandboxNetwork?
+    /// The sandbox's process and what containers join (the pause container's part).
+    private var podSandbox: (process: ContainerProcess, sandbox: PodSandbox)?
     private var volumeManager: VolumeManager?
     private var volumes: [String: MountedVolume] = [:]
     private var timers: [Task<Void, Never>] = []
+    /// Removal of exited containers' writable layers, done off the actor so the next container
+    /// does not wait for it; one chain (so a crash loop adds no tasks), awaited before the pod
+    /// counts as terminated.
+    private var layerRemoval: Task<Void, Never>?
     private var statusVersion = 0
     private let statusFile: StatusFileWriter
     private var done = false
@@ -116,9 +122,12 @@ public actor PodWorker {
         if pastActiveDeadline() { return }
         let actions = PodLifecycle.computePodActions(spec: pod.spec, status: runtimeStatus, probes: probes)
         if actions.killPod {
-            if !actions.createSandbox {
-                await killPod(gracePeriodOverride: nil)
-                return
+            await killPod(gracePeriodOverride: nil)
+            if !actions.createSandbox { return }
+            if runtimeStatus.sandboxAttempt > 0 {
+                // PodSandboxChanged: everything of the old sandbox goes, the init containers start over.
+                runtimeStatus.purge((pod.spec.initContainers ?? []).map(\.name))
+                await stopSandbox()
             }
         } else {
             for kill in actions.containersToKill {
@@ -170,6 +179,16 @@ public actor PodWorker {
                 runtimeStatus.podIP = s.ip
             }
             try writeEtcHosts()
+            if podSandbox == nil {
+                let hostname = pod.spec.hostNetwork == true ? nil : (pod.spec.hostname ?? pod.name)
+                let started = try await ctx.runtime.startSandbox(id: pod.uid, hostname: hostname, shmDir: ctx.podDirectory(pod) + "/shm")
+                podSandbox = started
+                let attempt = runtimeStatus.sandboxAttempt + 1
+                Task { [weak self] in
+                    _ = await started.process.wait()
+                    await self?.sandboxDied(started.process, attempt: attempt)
+                }
+            }
         } catch {
             ctx.timeline.note("\(pod.name): Warning FailedCreatePodSandBox: \(error)")
             for c in (pod.spec.initContainers ?? []) + pod.spec.containers {
@@ -183,6 +202,33 @@ public actor PodWorker {
         return true
     }
 
+    /// The sandbox's process is gone (killed from outside, say): as the kubelet does when PLEG
+    /// finds the sandbox dead, the next sync kills the pod's containers and re-creates it all,
+    /// init containers first (`kubelet-rules.md` KR-2).
+    private func sandboxDied(_ process: ContainerProcess, attempt: Int) {
+        // Not when Tandem itself stopped it (`stopSandbox` lets go of it first).
+        guard podSandbox?.process === process, attempt == runtimeStatus.sandboxAttempt, !deleting, failure == nil, !done else { return }
+        ctx.timeline.note("\(pod.name): Normal SandboxChanged: Pod sandbox changed, it will be killed and re-created.")
+        runtimeStatus.sandboxReady = false
+        podSandbox = nil
+        publish()
+        wake()
+    }
+
+    /// StopPodSandbox: the sandbox's process and network namespace (the IP is released).
+    private func stopSandbox() async {
+        if let (process, _) = podSandbox {
+            podSandbox = nil
+            process.signal(SIGKILL)
+            _ = await process.wait()
+        }
+        if let sandbox {
+            await ctx.network.tearDown(sandbox, podUID: pod.uid)
+            self.sandbox = nil
+        }
+        runtimeStatus.sandboxReady = false
+    }
+
     private var etcHostsPath: String { ctx.podDirectory(pod) + "/etc-hosts" }
 
     /// The kubelet-managed `/etc/hosts` (`ensureHostsFile`): localhost plus the pod's own name.
@@ -192,8 +238,8 @@ public actor PodWorker {
         if let ip = runtimeStatus.podIP, pod.spec.hostNetwork != true {
             text += "\(ip)\t\(pod.spec.hostname ?? pod.name)\n"
         }
-        try FileManager.default.createDirectory(atPath: ctx.podDirectory(pod), withIntermediateDirectories: true)
-        try text.write(toFile: etcHostsPath, atomically: true, encoding: .utf8)
+        try Sys.mkdirs(ctx.podDirectory(pod))
+        try Sys.writeFile(etcHostsPath, text.utf8)
     }
 
     // MARK: - Starting a container
@@ -227,7 +273,7 @@ public actor PodWorker {
             reasonCache[name] = StartFailure(reason: "CreateContainerConfigError", message: "\(error)")
             return false
         }
-        let restartCount = runtimeStatus.latest(name).map { $0.restartCount + 1 } ?? 0
+        let restartCount = nextRestartCount(container.name)
         ctx.timeline.register(containerID: spec.id, pod: pod.name, container: name)
         let process: ContainerProcess
         do {
@@ -240,8 +286,10 @@ public actor PodWorker {
             ctx.runtime.removeState(spec)
             return false
         }
-        runtimeStatus.append(ContainerRecord(name: name, id: spec.id, image: image, state: .running, createdAt: now,
-                                             startedAt: process.startedAt, restartCount: restartCount))
+        var record = ContainerRecord(name: name, id: spec.id, image: image, state: .running, createdAt: now,
+                                     startedAt: process.startedAt, restartCount: restartCount)
+        record.sandbox = runtimeStatus.sandboxAttempt
+        runtimeStatus.append(record)
         processes[spec.id] = process
         containerSpecs[spec.id] = spec
         containerEnv[spec.id] = env
@@ -284,7 +332,7 @@ public actor PodWorker {
                                               command: container.command?.map { ContainerEnvironment.expand($0, mapping) },
                                               args: container.args?.map { ContainerEnvironment.expand($0, mapping) })
         let id = Self.newID()
-        let restartCount = runtimeStatus.latest(container.name).map { $0.restartCount + 1 } ?? 0
+        let restartCount = nextRestartCount(container.name)
         let podDir = ctx.podDirectory(pod)
         let stateDir = "\(ctx.root)/containers/\(id)"
 
@@ -305,17 +353,26 @@ public actor PodWorker {
         }
         // The termination message file (`terminationMessagePath`), one per instance.
         let terminationLog = "\(podDir)/\(container.name)/termination-\(restartCount).log"
-        try FileManager.default.createDirectory(atPath: "\(podDir)/\(container.name)", withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: terminationLog, contents: nil)
+        try Sys.mkdirs("\(podDir)/\(container.name)")
+        try Sys.writeFile(terminationLog, [])
         mounts.append(BindMount(source: terminationLog, target: container.terminationMessagePath ?? "/dev/termination-log", readOnly: false))
         mounts.sort { $0.target.split(separator: "/").count < $1.target.split(separator: "/").count }
 
         let env = envPairs.map { "\($0.0)=\($0.1)" }
         let spec = ContainerSpec(id: id, argv: resolved.argv, env: env, workingDir: container.workingDir ?? resolved.workingDir,
-                                 mounts: mounts, hostname: pod.spec.hostname ?? pod.name,
+                                 mounts: mounts, sandbox: podSandbox?.sandbox,
                                  netnsPath: pod.spec.hostNetwork == true ? nil : sandbox?.netnsPath,
                                  stateDir: stateDir, logPath: "\(podDir)/\(container.name)/\(restartCount).log", files: resolved.files)
         return (spec, env)
+    }
+
+    /// One more than the newest instance's count; without an instance (purged with an old
+    /// sandbox) one more than the highest `<n>.log` in the container's log dir, as the kubelet's
+    /// `calcRestartCountByLogDir` does.
+    private func nextRestartCount(_ name: String) -> Int32 {
+        if let latest = runtimeStatus.latest(name) { return latest.restartCount + 1 }
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: "\(ctx.podDirectory(pod))/\(name)")) ?? []
+        return files.compactMap { f in f.hasSuffix(".log") ? Int32(f.dropLast(4)).map { $0 + 1 } : nil }.max() ?? 0
     }
 
     static func newID() -> String {
@@ -344,7 +401,13 @@ public actor PodWorker {
         for type in ProbeType.allCases { probeTasks.removeValue(forKey: "\(id)/\(type)")?.cancel() }
         if container(named: record.name)?.readinessProbe != nil { probes.set(.readiness, id, .failure) }
         ctx.timeline.unregister(containerID: id)
-        if let spec = containerSpecs.removeValue(forKey: id) { ctx.runtime.removeState(spec) }
+        if let spec = containerSpecs.removeValue(forKey: id) {
+            let (runtime, previous) = (ctx.runtime, layerRemoval)
+            layerRemoval = Task.detached(priority: .utility) {
+                await previous?.value
+                runtime.removeState(spec)
+            }
+        }
         containerEnv[id] = nil
         publish()
         wake()
@@ -437,10 +500,8 @@ public actor PodWorker {
         for task in probeTasks.values { task.cancel() }
         probeTasks = [:]
         for t in timers { t.cancel() }
-        if let sandbox {
-            await ctx.network.tearDown(sandbox, podUID: pod.uid)
-            self.sandbox = nil
-        }
+        await layerRemoval?.value
+        await stopSandbox()
         await volumeManager?.tearDown()
         volumeManager = nil
         runtimeStatus.sandboxReady = false

@@ -25,6 +25,9 @@ public struct ContainerRecord: Sendable, Hashable {
     public var startedAt: Date?
     public var finishedAt: Date?
     public var restartCount: Int32
+    /// The sandbox attempt (`PodRuntimeStatus.sandboxAttempt`) this instance ran in; nil when
+    /// not tracked, which counts as the current one.
+    public var sandbox: Int?
 
     public init(name: String, id: String, image: String, state: State, exitCode: Int32? = nil, reason: String? = nil, message: String? = nil,
                 createdAt: Date, startedAt: Date? = nil, finishedAt: Date? = nil, restartCount: Int32 = 0) {
@@ -76,6 +79,18 @@ public struct PodRuntimeStatus: Sendable, Hashable {
     }
 
     public var hasAnyContainers: Bool { instances.values.contains { !$0.isEmpty } }
+
+    /// `HasAnyActiveRegularContainerStarted` (1.33): whether one of `names` has an instance in
+    /// the current sandbox. A pod whose sandbox was re-created is not initialized until one has.
+    public func hasInstanceInCurrentSandbox(of names: [String]) -> Bool {
+        names.contains { name in latest(name).map { $0.sandbox == nil || $0.sandbox == sandboxAttempt } ?? false }
+    }
+
+    /// `purgeInitContainers`: a new sandbox runs the init containers again from the first, so
+    /// the instances of the old one must not count as progress.
+    public mutating func purge(_ names: [String]) {
+        for name in names { instances[name] = nil }
+    }
 
     public var running: [ContainerRecord] {
         instances.values.compactMap { $0.last }.filter { $0.state == .running }

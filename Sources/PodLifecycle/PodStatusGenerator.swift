@@ -86,6 +86,18 @@ public enum PodStatusGenerator {
         return containers.map { c in
             var st = ContainerStatus(name: c.name, state: ContainerState(waiting: .init(reason: defaultReason)), ready: false,
                                      restartCount: 0, image: c.image ?? "", imageID: "", started: false)
+            if input.runtime.latest(c.name) == nil,
+               let old = ((isInit ? input.previous?.initContainerStatuses : input.previous?.containerStatuses) ?? []).first(where: { $0.name == c.name }) {
+                // No instance (purged with the old sandbox): the last reported status stands if it was
+                // terminated; otherwise its restart count and last state carry over
+                // (`convertToAPIContainerStatuses`).
+                if old.state.terminated != nil {
+                    st = old
+                } else {
+                    st.restartCount = old.restartCount
+                    st.lastState = old.lastState
+                }
+            }
             if let r = input.runtime.latest(c.name) {
                 st.state = state(of: r)
                 st.containerID = "tandem://\(r.id)"
@@ -204,7 +216,7 @@ public enum PodStatusGenerator {
         let policy = spec.restartPolicy ?? "Always"
         if failedInitialization > 0 && policy == "Never" { return "Failed" }
         // HasAnyActiveRegularContainerStarted: a regular container of the current sandbox exists.
-        let initialized = runtime.sandboxReady && spec.containers.contains { runtime.latest($0.name) != nil }
+        let initialized = runtime.sandboxReady && runtime.hasInstanceInCurrentSandbox(of: spec.containers.map(\.name))
         if (pendingInitialization > 0 && !initialized) || waiting > 0 { return "Pending" }
         if running > 0 && unknown == 0 { return "Running" }
         if running == 0 && stopped > 0 && unknown == 0 {

@@ -143,6 +143,24 @@ func processes(containing marker: String) -> [Int32] {
     return found
 }
 
+/// Every process below `pid` (children, their children, …), from each process's parent in /proc.
+func descendants(of pid: Int32) -> Set<Int32> {
+    var children: [Int32: [Int32]] = [:]
+    for e in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+        guard let p = Int32(e), let stat = try? String(contentsOfFile: "/proc/\(e)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { continue }
+        // "pid (comm) state ppid …": comm may hold spaces, so fields count from the last ")".
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        if fields.count > 1, let ppid = Int32(fields[1]) { children[ppid, default: []].append(p) }
+    }
+    var found: Set<Int32> = []
+    var queue = [pid]
+    while let next = queue.popLast() {
+        for c in children[next] ?? [] where found.insert(c).inserted { queue.append(c) }
+    }
+    return found
+}
+
 /// A `tandem run` left running in the background, for tests that look at a live pod.
 final class BackgroundRun: @unchecked Sendable {
     let process = Process()

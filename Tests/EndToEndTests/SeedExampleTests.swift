@@ -162,10 +162,14 @@ import Testing
         defer { run.cleanup() }
         #expect(run.wait { run.podRunningAndReady("orphan-check") })
         #expect(processes(containing: marker).count >= 2, "containers are running")
+        // This run's own sleeps (other tandems on the machine may run sleeps of their own).
+        let sleeps = descendants(of: run.process.processIdentifier).filter(isContainerSleep)
+        #expect(sleeps.count == 3, "the three background sleeps run: \(sleeps)")
         kill(run.process.processIdentifier, SIGKILL)
         run.process.waitUntilExit()
         #expect(run.wait(for: 5) { processes(containing: marker).isEmpty }, "left behind: \(processes(containing: marker))")
-        #expect(run.wait(for: 5) { processes(containing: "sleep 100").filter { self.isContainerSleep($0) }.isEmpty })
+        #expect(run.wait(for: 5) { sleeps.allSatisfy { !FileManager.default.fileExists(atPath: "/proc/\($0)") } },
+                "sleeps left behind: \(sleeps.filter { FileManager.default.fileExists(atPath: "/proc/\($0)") })")
         // A later tandem cleans up the network namespace the killed one left.
         let r = try Tandem.run("apiVersion: v1\nkind: Pod\nmetadata: {name: after}\nspec:\n  containers: [{name: c, image: busybox, command: [\"true\"]}]\n",
                                args: [], timeout: "20s")

@@ -116,3 +116,37 @@ import Testing
         #expect(PodPrinter.goDuration(300) == "5m0s")
     }
 }
+
+@Suite struct SandboxChangeTests {
+    /// KR-2: after the sandbox is re-created, the old sandbox's regular instance does not make the
+    /// pod initialized, and the purged init containers keep their last reported status.
+    @Test func pendingUntilReinitializedAfterSandboxChange() {
+        var f = Fixture(inits: [Container(name: "i1"), Container(name: "i2")], containers: [Container(name: "app")])
+        f.spec.restartPolicy = "Always"
+        f.exited("i1", code: 0)
+        f.exited("i2", code: 0)
+        f.running("app")
+        var before = Pod(metadata: ObjectMeta(name: "p", namespace: "default"), spec: f.spec)
+        before.status = PodStatusGenerator.generate(pod: before, StatusInputs(runtime: f.status, probes: .init(), reasonCache: [:], now: f.t0))
+        #expect(before.status?.phase == "Running")
+
+        // The sandbox died: the app was killed, the inits purged, a second sandbox made, i1 runs again.
+        f.exited("app", code: 137)
+        for name in ["i1", "i2", "app"] {
+            f.status.instances[name] = f.status.instances[name]?.map { var r = $0; r.sandbox = 1; return r }
+        }
+        f.status.purge(["i1", "i2"])
+        f.status.sandboxAttempt = 2
+        #expect(PodLifecycle.computePodActions(spec: f.spec, status: f.status, probes: f.probes).initContainersToStart == [0])
+        var r = ContainerRecord(name: "i1", id: "i1-again", image: "", state: .running, createdAt: f.t0, startedAt: f.t0, restartCount: 1)
+        r.sandbox = 2
+        f.status.append(r)
+        let after = PodStatusGenerator.generate(pod: before, StatusInputs(runtime: f.status, probes: .init(), reasonCache: [:],
+                                                                          previous: before.status, now: f.t0))
+        #expect(after.phase == "Pending")
+        #expect(!f.status.hasInstanceInCurrentSandbox(of: ["app"]))
+        // i2 has no instance now: its last reported (terminated) status stands.
+        #expect(after.initContainerStatuses?[1].state.terminated?.exitCode == 0)
+        #expect(after.initContainerStatuses?[0].restartCount == 1)
+    }
+}

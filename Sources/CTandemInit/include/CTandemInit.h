@@ -35,8 +35,9 @@
  *        "S <hostpid>"    the container process exec'd (or is about to, for exec)
  *        "E <message>"    set-up failed before exec (the shim then exits 128)
  *        "X <waitstatus>" the container process exited (raw wait(2) status)
- *      Only the shim holds the write end (its child gets it close-on-exec), so
- *      EOF on the status pipe means the shim has exited.
+ *      Only the shim holds the write end (its child gets it close-on-exec). After
+ *      "X" the shim closes it and its stdout/stderr before it exits, so EOF on all
+ *      three means the container is over and its output is all in.
  */
 
 #define TANDEM_INIT_MARKER "__tandem-init"

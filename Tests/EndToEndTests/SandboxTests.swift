@@ -1,0 +1,100 @@
+import Foundation
+import KubeAPI
+import Testing
+
+/// The pod sandbox (the pause container's part): what a pod's containers share, and what happens
+/// when it is lost.
+@Suite(.serialized) struct SandboxTests {
+    /// The `pause` processes below a running tandem.
+    static func pauses(of run: BackgroundRun) -> [Int32] {
+        descendants(of: run.process.processIdentifier).filter {
+            (try? String(contentsOfFile: "/proc/\($0)/comm", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) == "pause"
+        }.sorted()
+    }
+
+    @Test("40: the sandbox is lost: inits re-run in order, Pending until re-initialized, then the regular restarts")
+    func lostSandboxReinitializesThePod() throws {
+        typealias B = LifecycleScenarioTests.PodBuilder
+        var b = try B()
+        defer { b.cleanup() }
+        b.name = "reboot"
+        b.restartPolicy = "Always"
+        b.grace = 2
+        b.inits = [
+            B.container("init-1", B.script("init-1")),
+            B.container("sc-2", B.script("sc-2", loopForever: true), sidecar: true),
+            B.container("init-3", B.script("init-3", delay: 1)),
+        ]
+        b.containers = [B.container("regular-1", B.script("regular-1", loopForever: true))]
+        let file = b.dir + "/pod.yaml"
+        try b.manifest.write(toFile: file, atomically: true, encoding: .utf8)
+        let run = try BackgroundRun(files: [file], args: ["--timeout", "40s"])
+        defer { run.cleanup() }
+        #expect(run.wait { run.podRunningAndReady("reboot") }, "never Running and Ready: \(b.events)")
+        let pause = try #require(Self.pauses(of: run).first, "no sandbox process")
+        kill(pause, SIGKILL)
+
+        // Pending while init-1 runs again, with its restart count raised.
+        var sawPending = false
+        #expect(run.wait {
+            guard let pod = run.pod("reboot") else { return false }
+            if pod["status"]?["phase"]?.stringValue == "Pending", (pod.containerStatus("init-1")?["restartCount"]?.int ?? 0) >= 1 { sawPending = true }
+            return sawPending && run.podRunningAndReady("reboot") && (pod.containerStatus("regular-1")?["restartCount"]?.int ?? 0) >= 1
+        }, "not re-initialized: \(b.events)")
+        #expect(sawPending, "the pod was not Pending while it re-initialized")
+        #expect(Self.pauses(of: run).count == 1, "one new sandbox")
+
+        let r = run.stop()
+        let events = b.events
+        let second = try #require(events.indices.filter { events[$0] == "init-1 Starting" }.dropFirst().first, "init-1 did not run again: \(events)")
+        let after = Array(events[second...])
+        let starts = after.filter { $0.hasSuffix("Starting") }
+        #expect(Array(starts.prefix(4)) == ["init-1 Starting", "sc-2 Starting", "init-3 Starting", "regular-1 Starting"], "\(events)")
+        let pos = { (line: String) in after.firstIndex(of: line) ?? Int.max }
+        #expect(pos("init-1 Exiting") < pos("sc-2 Starting"))
+        #expect(pos("init-3 Exiting") < pos("regular-1 Starting"))
+        let pod = try #require(r.pod("reboot"))
+        #expect((pod.containerStatus("init-1")?["restartCount"]?.int ?? 0) >= 1)
+        #expect((pod.containerStatus("regular-1")?["restartCount"]?.int ?? 0) >= 1)
+    }
+
+    @Test("a pod's containers share its IPC and UTS namespaces and its /dev/shm; hostNetwork keeps the host's hostname")
+    func containersShareThePodsNamespaces() throws {
+        func pod(_ name: String, hostNetwork: Bool) -> String {
+            let show = "readlink /proc/self/ns/ipc; readlink /proc/self/ns/uts; hostname"
+            return """
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: \(name)}
+            spec:
+              restartPolicy: Never
+              hostNetwork: \(hostNetwork)
+              initContainers:
+              - {name: writer, image: busybox, command: ["sh", "-c", "echo shared-\(name) > /dev/shm/token; \(show)"]}
+              containers:
+              - {name: reader, image: busybox, command: ["sh", "-c", "cat /dev/shm/token; \(show)"]}
+            """
+        }
+        let r = try Tandem.run(pod("ns-a", hostNetwork: false) + "\n---\n" + pod("ns-b", hostNetwork: false) + "\n---\n" + pod("ns-h", hostNetwork: true),
+                               keepRoot: true)
+        defer { Tandem.cleanup(r) }
+        #expect(r.status == 0, "\(r.stderr)")
+        func lines(_ p: String, _ c: String) -> [String] {
+            r.log(pod: p, container: c).split(separator: "\n").compactMap { $0.components(separatedBy: " stdout F ").last }
+        }
+        let host = [try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/ipc"),
+                    try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/uts"),
+                    ProcessInfo.processInfo.hostName]
+        for p in ["ns-a", "ns-b", "ns-h"] {
+            let writer = lines(p, "writer"), reader = lines(p, "reader")
+            #expect(reader.first == "shared-\(p)", "\(p): /dev/shm is not shared: \(reader)")
+            #expect(writer.count == 3 && Array(reader.dropFirst()) == writer, "\(p): namespaces differ: \(writer) vs \(reader)")
+            #expect(writer.first != host[0], "\(p): a pod gets an IPC namespace of its own")
+        }
+        #expect(lines("ns-a", "writer")[0] != lines("ns-b", "writer")[0], "two pods, two IPC namespaces")
+        #expect(Array(lines("ns-a", "writer").dropFirst()) != Array(host.dropFirst()))
+        #expect(lines("ns-a", "writer").last == "ns-a")
+        #expect(Array(lines("ns-h", "writer").dropFirst()) == Array(host.dropFirst()), "hostNetwork: the host's UTS namespace and hostname")
+    }
+}
+
