@@ -1,0 +1,133 @@
+import Foundation
+import Logging
+
+/// What `validate` and `watch` share: render from the sources, refuse without credentials,
+/// write atomically.
+public struct ConfigWriter: Sendable {
+    public var source: FileSource
+    public var output: String
+    public var log: @Sendable (String) -> Void
+
+    public init(source: FileSource, output: String, log: @escaping @Sendable (String) -> Void) {
+        self.source = source
+        self.output = output
+        self.log = log
+    }
+
+    public enum Failure: Error, CustomStringConvertible, Sendable {
+        /// A source cannot be read or understood (exit 2: MinIO's validator panics here).
+        case source(SourceError)
+        /// The Secret's `config.env` lacks the root user or password (exit 1).
+        case missingCredentials
+        /// The output cannot be written (exit 1; MinIO only logs it and starts without a file).
+        case write(SourceError)
+
+        public var description: String {
+            switch self {
+            case .source(let e), .write(let e): return e.message
+            case .missingCredentials: return TenantConfig.missingCredentials
+            }
+        }
+
+        public var exitCode: Int32 {
+            if case .source = self { return 2 }
+            return 1
+        }
+    }
+
+    /// Renders and, when the content differs from `previous`, writes. Returns the content now in
+    /// the file and whether it was written.
+    public func update(previous: String?) throws(Failure) -> (content: String, written: Bool) {
+        let config: TenantConfig
+        do {
+            config = try source.load()
+        } catch {
+            throw .source(error)
+        }
+        guard config.credentialsFound else { throw .missingCredentials }
+        if config.content == previous { return (config.content, false) }
+        do {
+            try AtomicFile.write(config.content, to: output, mode: 0o644)
+        } catch {
+            throw .write(error)
+        }
+        return (config.content, true)
+    }
+}
+
+/// The long-running sidecar (MinIO's `sidecar` command) over the file source: keeps `output`
+/// in step with the Tenant file and the Secret directory, exits when the credentials disappear
+/// (as MinIO's does, so the kubelet restarts it and the pod's readiness drops), serves `/ready`.
+public struct ConfigWatch: Sendable {
+    public var writer: ConfigWriter
+    public var readiness: ReadinessServer
+    public var notifier: ChangeNotifier
+    public var logger: Logger
+    /// Called with the bound port once `/ready` is served.
+    public var onListening: @Sendable (Int) async -> Void
+
+    public init(writer: ConfigWriter, readiness: ReadinessServer, notifier: ChangeNotifier, logger: Logger,
+                onListening: @escaping @Sendable (Int) async -> Void) {
+        self.writer = writer
+        self.readiness = readiness
+        self.notifier = notifier
+        self.logger = logger
+        self.onListening = onListening
+    }
+
+    /// Runs until SIGTERM/SIGINT (returns normally) or a failure: missing credentials at any
+    /// time, and at start an unreadable source or an unwritable output (throws).
+    public func run() async throws(ConfigWriter.Failure) {
+        // Watch before the first read, so a change between the two is not lost.
+        let watcher: InotifyWatcher
+        do {
+            watcher = try InotifyWatcher(directories: writer.source.watchedDirectories)
+        } catch {
+            throw .source(error)
+        }
+        defer { watcher.stop() }
+        let initial = try writer.update(previous: nil).content
+        writer.log("wrote \(writer.output)")
+
+        let outcome: Result<Void, ConfigWriter.Failure> = await withTaskGroup(of: Result<Void, ConfigWriter.Failure>?.self) { group in
+            let readiness = self.readiness, logger = self.logger, onListening = self.onListening, log = writer.log
+            group.addTask {
+                do {
+                    try await readiness.run(logger: logger, onListening: onListening)
+                } catch {
+                    log("/ready server: \(error)")
+                    return .failure(.write(SourceError("/ready server: \(error)")))
+                }
+                return .success(())
+            }
+            group.addTask { [writer, notifier] in
+                let names = writer.source.watchedNames
+                var current = initial
+                for await batch in watcher.batches {
+                    guard batch.events.contains(where: { names.contains($0.name) || $0.mask & UInt32(IN_Q_OVERFLOW | IN_DELETE_SELF | IN_MOVE_SELF) != 0 }) else { continue }
+                    do throws(ConfigWriter.Failure) {
+                        let (content, written) = try writer.update(previous: current)
+                        current = content
+                        guard written else { continue }
+                        let ms = Double((ContinuousClock.now - batch.readAt).components.attoseconds) / 1e15
+                        writer.log(String(format: "sources changed: rewrote %@ (%.1f ms after the event)", writer.output, ms))
+                        if !notifier.isEmpty { await notifier.notify(log: writer.log) }
+                    } catch .missingCredentials {
+                        return .failure(.missingCredentials)
+                    } catch {
+                        // A half-updated or broken source: keep the last good file, as MinIO
+                        // keeps its file when a lister lookup fails.
+                        writer.log("\(error); keeping the previous \(writer.output)")
+                    }
+                }
+                return nil
+            }
+            // The first to finish decides: SIGTERM ends the server, missing credentials the watch.
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            watcher.stop()
+            return first ?? .success(())
+        }
+        try outcome.get()
+    }
+}
