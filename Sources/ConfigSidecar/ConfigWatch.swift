@@ -89,45 +89,38 @@ public struct ConfigWatch: Sendable {
         let initial = try writer.update(previous: nil).content
         writer.log("wrote \(writer.output)")
 
-        let outcome: Result<Void, ConfigWriter.Failure> = await withTaskGroup(of: Result<Void, ConfigWriter.Failure>?.self) { group in
-            let readiness = self.readiness, logger = self.logger, onListening = self.onListening, log = writer.log
-            group.addTask {
-                do {
-                    try await readiness.run(logger: logger, onListening: onListening)
-                } catch {
-                    log("/ready server: \(error)")
-                    return .failure(.write(SourceError("/ready server: \(error)")))
-                }
-                return .success(())
+        // The server runs beside the watch rather than under it: missing credentials end the
+        // process at once (MinIO's `os.Exit(1)`), without a graceful server shutdown first.
+        // SIGTERM/SIGINT shut the server down gracefully, which ends the watch.
+        let readiness = self.readiness, logger = self.logger, onListening = self.onListening, log = writer.log
+        let server = Task {
+            defer { watcher.stop() }
+            do {
+                try await readiness.run(logger: logger, onListening: onListening)
+                return nil as ConfigWriter.Failure?
+            } catch {
+                return ConfigWriter.Failure.write(SourceError("/ready server: \(error)"))
             }
-            group.addTask { [writer, notifier] in
-                let names = writer.source.watchedNames
-                var current = initial
-                for await batch in watcher.batches {
-                    guard batch.events.contains(where: { names.contains($0.name) || $0.mask & UInt32(IN_Q_OVERFLOW | IN_DELETE_SELF | IN_MOVE_SELF) != 0 }) else { continue }
-                    do throws(ConfigWriter.Failure) {
-                        let (content, written) = try writer.update(previous: current)
-                        current = content
-                        guard written else { continue }
-                        let ms = Double((ContinuousClock.now - batch.readAt).components.attoseconds) / 1e15
-                        writer.log(String(format: "sources changed: rewrote %@ (%.1f ms after the event)", writer.output, ms))
-                        if !notifier.isEmpty { await notifier.notify(log: writer.log) }
-                    } catch .missingCredentials {
-                        return .failure(.missingCredentials)
-                    } catch {
-                        // A half-updated or broken source: keep the last good file, as MinIO
-                        // keeps its file when a lister lookup fails.
-                        writer.log("\(error); keeping the previous \(writer.output)")
-                    }
-                }
-                return nil
-            }
-            // The first to finish decides: SIGTERM ends the server, missing credentials the watch.
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            watcher.stop()
-            return first ?? .success(())
         }
-        try outcome.get()
+        let names = writer.source.watchedNames
+        var current = initial
+        for await batch in watcher.batches {
+            guard batch.events.contains(where: { names.contains($0.name) || $0.mask & UInt32(IN_Q_OVERFLOW | IN_DELETE_SELF | IN_MOVE_SELF) != 0 }) else { continue }
+            do throws(ConfigWriter.Failure) {
+                let (content, written) = try writer.update(previous: current)
+                current = content
+                guard written else { continue }
+                let ms = Double((ContinuousClock.now - batch.readAt).components.attoseconds) / 1e15
+                log(String(format: "sources changed: rewrote %@ (%.1f ms after the event)", writer.output, ms))
+                if !notifier.isEmpty { await notifier.notify(log: log) }
+            } catch .missingCredentials {
+                throw .missingCredentials
+            } catch {
+                // A half-updated or broken source: keep the last good file, as MinIO keeps its
+                // file when a lister lookup fails.
+                log("\(error); keeping the previous \(writer.output)")
+            }
+        }
+        if let failure = await server.value { throw failure }
     }
 }

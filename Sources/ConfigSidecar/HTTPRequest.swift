@@ -72,7 +72,24 @@ public struct HTTPRequest: Sendable {
             throw f
         } catch {
             if NIODeadline.now() >= deadline { throw Failure(description: "\(method) \(url): timeout after \(timeout)") }
-            throw Failure(description: "\(method) \(url): \(error)")
+            throw Failure(description: "\(method) \(url): \(Self.describe(error))")
         }
+    }
+
+    /// NIO's errors in a line a person reads: `connect 127.0.0.1:9000: Connection refused`.
+    static func describe(_ error: any Error) -> String {
+        if let e = error as? NIOConnectionError {
+            if let first = e.connectionErrors.first { return "connect \(Self.address(first.target)): \(describe(first.error))" }
+            if let dns = e.dnsAError ?? e.dnsAAAAError { return "lookup \(e.host): \(dns)" }
+            return "connect \(e.host):\(e.port) failed"
+        }
+        if let e = error as? IOError { return String(cString: strerror(e.errnoCode)) }
+        if error is ChannelError, case .connectTimeout = error as! ChannelError { return "connect timeout" }
+        return "\(error)"
+    }
+
+    static func address(_ a: SocketAddress) -> String {
+        guard let ip = a.ipAddress, let port = a.port else { return "\(a)" }
+        return ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
     }
 }
