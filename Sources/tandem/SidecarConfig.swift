@@ -67,6 +67,11 @@ struct SidecarConfig: AsyncParsableCommand {
         return ExitCode(failure.exitCode)
     }
 
+    static func usage(_ message: String) -> ExitCode {
+        log("error: \(message)")
+        return ExitCode(2)
+    }
+
     /// MinIO's messages for its required flags; it exits 1.
     static func require(_ value: String?, _ flag: String) throws {
         if (value ?? "").isEmpty {
@@ -130,26 +135,35 @@ struct SidecarConfig: AsyncParsableCommand {
         @Option(name: .customLong("on-change-retries"), help: "Retries of a failed --on-change-url POST (back-off from 200 ms).")
         var onChangeRetries: Int = 3
 
-        func validate() throws {
-            if onChangeSignal != nil && onChangeProcess == nil { throw ValidationError("--on-change-signal needs --on-change-process") }
-            if onChangeProcess != nil && onChangeSignal == nil { throw ValidationError("--on-change-process needs --on-change-signal") }
-            if let s = onChangeSignal, ChangeNotifier.parseSignal(s) == nil { throw ValidationError("--on-change-signal: unknown signal \"\(s)\"") }
-            if onChangeRetries < 0 { throw ValidationError("--on-change-retries must not be negative") }
-            if ReadinessServer.parseAddress(readyAddress) == nil { throw ValidationError("--ready-address: expected host:port, got \"\(readyAddress)\"") }
+        /// Usage errors of the flags this command adds: a message and exit 2.
+        func usageError() -> String? {
+            if onChangeSignal != nil && onChangeProcess == nil { return "--on-change-signal needs --on-change-process" }
+            if onChangeProcess != nil && onChangeSignal == nil { return "--on-change-process needs --on-change-signal" }
+            if let s = onChangeSignal, ChangeNotifier.parseSignal(s) == nil { return "--on-change-signal: unknown signal \"\(s)\"" }
+            if onChangeRetries < 0 { return "--on-change-retries must not be negative" }
+            if ReadinessServer.parseAddress(readyAddress) == nil { return "--ready-address: expected host:port, got \"\(readyAddress)\"" }
+            return nil
         }
 
         func run() async throws {
             try SidecarConfig.require(sources.tenant, "tenant")
             try SidecarConfig.require(configName, "config-name")
+            if let message = usageError() { throw SidecarConfig.usage(message) }
             let probe: HTTPRequest
             var webhook: HTTPRequest?
             do {
                 probe = try HTTPRequest(method: .HEAD, url: probeURL)
                 if let onChangeURL { webhook = try HTTPRequest(method: .POST, url: onChangeURL) }
             } catch {
-                throw ValidationError(error.description)
+                throw SidecarConfig.usage(error.description)
             }
             let (host, port) = ReadinessServer.parseAddress(readyAddress)!
+            // A parent may have left these blocked (the mask is inherited across exec); the
+            // graceful stop on SIGTERM/SIGINT needs them delivered.
+            var unblock = sigset_t()
+            sigemptyset(&unblock)
+            for s in [SIGTERM, SIGINT] { sigaddset(&unblock, s) }
+            sigprocmask(SIG_UNBLOCK, &unblock, nil)
             var logger = Logger(label: "tandem-sidecar-config") { StreamLogHandler.standardError(label: $0) }
             logger.logLevel = .warning
             let source = sources.source()
