@@ -69,7 +69,7 @@ extension Bench {
         sidecar.arguments = ["sidecar", "config", "watch", "--tenant", "bench", "--config-name", "bench",
                              "--tenant-file", tenantDir + "/tenant.yaml", "--secret-dir", secretDir,
                              "--output", outDir + "/config.env", "--ready-address", "127.0.0.1:0"]
-        FileManager.default.createFile(atPath: workDir + "/sidecar.log", contents: nil)
+        _ = FileManager.default.createFile(atPath: workDir + "/sidecar.log", contents: nil)
         sidecar.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: workDir + "/sidecar.log"))
         sidecar.standardOutput = FileHandle.nullDevice
         sidecar.standardInput = FileHandle.nullDevice
