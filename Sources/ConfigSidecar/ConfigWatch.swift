@@ -1,14 +1,31 @@
 import Foundation
 import Logging
 
+/// Where the Tenant and its Secret come from: files (`FileSource`) or the API server
+/// (`KubeSource`).
+public protocol ConfigSource: Sendable {
+    /// Fetches what `load` needs when it is not at hand (the API: one list of each object).
+    func prepare() async throws(SourceError)
+    /// Renders from what the source holds now.
+    func load() throws(SourceError) -> TenantConfig
+    /// Starts following the source; the stream yields (the time it was noticed) after each change
+    /// that may alter the render, and ends when `stop` is called. Returns once `load` can be
+    /// called (files: watching; the API: listed), so that no change between the two is lost.
+    func follow() async throws(SourceError) -> (changes: AsyncStream<ContinuousClock.Instant>, stop: @Sendable () -> Void)
+}
+
+extension ConfigSource {
+    public func prepare() async throws(SourceError) {}
+}
+
 /// What `validate` and `watch` share: render from the sources, refuse without credentials,
 /// write atomically.
 public struct ConfigWriter: Sendable {
-    public var source: FileSource
+    public var source: any ConfigSource
     public var output: String
     public var log: @Sendable (String) -> Void
 
-    public init(source: FileSource, output: String, log: @escaping @Sendable (String) -> Void) {
+    public init(source: any ConfigSource, output: String, log: @escaping @Sendable (String) -> Void) {
         self.source = source
         self.output = output
         self.log = log
@@ -55,8 +72,8 @@ public struct ConfigWriter: Sendable {
     }
 }
 
-/// The long-running sidecar (MinIO's `sidecar` command) over the file source: keeps `output`
-/// in step with the Tenant file and the Secret directory, exits when the credentials disappear
+/// The long-running sidecar (MinIO's `sidecar` command): keeps `output` in step with the
+/// Tenant and the Secret, exits when the credentials disappear
 /// (as MinIO's does, so the kubelet restarts it and the pod's readiness drops), serves `/ready`.
 public struct ConfigWatch: Sendable {
     public var writer: ConfigWriter
@@ -78,14 +95,14 @@ public struct ConfigWatch: Sendable {
     /// Runs until SIGTERM/SIGINT (returns normally) or a failure: missing credentials at any
     /// time, and at start an unreadable source or an unwritable output (throws).
     public func run() async throws(ConfigWriter.Failure) {
-        // Watch before the first read, so a change between the two is not lost.
-        let watcher: InotifyWatcher
+        // Follow before the first read, so a change between the two is not lost.
+        let changes: AsyncStream<ContinuousClock.Instant>, stop: @Sendable () -> Void
         do {
-            watcher = try InotifyWatcher(directories: writer.source.watchedDirectories)
+            (changes, stop) = try await writer.source.follow()
         } catch {
             throw .source(error)
         }
-        defer { watcher.stop() }
+        defer { stop() }
         let initial = try writer.update(previous: nil).content
         writer.log("wrote \(writer.output)")
 
@@ -94,7 +111,7 @@ public struct ConfigWatch: Sendable {
         // SIGTERM/SIGINT shut the server down gracefully, which ends the watch.
         let readiness = self.readiness, logger = self.logger, onListening = self.onListening, log = writer.log
         let server = Task {
-            defer { watcher.stop() }
+            defer { stop() }
             do {
                 try await readiness.run(logger: logger, onListening: onListening)
                 return nil as ConfigWriter.Failure?
@@ -102,15 +119,13 @@ public struct ConfigWatch: Sendable {
                 return ConfigWriter.Failure.write(SourceError("/ready server: \(error)"))
             }
         }
-        let names = writer.source.watchedNames
         var current = initial
-        for await batch in watcher.batches {
-            guard batch.events.contains(where: { names.contains($0.name) || $0.mask & UInt32(IN_Q_OVERFLOW | IN_DELETE_SELF | IN_MOVE_SELF) != 0 }) else { continue }
+        for await noticed in changes {
             do throws(ConfigWriter.Failure) {
                 let (content, written) = try writer.update(previous: current)
                 current = content
                 guard written else { continue }
-                let ms = Double((ContinuousClock.now - batch.readAt).components.attoseconds) / 1e15
+                let ms = Double((ContinuousClock.now - noticed).components.attoseconds) / 1e15
                 log(String(format: "sources changed: rewrote %@ (%.1f ms after the event)", writer.output, ms))
                 if !notifier.isEmpty { await notifier.notify(log: log) }
             } catch .missingCredentials {

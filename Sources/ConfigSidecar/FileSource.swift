@@ -6,7 +6,7 @@ import Glibc
 /// Where the sidecar finds the Tenant and its configuration Secret when there is no API server:
 /// files, typically volumes the kubelet projects (a Secret volume, and a ConfigMap volume holding
 /// the Tenant's YAML), which it updates by swapping their `..data` symlink.
-public struct FileSource: Sendable {
+public struct FileSource: ConfigSource {
     /// The YAML file holding the Tenant (one document, or several of which one is the Tenant).
     public var tenantFile: String
     /// The mounted configuration Secret: `config.env` is read from here.
@@ -37,6 +37,22 @@ public struct FileSource: Sendable {
     /// The names in `watchedDirectories` whose events mean a source changed.
     public var watchedNames: Set<String> {
         [AtomicUpdate.dataLink, Self.secretKey, (tenantFile as NSString).lastPathComponent]
+    }
+
+    /// Watches `watchedDirectories` with inotify; a change is any event on one of
+    /// `watchedNames`, or the loss of a directory or of events (queue overflow).
+    public func follow() async throws(SourceError) -> (changes: AsyncStream<ContinuousClock.Instant>, stop: @Sendable () -> Void) {
+        let watcher = try InotifyWatcher(directories: watchedDirectories)
+        let names = watchedNames
+        let (changes, continuation) = AsyncStream.makeStream(of: ContinuousClock.Instant.self, bufferingPolicy: .bufferingNewest(1))
+        let relay = Task {
+            for await batch in watcher.batches
+            where batch.events.contains(where: { names.contains($0.name) || $0.mask & UInt32(IN_Q_OVERFLOW | IN_DELETE_SELF | IN_MOVE_SELF) != 0 }) {
+                continuation.yield(batch.readAt)
+            }
+            continuation.finish()
+        }
+        return (changes, { watcher.stop(); relay.cancel() })
     }
 
     /// Reads both sources and renders the file. Throws `SourceError` when a source cannot be read

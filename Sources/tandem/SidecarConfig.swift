@@ -38,14 +38,49 @@ struct SidecarConfig: AsyncParsableCommand {
         @Option(help: ArgumentHelp("The file MinIO reads (MINIO_CONFIG_ENV_FILE).", valueName: "path"))
         var output: String = defaultOutput
 
-        @Option(help: "Namespace for a Tenant whose metadata has none. Default: the service account's, else minio-operator (as MinIO).")
+        @Option(help: "Namespace for a Tenant whose metadata has none, and of the API objects. Default: the kubeconfig context's (api), else the service account's, else minio-operator (as MinIO).")
         var namespace: String?
 
-        func source() -> FileSource {
-            let env = ProcessInfo.processInfo.environment
-            let ns = namespace
-                ?? (try? String(contentsOfFile: Self.serviceAccountNamespace, encoding: .utf8)).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        @Option(help: ArgumentHelp("Where the Tenant and Secret come from: files, or api (list+watch through the Kubernetes API; plain-HTTP servers only, e.g. kubectl proxy).", valueName: "files|api"))
+        var source: String = "files"
+
+        @Option(help: ArgumentHelp("For --source api: the kubeconfig (its current context). Default: $KUBECONFIG, else the in-cluster service account.", valueName: "path"))
+        var kubeconfig: String?
+
+        /// The source the flags name; `secretName` is `--config-name` where the command has it.
+        func configSource(secretName: String?) throws -> any ConfigSource {
+            switch source {
+            case "files": return fileSource()
+            case "api":
+                guard let tenant, !tenant.isEmpty else { throw SidecarConfig.usage("--source api needs --tenant") }
+                let env = ProcessInfo.processInfo.environment
+                let config: KubeClientConfig
+                do {
+                    if let path = kubeconfig ?? env["KUBECONFIG"] {
+                        config = try KubeClientConfig.kubeconfig(path)
+                    } else {
+                        config = try KubeClientConfig.inCluster(environment: env)
+                    }
+                } catch {
+                    SidecarConfig.log(error.message)
+                    throw ExitCode(2)
+                }
+                return KubeSource(config: config, namespace: namespace ?? config.namespace ?? Self.defaultNamespace(), tenantName: tenant,
+                                  secretName: secretName, clusterDomain: env["CLUSTER_DOMAIN"] ?? "cluster.local", log: SidecarConfig.log)
+            default:
+                throw SidecarConfig.usage("--source must be files or api, not \"\(source)\"")
+            }
+        }
+
+        /// MinIO's `GetNSFromFile`: the service account's namespace, else `minio-operator`.
+        static func defaultNamespace() -> String {
+            (try? String(contentsOfFile: serviceAccountNamespace, encoding: .utf8)).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
                 ?? "minio-operator"
+        }
+
+        func fileSource() -> FileSource {
+            let env = ProcessInfo.processInfo.environment
+            let ns = namespace ?? Self.defaultNamespace()
             return FileSource(tenantFile: tenantFile ?? env["TANDEM_TENANT_FILE"] ?? Self.defaultTenantFile,
                               secretDir: secretDir ?? env["TANDEM_SECRET_DIR"] ?? Self.defaultSecretDir,
                               tenantName: tenant, defaultNamespace: ns,
@@ -90,7 +125,12 @@ struct SidecarConfig: AsyncParsableCommand {
         @OptionGroup var sources: SourceOptions
 
         func run() async throws {
-            let writer = ConfigWriter(source: sources.source(), output: sources.output, log: SidecarConfig.log)
+            let writer = ConfigWriter(source: try sources.configSource(secretName: nil), output: sources.output, log: SidecarConfig.log)
+            do {
+                try await writer.source.prepare()
+            } catch {
+                throw SidecarConfig.fail(.source(error))
+            }
             do {
                 _ = try writer.update(previous: nil)
             } catch {
@@ -166,8 +206,12 @@ struct SidecarConfig: AsyncParsableCommand {
             sigprocmask(SIG_UNBLOCK, &unblock, nil)
             var logger = Logger(label: "tandem-sidecar-config") { StreamLogHandler.standardError(label: $0) }
             logger.logLevel = .warning
-            let source = sources.source()
-            SidecarConfig.log("Starting Sidecar: tenant \(sources.tenant!), config \(configName!) from \(source.tenantFile) and \(source.secretDir)")
+            let source = try sources.configSource(secretName: configName)
+            if let files = source as? FileSource {
+                SidecarConfig.log("Starting Sidecar: tenant \(sources.tenant!), config \(configName!) from \(files.tenantFile) and \(files.secretDir)")
+            } else if let api = source as? KubeSource {
+                SidecarConfig.log("Starting Sidecar: tenant \(sources.tenant!), config \(configName!) through the API in namespace \(api.namespace)")
+            }
             let watch = ConfigWatch(
                 writer: ConfigWriter(source: source, output: sources.output, log: SidecarConfig.log),
                 readiness: ReadinessServer(host: host, port: port, probe: probe),
