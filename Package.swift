@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 let package = Package(
@@ -12,6 +12,9 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
+        // Traits off: no swift-configuration, no FullFoundation extras; the server core is all we use.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
     ],
     targets: [
         // Kubernetes objects, decoding, defaulting and validation (the API server's job).
@@ -34,8 +37,17 @@ let package = Package(
         ]),
         // kube-controller-manager's Job and Deployment controllers.
         .target(name: "Controllers", dependencies: ["KubeAPI"]),
+        // `tandem sidecar config`: the MinIO operator sidecar's config render, file watch and /ready.
+        .target(name: "ConfigSidecar", dependencies: [
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(name: "tandem", dependencies: [
-            "KubeAPI", "PodLifecycle", "ContainerRuntime", "Node", "Controllers", "CTandemInit",
+            "KubeAPI", "PodLifecycle", "ContainerRuntime", "Node", "Controllers", "CTandemInit", "ConfigSidecar",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -44,7 +56,8 @@ let package = Package(
         .testTarget(name: "ControllersTests", dependencies: ["Controllers", "KubeAPI"]),
         .testTarget(name: "ContainerRuntimeTests", dependencies: ["ContainerRuntime", "KubeAPI"]),
         .testTarget(name: "NodeTests", dependencies: ["Node", "KubeAPI", "ContainerRuntime"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["KubeAPI"]),
+        .testTarget(name: "ConfigSidecarTests", dependencies: ["ConfigSidecar"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["KubeAPI", "Node"]),
     ],
     swiftLanguageModes: [.v6]
 )
