@@ -121,7 +121,7 @@ actor LocalCluster {
         workers[key] = worker
         workerTasks[key] = Task {
             let final = await worker.run()
-            await self.podFinished(key: key, final)
+            self.podFinished(key: key, final)
         }
     }
 
