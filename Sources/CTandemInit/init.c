@@ -634,38 +634,19 @@ static void zygote_child(const int fds[TANDEM_ZYGOTE_NFDS], const char *mode) {
     shim_main(mode);
 }
 
-/* Serves start requests until tandem goes away; never returns. Single-threaded, so each
- * fork yields a child that may do anything, exactly like a freshly exec'd shim, minus
- * the exec and the dynamic loading of the Swift binary (about 10 ms per container). */
-static void zygote_main(void) {
-    /* Shims report their exit on the status pipe; the zygote never needs their status,
-     * so the kernel reaps them at once. */
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = SIG_DFL;
-    sa.sa_flags = SA_NOCLDWAIT;
-    sigaction(SIGCHLD, &sa, NULL);
-    struct pollfd p[2] = {
-        { .fd = TANDEM_ZYGOTE_FD_SOCKET, .events = POLLIN },
-        { .fd = TANDEM_INIT_FD_LIFELINE, .events = POLLIN },
-    };
+/* Receives one start request on the zygote socket: the mode and TANDEM_ZYGOTE_NFDS fds.
+ * Returns 1 with a well-formed request, 0 for a malformed one (its fds closed), -1 when
+ * tandem closed the socket. */
+static int receive_request(char mode[16], int fds[TANDEM_ZYGOTE_NFDS]) {
     for (;;) {
-        int n = poll(p, 2, -1);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) _exit(1);
-        /* Nobody ever writes the lifeline: readable means EOF, tandem is gone. Each shim
-         * holds its own copy and kills its container; the zygote only has to leave. */
-        if (p[1].revents) _exit(0);
-        if (!p[0].revents) continue;
-        char mode[16];
         union { struct cmsghdr align; char buf[CMSG_SPACE(TANDEM_ZYGOTE_NFDS * sizeof(int))]; } c;
-        struct iovec iov = { .iov_base = mode, .iov_len = sizeof mode - 1 };
+        struct iovec iov = { .iov_base = mode, .iov_len = 15 };
         struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = c.buf, .msg_controllen = sizeof c.buf };
         ssize_t r = recvmsg(TANDEM_ZYGOTE_FD_SOCKET, &m, MSG_CMSG_CLOEXEC);
         if (r < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-        if (r <= 0) _exit(0); /* tandem closed its end: the Runtime is gone */
+        if (r <= 0) return -1;
         mode[r] = 0;
-        int fds[TANDEM_ZYGOTE_NFDS], nfds = 0;
+        int nfds = 0;
         for (struct cmsghdr *h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h)) {
             if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS) continue;
             int k = (int)((h->cmsg_len - CMSG_LEN(0)) / sizeof(int));
@@ -677,15 +658,76 @@ static void zygote_main(void) {
                 else close(got[i]);
             }
         }
-        /* A malformed request is dropped: closing its status pipe tells tandem the
-         * shim exited before starting anything. */
-        if (nfds == TANDEM_ZYGOTE_NFDS && !(m.msg_flags & (MSG_CTRUNC | MSG_TRUNC))) {
-            pid_t pid = fork();
-            if (pid == 0) zygote_child(fds, mode);
-            if (pid < 0) dprintf(fds[3], "E fork shim: %s\n", strerror(errno));
-        }
-        /* The shim has its own copies; the zygote must not keep any pipe open. */
+        if (nfds == TANDEM_ZYGOTE_NFDS && !(m.msg_flags & (MSG_CTRUNC | MSG_TRUNC))) return 1;
+        /* A malformed request is dropped: closing its status pipe tells tandem the shim
+         * exited before starting anything. */
         for (int i = 0; i < nfds; i++) close(fds[i]);
+        return 0;
+    }
+}
+
+/* A spare: a zygote child forked ahead of time, waiting for the next start request, so the
+ * fork is not on a container's start path. It tells the zygote (one byte on `taken`) as
+ * soon as it has a request, so the next spare is forked while this one sets up, and 'q'
+ * when tandem closed the socket. Never returns. */
+static void spare_main(int taken) {
+    struct pollfd p[2] = {
+        { .fd = TANDEM_ZYGOTE_FD_SOCKET, .events = POLLIN },
+        { .fd = TANDEM_INIT_FD_LIFELINE, .events = POLLIN },
+    };
+    for (;;) {
+        int n = poll(p, 2, -1);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 || p[1].revents) _exit(0); /* tandem is gone */
+        if (!p[0].revents) continue;
+        char mode[16];
+        int fds[TANDEM_ZYGOTE_NFDS];
+        int got = receive_request(mode, fds);
+        ssize_t w;
+        do { w = write(taken, got < 0 ? "q" : "t", 1); } while (w < 0 && errno == EINTR);
+        close(taken);
+        if (got <= 0) _exit(0);
+        zygote_child(fds, mode);
+    }
+}
+
+/* Keeps one spare ready until tandem goes away; never returns. Single-threaded, so each
+ * fork yields a child that may do anything, exactly like a freshly exec'd shim, minus
+ * the exec and the dynamic loading of the Swift binary (about 10 ms per container). */
+static void zygote_main(void) {
+    /* Shims report their exit on the status pipe; the zygote never needs their status,
+     * so the kernel reaps them at once. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    sa.sa_flags = SA_NOCLDWAIT;
+    sigaction(SIGCHLD, &sa, NULL);
+    for (;;) {
+        int taken[2];
+        if (pipe2(taken, O_CLOEXEC) < 0) _exit(1);
+        pid_t pid = fork();
+        if (pid == 0) {
+            close(taken[0]);
+            spare_main(taken[1]);
+        }
+        close(taken[1]);
+        if (pid < 0) _exit(1);
+        /* Nobody ever writes the lifeline: readable means EOF, tandem is gone. Each shim
+         * holds its own copy and kills its container; the zygote only has to leave. */
+        struct pollfd p[2] = {
+            { .fd = taken[0], .events = POLLIN },
+            { .fd = TANDEM_INIT_FD_LIFELINE, .events = POLLIN },
+        };
+        int n;
+        do { n = poll(p, 2, -1); } while (n < 0 && errno == EINTR);
+        if (n < 0 || p[1].revents) _exit(0);
+        char c = 0;
+        ssize_t r;
+        do { r = read(taken[0], &c, 1); } while (r < 0 && errno == EINTR);
+        close(taken[0]);
+        /* 'q': tandem closed its end, the Runtime is gone. EOF without a byte: the spare
+         * died; make another. */
+        if (r == 1 && c == 'q') _exit(0);
     }
 }
 

@@ -3,8 +3,9 @@ import CTandemInit
 import Glibc
 #endif
 
-/// One idle, single-threaded C process per `Runtime` that forks a shim for each start
-/// request (the protocol is in CTandemInit.h).
+/// One idle, single-threaded C process per `Runtime` that keeps a forked child (a spare)
+/// waiting for the next start request; the spare that takes one becomes that container's
+/// shim, and the zygote forks the next (the protocol is in CTandemInit.h).
 ///
 /// Exec'ing tandem's own 20 MB binary and dynamically loading the Swift runtime and
 /// Foundation cost about 10 ms per shim, most of a container's start. The zygote pays

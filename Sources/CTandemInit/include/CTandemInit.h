@@ -16,8 +16,9 @@
  * "zygote" is what a Runtime starts once: fd 3 is one end of a SOCK_SEQPACKET
  * socketpair, fd 4 the lifeline. Each message on the socket is a start request:
  * the mode ("run" or "exec") as data, and TANDEM_ZYGOTE_NFDS fds by SCM_RIGHTS
- * (stdout, stderr, config, status). The zygote forks, the child puts those fds
- * at the numbers below and becomes a shim. Exec'ing the 20 MB Swift binary and
+ * (stdout, stderr, config, status). The zygote keeps one child forked ahead (a
+ * spare) reading the socket; the spare that takes a request puts those fds at the
+ * numbers below and becomes a shim, and the zygote forks the next spare. Exec'ing the 20 MB Swift binary and
  * loading its libraries costs about 10 ms; a fork of the idle zygote a fraction
  * of a millisecond. There is no reply: everything comes back on the status pipe.
  * The zygote exits when the socket's other end closes or the lifeline breaks.
