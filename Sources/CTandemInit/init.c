@@ -177,6 +177,33 @@ pid_t tandem_spawn(const char *path, char *const argv[], char *const envp[],
     return pid;
 }
 
+/* ---------------------------------------------------------------- bench: the namespace floor */
+
+struct floor_args { const char *merged, *upper, *work; char *const *argv; };
+
+static int floor_child(void *p) {
+    struct floor_args *a = p;
+    char opts[3 * PATH_MAX + 64];
+    snprintf(opts, sizeof opts, "lowerdir=/,upperdir=%s,workdir=%s", a->upper, a->work);
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 || mount("overlay", a->merged, "overlay", 0, opts) < 0
+        || chdir(a->merged) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 || chdir("/") < 0
+        || mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) _exit(127);
+    char *envp[] = { NULL };
+    execve(a->argv[0], a->argv, envp);
+    _exit(127);
+}
+
+pid_t tandem_bench_namespaced_spawn(const char *merged, const char *upper, const char *work, char *const argv[]) {
+    static char *stack;
+    const size_t size = 256 * 1024;
+    if (!stack && (stack = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0)) == MAP_FAILED) {
+        stack = NULL;
+        return -1;
+    }
+    struct floor_args a = { merged, upper, work, argv };
+    return clone(floor_child, stack + size, CLONE_VM | CLONE_VFORK | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD, &a);
+}
+
 /* ---------------------------------------------------------------- shim: config */
 
 #define MAX_LIST 4096

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CTandemInit
 import ContainerRuntime
 import Foundation
 import KubeAPI
@@ -95,19 +96,22 @@ struct Bench: AsyncParsableCommand {
         _ = try await podStart(context: context, hostNetwork: false)
         _ = try await podStart(context: context, hostNetwork: true)
         _ = try Self.directStart()
+        _ = try Self.namespacedStart(scratch: root + "/floor")
         _ = try await runtimeStart(context: context, index: -1)
-        var withNet: [Double] = [], hostNet: [Double] = [], direct: [Double] = [], netSetup: [Double] = [], single: [Double] = [], singleDirect: [Double] = []
+        var withNet: [Double] = [], hostNet: [Double] = [], direct: [Double] = [], namespaced: [Double] = [], netSetup: [Double] = [], single: [Double] = [], singleDirect: [Double] = []
         for i in 0..<iterations {
             single.append(try await runtimeStart(context: context, index: i))
             singleDirect.append(try Self.directSingle())
             withNet.append(try await podStart(context: context, hostNetwork: false))
             hostNet.append(try await podStart(context: context, hostNetwork: true))
             direct.append(try Self.directStart())
+            namespaced.append(try Self.namespacedStart(scratch: root + "/floor"))
             netSetup.append(try await networkSetup(network))
         }
         figures.podStart = Stats(withNet)
         figures.podStartHostNetwork = Stats(hostNet)
         figures.directStart = Stats(direct)
+        figures.namespacedStart = Stats(namespaced)
         figures.networkSetup = Stats(netSetup)
         figures.runtimeStart = Stats(single)
         figures.directSingle = Stats(singleDirect)
@@ -239,6 +243,41 @@ struct Bench: AsyncParsableCommand {
         return seconds(elapsed)
     }
 
+    /// The kernel's part of the pod above: the same three programs, each started as a container's
+    /// PID 1 is (fresh mount, PID, IPC and UTS namespaces, an overlay root, pivot_root, /proc) but
+    /// with no Tandem around them: what isolation itself costs on this machine.
+    private static func namespacedStart(scratch: String) throws -> Double {
+        var dirs: [(merged: String, upper: String, work: String)] = []
+        for i in 0..<3 {
+            let d = "\(scratch)/\(i)"
+            try? FileManager.default.removeItem(atPath: d)
+            for sub in ["merged", "upper", "work"] { try Sys.mkdirs(d + "/" + sub) }
+            dirs.append((d + "/merged", d + "/upper", d + "/work"))
+        }
+        func start(_ i: Int, _ argv: [String]) throws -> pid_t {
+            let cArgs = argv.map { strdup($0) } + [nil]
+            defer { cArgs.forEach { free($0) } }
+            let pid = tandem_bench_namespaced_spawn(dirs[i].merged, dirs[i].upper, dirs[i].work, cArgs)
+            guard pid > 0 else { throw RuntimeError("namespaced spawn: \(String(cString: strerror(errno)))") }
+            return pid
+        }
+        func wait(_ pid: pid_t) throws {
+            var st: Int32 = 0
+            while waitpid(pid, &st, 0) < 0 && errno == EINTR {}
+            guard st == 0 else { throw RuntimeError("namespaced \(pid) exited with status \(st)") }
+        }
+        let clock = ContinuousClock()
+        let begin = clock.now
+        try wait(try start(0, ["/usr/bin/busybox", "true"]))
+        let sidecar = try start(1, ["/usr/bin/busybox", "sleep", "3600"])
+        try wait(try start(2, ["/usr/bin/busybox", "true"]))
+        let elapsed = clock.now - begin
+        kill(sidecar, SIGKILL)
+        var st: Int32 = 0
+        waitpid(sidecar, &st, 0)
+        return seconds(elapsed)
+    }
+
     /// The anchor of the one-container line: `busybox true` spawned and waited for.
     private static func directSingle() throws -> Double {
         let clock = ContinuousClock()
@@ -304,6 +343,7 @@ struct Figures {
     var podStart = Stats([])
     var podStartHostNetwork = Stats([])
     var directStart = Stats([])
+    var namespacedStart = Stats([])
     var networkSetup = Stats([])
     var runtimeStart = Stats([])
     var directSingle = Stats([])
@@ -329,6 +369,8 @@ struct Figures {
                          "median \(Self.ms(runtimeStart.median))   p90 \(Self.ms(runtimeStart.p90))   = \(Self.ratio(runtimeStart.median, directSingle.median)) direct busybox true (\(Self.ms(directSingle.median)))"))
         lines.append(row("direct fork/exec (true; sleep &; true)",
                          "median \(Self.ms(d))   p90 \(Self.ms(directStart.p90))"))
+        lines.append(row("the same in namespaces, no Tandem",
+                         "median \(Self.ms(namespacedStart.median))   p90 \(Self.ms(namespacedStart.p90))   = \(Self.ratio(namespacedStart.median, d)) direct; pod start = \(Self.ratio(podStartHostNetwork.median, namespacedStart.median)) this (hostNetwork)"))
         if let log = logCapture {
             let cap = Self.mbps(log.bytes, log.captureSeconds), base = Self.mbps(log.bytes, log.baselineSeconds)
             lines.append(row("log capture (\(Self.size(log.bytes)) of 100-byte lines)",
@@ -356,6 +398,7 @@ struct Figures {
             "podStart": stats(podStart),
             "podStartHostNetwork": stats(podStartHostNetwork),
             "directForkExec": stats(directStart),
+            "namespacedForkExec": stats(namespacedStart),
             "networkSetup": stats(networkSetup),
             "runtimeSingleContainer": stats(runtimeStart),
             "directSingle": stats(directSingle),
