@@ -213,6 +213,7 @@ struct bind { const char *flag, *source, *target; int tree; int is_dir; };
 struct config {
     const char *netns, *upper, *work, *merged, *lower, *hostname, *cwd, *shm;
     pid_t target_pid, sandbox_pid;
+    int share_pid;
     const char *argv[MAX_LIST + 1];
     int argc;
     const char *env[MAX_LIST + 1];
@@ -280,6 +281,7 @@ static int read_config(void) {
         else if (!strcmp(key, "pid")) cfg.target_pid = (pid_t)atoi(val);
         else if (!strcmp(key, "sandbox")) cfg.sandbox_pid = (pid_t)atoi(val);
         else if (!strcmp(key, "shm")) cfg.shm = val;
+        else if (!strcmp(key, "sharepid")) cfg.share_pid = !strcmp(val, "1");
         else return -1;
     }
 #undef NEXT
@@ -554,7 +556,8 @@ static void run_mode(void) {
         /* A pod's containers share its IPC and UTS namespaces (the hostname) with the pod
          * sandbox, and copy the sandbox's mounts (its /dev/shm), as with the pause container. */
         int pidfd = tandem_pidfd_open(cfg.sandbox_pid);
-        if (pidfd < 0 || setns(pidfd, CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS) < 0) {
+        int join = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | (cfg.share_pid ? CLONE_NEWPID : 0);
+        if (pidfd < 0 || setns(pidfd, join) < 0) {
             status_line("E", "join the pod sandbox (pid %d): %s", (int)cfg.sandbox_pid, strerror(errno));
             _exit(128);
         }
@@ -571,12 +574,15 @@ static void run_mode(void) {
         status_line("E", "unshare namespaces: %s", strerror(errno));
         _exit(128);
     }
-    pid_t child = spawn_synced(child_run, 0, CLONE_NEWPID, 1);
+    /* shareProcessNamespace: the child is born into the pod's PID namespace (setns above
+     * applies to children), where `pause` is PID 1 and reaps orphans. */
+    pid_t child = spawn_synced(child_run, 0, cfg.share_pid ? 0 : CLONE_NEWPID, 1);
     supervise(child, 0);
 }
 
 /* The pod sandbox's one process (the pause container's job): holds the pod's IPC and UTS
- * namespaces and a mount namespace with the pod's /dev/shm tmpfs, which containers join.
+ * namespaces, a mount namespace with the pod's /dev/shm tmpfs, and with
+ * shareProcessNamespace the pod's PID namespace (as its PID 1), which containers join.
  * The mount namespace is a slave of the host's, so later host mounts (volumes) reach it,
  * and the tmpfs exists only in it and its copies: nothing to unmount, even after kill -9. */
 static void child_pause(void) {
@@ -584,6 +590,12 @@ static void child_pause(void) {
     if (mount("shm", cfg.shm, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k") < 0) die("mount shm at", cfg.shm);
     if (cfg.hostname && sethostname(cfg.hostname, strlen(cfg.hostname)) < 0) die("sethostname", cfg.hostname);
     prctl(PR_SET_NAME, "pause");
+    /* As PID 1 of a shared PID namespace it inherits every orphan: let the kernel reap them. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    sa.sa_flags = SA_NOCLDWAIT;
+    sigaction(SIGCHLD, &sa, NULL);
     /* Ready: EOF on the sync pipe (there is no exec to close it). */
     close(sync_fd);
     sync_fd = -1;
@@ -594,7 +606,8 @@ static void sandbox_mode(void) {
     if (!cfg.shm) { status_line("E", "config: missing shm dir"); _exit(128); }
     /* A real fork, not the vfork of containers: this child never execs. Without a hostname
      * (hostNetwork) the pod keeps the host's UTS namespace, as the kubelet's pods do. */
-    pid_t child = spawn_synced(child_pause, 0, CLONE_NEWNS | CLONE_NEWIPC | (cfg.hostname ? CLONE_NEWUTS : 0), 0);
+    pid_t child = spawn_synced(child_pause, 0, CLONE_NEWNS | CLONE_NEWIPC | (cfg.hostname ? CLONE_NEWUTS : 0)
+                               | (cfg.share_pid ? CLONE_NEWPID : 0), 0);
     supervise(child, 0);
 }
 

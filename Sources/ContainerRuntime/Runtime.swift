@@ -113,6 +113,8 @@ public struct PodSandbox: Sendable {
     public var pid: Int32
     /// Where the pod's /dev/shm tmpfs is mounted, in the sandbox's mount namespace only.
     public var shmDir: String
+    /// `shareProcessNamespace`: one PID namespace for the pod, `pause` its PID 1.
+    public var sharesPIDNamespace: Bool
 }
 
 /// A running (or exited) container: its PID 1 is a host process in its own namespaces.
@@ -240,6 +242,7 @@ public final class Runtime: Sendable {
         if let sandbox = spec.sandbox {
             config.add("sandbox", String(sandbox.pid))
             config.add("shm", sandbox.shmDir)
+            if sandbox.sharesPIDNamespace { config.add("sharepid", "1") }
         } else if let hostname = spec.hostname {
             config.add("hostname", hostname)
         }
@@ -282,21 +285,23 @@ public final class Runtime: Sendable {
     }
 
     /// Starts a pod sandbox: one idle process (named `pause`) in new IPC and, given a hostname,
-    /// UTS namespaces, with a tmpfs at `shmDir` in a mount namespace of its own. Containers
+    /// UTS namespaces (and with `sharePIDNamespace` a PID namespace it is PID 1 of), with a tmpfs at `shmDir` in a mount namespace of its own. Containers
     /// started with the returned sandbox join it. Waiting on the process tells when the sandbox
     /// is lost; `signal(SIGKILL)` removes it (the kubelet's StopPodSandbox).
-    public func startSandbox(id: String, hostname: String?, shmDir: String) async throws -> (process: ContainerProcess, sandbox: PodSandbox) {
+    public func startSandbox(id: String, hostname: String?, shmDir: String, sharePIDNamespace: Bool = false) async throws
+        -> (process: ContainerProcess, sandbox: PodSandbox) {
         try Sys.mkdirs(shmDir)
         var config = ShimConfig()
         config.add("shm", shmDir)
         if let hostname { config.add("hostname", hostname) }
+        if sharePIDNamespace { config.add("sharepid", "1") }
         let session = try spawnShim(mode: "sandbox", config: config, name: "sandbox-\(id)") { out, err in
             [(fd: out, sink: DataSink(limit: 4096) { _ in }), (fd: err, sink: DataSink(limit: 4096) { _ in })]
         } onDrained: {}
         switch await session.started() {
         case .success(let pid):
             let process = ContainerProcess(id: "sandbox-\(id)", pid: pid, startedAt: Date(), session: session)
-            return (process, PodSandbox(pid: pid, shmDir: shmDir))
+            return (process, PodSandbox(pid: pid, shmDir: shmDir, sharesPIDNamespace: sharePIDNamespace))
         case .failure(let e):
             _ = await session.finished()
             throw e

@@ -96,5 +96,38 @@ import Testing
         #expect(lines("ns-a", "writer").last == "ns-a")
         #expect(Array(lines("ns-h", "writer").dropFirst()) == Array(host.dropFirst()), "hostNetwork: the host's UTS namespace and hostname")
     }
-}
 
+    @Test("shareProcessNamespace: one PID namespace with pause as PID 1, so a sidecar can be signalled by name")
+    func sharedProcessNamespaceLetsAContainerSignalAnother() throws {
+        func pod(_ share: Bool) -> String {
+            """
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: spn-\(share)}
+            spec:
+              restartPolicy: Never
+              shareProcessNamespace: \(share)
+              terminationGracePeriodSeconds: 2
+              initContainers:
+              - name: reloadee
+                image: busybox
+                restartPolicy: Always
+                command: ["sh", "-c", "trap 'echo reloaded' HUP; echo up; while true; do sleep 0.1; done"]
+              containers:
+              - name: reloader
+                image: busybox
+                command: ["sh", "-c", "cat /proc/1/comm; sleep 0.3; pkill -HUP -f 'echo u[p]' && echo signalled; sleep 1"]
+            """
+        }
+        let r = try Tandem.run(pod(true) + "\n---\n" + pod(false), keepRoot: true)
+        defer { Tandem.cleanup(r) }
+        #expect(r.status == 0, "\(r.stderr)")
+        let shared = r.log(pod: "spn-true", container: "reloader"), apart = r.log(pod: "spn-false", container: "reloader")
+        #expect(shared.contains("stdout F pause"), "PID 1 of a shared namespace is the sandbox: \(shared)")
+        #expect(shared.contains("stdout F signalled"))
+        #expect(r.log(pod: "spn-true", container: "reloadee").contains("stdout F reloaded"))
+        #expect(apart.contains("stdout F sh"), "without sharing, PID 1 is the container's own: \(apart)")
+        #expect(!apart.contains("signalled"))
+        #expect(!r.log(pod: "spn-false", container: "reloadee").contains("reloaded"))
+    }
+}
