@@ -34,8 +34,10 @@ let package = Package(
         ]),
         // kube-controller-manager's Job and Deployment controllers.
         .target(name: "Controllers", dependencies: ["KubeAPI"]),
+        // `tandem sidecar logs`: follows log files through rotation and forwards every line once.
+        .target(name: "LogTailer"),
         .executableTarget(name: "tandem", dependencies: [
-            "KubeAPI", "PodLifecycle", "ContainerRuntime", "Node", "Controllers", "CTandemInit",
+            "KubeAPI", "PodLifecycle", "ContainerRuntime", "Node", "Controllers", "CTandemInit", "LogTailer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -45,6 +47,7 @@ let package = Package(
         .testTarget(name: "ContainerRuntimeTests", dependencies: ["ContainerRuntime", "KubeAPI"]),
         .testTarget(name: "NodeTests", dependencies: ["Node", "KubeAPI", "ContainerRuntime"]),
         .testTarget(name: "EndToEndTests", dependencies: ["KubeAPI"]),
+        .testTarget(name: "LogTailerTests", dependencies: ["LogTailer"]),
     ],
     swiftLanguageModes: [.v6]
 )
