@@ -20,6 +20,12 @@ public struct HTTPEndpoint: Sendable, Equatable {
         public var description: String
     }
 
+    public init(host: String, port: Int, path: String) {
+        self.host = host
+        self.port = port
+        self.path = path
+    }
+
     /// Parses `http://host[:port]/path`.
     public init(_ url: String) throws {
         guard url.hasPrefix("http://") else {

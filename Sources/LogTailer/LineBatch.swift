@@ -13,6 +13,17 @@ public struct LineBatch: Sendable {
             self.bytes = bytes
             self.lines = lines
         }
+
+        /// Whether `bytes` is exactly the lines, each followed by its newline (no line was cut
+        /// for length, no final line without a newline).
+        public var isWholeLines: Bool {
+            var expected = 0
+            for r in lines {
+                guard r.lowerBound == expected, r.upperBound < bytes.count, bytes[r.upperBound] == 0x0A else { return false }
+                expected = r.upperBound + 1
+            }
+            return expected == bytes.count
+        }
     }
 
     public var time: WallTime

@@ -16,6 +16,9 @@ public struct LineFormat: Sendable, Equatable {
 
     public let segments: [Segment]
 
+    /// Just the line, as `tail` prints it.
+    public var isPlain: Bool { segments == [.line] }
+
     public struct ParseError: Error, CustomStringConvertible {
         public var description: String
     }
@@ -64,7 +67,7 @@ public struct LineFormat: Sendable, Equatable {
     public func render(_ batch: LineBatch, into out: inout [UInt8]) {
         let time = Array(batch.time.rfc3339.utf8)
         let timeNano = segments.contains(.timeNano) ? Array(batch.time.rfc3339Nano.utf8) : []
-        let onlyLine = segments == [.line]
+        let onlyLine = isPlain
         for chunk in batch.chunks {
             let file = Array(chunk.path.utf8)
             chunk.bytes.withUnsafeBufferPointer { bytes in

@@ -40,12 +40,13 @@ public enum RotationDetector {
         size < offset || (offset > 0 && !headUnchanged)
     }
 
-    /// Where to start reading a file just opened: at its checkpoint if the checkpoint is for
-    /// these bytes (same head, not beyond the end), else at the start, or at the end for a file
-    /// that was there before the tailer started and `--from end` was asked for.
-    public static func startOffset(checkpoint: Int64?, checkpointHeadMatches: Bool, size: Int64,
-                                   existedAtStart: Bool, fromEnd: Bool) -> Int64 {
-        if let checkpoint, checkpointHeadMatches, checkpoint <= size { return checkpoint }
+    /// Where to start reading a file just opened: at its checkpoint if it has one (the first
+    /// read then checks, with `wasTruncated` against the checkpoint's head, that the file is
+    /// still the one the checkpoint is for, and recovers as from a copytruncate if not), else at
+    /// the start, or at the end for a file that was there before the tailer started and
+    /// `--from end` was asked for.
+    public static func startOffset(checkpoint: Int64?, size: Int64, existedAtStart: Bool, fromEnd: Bool) -> Int64 {
+        if let checkpoint { return checkpoint }
         return existedAtStart && fromEnd ? size : 0
     }
 }

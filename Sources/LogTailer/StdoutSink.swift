@@ -15,6 +15,14 @@ public struct StdoutSink: LogSink {
     }
 
     public func write(_ batch: LineBatch) async throws {
+        // `{line}` alone: a chunk is already its lines and their newlines, so it is written as
+        // it was read, with no copy.
+        if format.isPlain, batch.chunks.allSatisfy(\.isWholeLines) {
+            for chunk in batch.chunks {
+                try chunk.bytes.withUnsafeBytes { try FD.writeAll(fd, $0) }
+            }
+            return
+        }
         var out: [UInt8] = []
         out.reserveCapacity(batch.byteCount + batch.lineCount * 48)
         format.render(batch, into: &out)

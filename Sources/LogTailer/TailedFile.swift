@@ -68,6 +68,14 @@ final class TailedFile {
         pending = []
     }
 
+    /// Starts reading where a checkpoint left this file, with the checkpoint's head: if the
+    /// file was truncated or rewritten while nothing read it, the first `wasTruncated` says so
+    /// and the rest of the old content is looked for in a copy.
+    func resume(at cp: OffsetStore.Checkpoint) {
+        seek(to: cp.offset)
+        fingerprint = cp.fingerprint
+    }
+
     var checkpoint: OffsetStore.Checkpoint {
         OffsetStore.Checkpoint(path: path, identity: identity, fingerprint: fingerprint, offset: committed, updated: Int(time(nil)))
     }

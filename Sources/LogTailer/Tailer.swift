@@ -240,10 +240,11 @@ public actor Tailer {
             // Already being read under another name (a glob matching a rotated name): one
             // reader per file, or its lines would come out twice.
             if readers[file.identity] != nil { return }
-            let cp = store[file.identity]
-            let start = RotationDetector.startOffset(checkpoint: cp?.offset, checkpointHeadMatches: cp?.fingerprint.matches(fd: file.fd) ?? false,
-                                                     size: Int64(st.st_size), existedAtStart: atStart, fromEnd: options.fromEnd)
-            file.seek(to: start)
+            if let cp = store[file.identity] {
+                file.resume(at: cp)
+            } else {
+                file.seek(to: RotationDetector.startOffset(checkpoint: nil, size: Int64(st.st_size), existedAtStart: atStart, fromEnd: options.fromEnd))
+            }
             readers[file.identity] = file
             slot.current = file.identity
             reported.remove(path)
@@ -351,7 +352,7 @@ public actor Tailer {
                 pendingCheckpoints[copy.identity] = copy.checkpoint
             }
         } else {
-            report("\(path) was truncated and no copy of it was found beside it: lines written after offset \(from) and before the truncation may be missing")
+            report("\(path) was truncated (or replaced in place) and no copy of it was found beside it: lines written after offset \(from) and before the truncation may be missing")
         }
         file.restartFromBeginning()
     }
