@@ -13,7 +13,12 @@ final class TailedFile {
     let identity: FileIdentity
     /// The path it was opened by, kept as a hint (for output and for finding it after a restart).
     var path: String
+    /// The hash of the file's first bytes. Built from the bytes this reader itself read from
+    /// offset 0 (`head`), never by reading the head again later: a copytruncate between a read
+    /// and a second look would otherwise give a fingerprint of the new content for offsets
+    /// counted in the old.
     private(set) var fingerprint: Fingerprint
+    private var head: [UInt8] = []
     /// Bytes read from the file so far; `committed` = `offset - pending.count`.
     private(set) var offset: Int64
     /// The unfinished last line.
@@ -22,6 +27,8 @@ final class TailedFile {
     /// `rotateWait` more, then closed.
     var rotatedAt: ContinuousClock.Instant?
     let splitter: LineSplitter
+    /// Set when a read found the file truncated under it (see `readChunk`).
+    var truncationSeen = false
 
     /// The offset just past the last complete line handed out.
     var committed: Int64 { offset - Int64(pending.count) }
@@ -32,7 +39,7 @@ final class TailedFile {
         self.path = path
         self.offset = offset
         self.splitter = splitter
-        self.fingerprint = Fingerprint.read(fd: fd) ?? Fingerprint(bytes: [])
+        self.fingerprint = Fingerprint(bytes: [])
     }
 
     deinit { close(fd) }
@@ -66,6 +73,9 @@ final class TailedFile {
     func seek(to newOffset: Int64) {
         offset = newOffset
         pending = []
+        head = []
+        // Not read from the start: the head as it is now is the best there is.
+        fingerprint = newOffset == 0 ? Fingerprint(bytes: []) : Fingerprint.read(fd: fd) ?? Fingerprint(bytes: [])
     }
 
     /// Starts reading where a checkpoint left this file, with the checkpoint's head: if the
@@ -91,9 +101,8 @@ final class TailedFile {
 
     /// After a truncation: read again from the start of the new content.
     func restartFromBeginning() {
-        offset = 0
-        pending = []
-        fingerprint = Fingerprint.read(fd: fd) ?? Fingerprint(bytes: [])
+        truncationSeen = false
+        seek(to: 0)
     }
 
     /// Reads up to `maxBytes` and returns the complete lines, or nil at end of file.
@@ -116,9 +125,18 @@ final class TailedFile {
         if failure != 0 { throw FD.Error("read \(path)", failure) }
         let n = buffer.count - keep
         if n == 0 { return nil }
+        // Truncated between the caller's check and this read (copytruncate racing the read):
+        // these bytes may be the new content read from the old offset. They are dropped
+        // unread; the caller sees the truncation and takes the old content from the copy.
+        if offset > 0, !fingerprint.matches(fd: fd) {
+            truncationSeen = true
+            return nil
+        }
         offset += Int64(n)
-        if !fingerprint.isComplete, offset > Int64(fingerprint.length) {
-            fingerprint = Fingerprint.read(fd: fd) ?? fingerprint
+        let readStart = Int(offset) - n
+        if readStart == head.count, head.count < Fingerprint.maxLength {
+            head += buffer[keep..<(keep + min(n, Fingerprint.maxLength - readStart))]
+            fingerprint = Fingerprint(bytes: head)
         }
         let result = splitter.split(buffer)
         pending = Array(buffer[result.consumed...])

@@ -184,30 +184,33 @@ public actor Tailer {
             return
         case .vanished(let old):
             retire(old, in: &slot)
-        case .replaced(let old, let new):
+        case .replaced(let old, _):
             retire(old, in: &slot)
-            adoptMissedGenerations(of: path, excluding: new, into: &slot)
             open(path, into: &slot, atStart: atStart)
-        case .appeared(let new):
-            if !atStart { adoptMissedGenerations(of: path, excluding: new, into: &slot) }
+        case .appeared:
             open(path, into: &slot, atStart: atStart)
         }
     }
 
-    /// Files rotated away before this tailer ever opened them: when the writer is fast and
-    /// rotation faster than a look (a loaded machine, `logrotate` run twice in a row), a whole
-    /// generation can be created, written and renamed between two looks at the path. Such a
-    /// file is beside the path under a rotated name (`NAME.1`) with an identity never seen:
-    /// not read, not checkpointed, not there when the tailer started. It is read whole, before
-    /// the file now at the path, oldest first.
-    private func adoptMissedGenerations(of path: String, excluding new: FileIdentity, into slot: inout Slot) {
-        let missed = rotatedSiblings(of: path, excluding: new).reversed().filter {
+    /// Generations rotated away before this tailer read any of them. When the writer is fast
+    /// and rotation faster than a look (a loaded machine, `logrotate` run twice in a row), a
+    /// whole generation can be written and rotated between two looks at the path: renamed
+    /// before it was ever opened (`create`), or copied and truncated while the file at the
+    /// path had not been read past 0 (`copytruncate`, where the truncation cannot be seen).
+    /// Such a file is beside the path under a rotated name (`NAME.1`) with an identity never
+    /// accounted for: not being read, no checkpoint, not there when the tailer started, and
+    /// not a copy of what the path holds now. It is read whole, oldest first, just before the
+    /// first lines of the file now at the path.
+    private func readUnaccountedGenerations(of path: String, before current: TailedFile) async throws {
+        let missed = rotatedSiblings(of: path, excluding: current.identity).reversed().filter {
             store[$0.identity] == nil && pendingCheckpoints[$0.identity] == nil && !knownAtStart.contains($0.identity)
+                && !current.fingerprint.matches(fd: $0.fd)
         }
         for file in missed {
-            file.rotatedAt = .now
-            readers[file.identity] = file
-            slot.draining.append(file.identity)
+            report("\(file.path) was rotated away before it was read at \(path); reading it")
+            try await readToEnd(file)
+            if let last = file.flushPending() { try await emit(last, from: file) }
+            pendingCheckpoints[file.identity] = file.checkpoint
         }
     }
 
@@ -277,26 +280,34 @@ public actor Tailer {
 
     private func pass() async throws {
         for path in slots.keys.sorted() {
-            guard let slot = slots[path] else { continue }
-            let current = slot.current.flatMap { readers[$0] }
-            if let current, current.wasTruncated() {
-                try await truncated(current, at: path)
-            }
-            // One chunk of the new file first, then the old files to their end: if the new file
-            // has data, the writer switched before it wrote it, so everything it wrote to the
-            // old files is there by now.
-            var first: LineBatch.Chunk?
-            if let current, !slot.draining.isEmpty { first = try current.readChunk(maxBytes: options.readChunkBytes) }
-            for id in slot.draining {
-                if let old = readers[id] { try await readToEnd(old) }
-            }
-            if let current {
-                if let first { try await emit(first, from: current) }
-                try await readToEnd(current)
+            // A truncation seen in the middle of reading is handled at once, not at the next event.
+            for _ in 0..<4 {
+                try await passSlot(path)
+                guard let id = slots[path]?.current, let file = readers[id], file.truncationSeen else { break }
             }
         }
         try await closeExpired()
         try await flush()
+    }
+
+    private func passSlot(_ path: String) async throws {
+        guard let slot = slots[path] else { return }
+        let current = slot.current.flatMap { readers[$0] }
+        if let current, current.truncationSeen || current.wasTruncated() {
+            try await truncated(current, at: path)
+        }
+        // One chunk of the new file first, then the old files to their end: if the new file
+        // has data, the writer switched before it wrote it, so everything it wrote to the
+        // old files is there by now.
+        let fresh = current?.offset == 0
+        let first = try current?.readChunk(maxBytes: options.readChunkBytes)
+        for id in slot.draining {
+            if let old = readers[id] { try await readToEnd(old) }
+        }
+        guard let current else { return }
+        if fresh && current.offset > 0 { try await readUnaccountedGenerations(of: path, before: current) }
+        if let first { try await emit(first, from: current) }
+        try await readToEnd(current)
     }
 
     private func readToEnd(_ file: TailedFile) async throws {
