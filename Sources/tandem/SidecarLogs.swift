@@ -26,7 +26,8 @@ struct SidecarLogs: AsyncParsableCommand {
             seed forwarder), cri = "{time_ns} {file} {line}".
 
             Exit status: 0 after SIGTERM/SIGINT (or --once) once everything read was written out; \
-            1 when a path cannot be followed or lines cannot be delivered; 2 on invalid arguments.
+            1 when a path cannot be followed or lines cannot be delivered (also when, 5 s after \
+            SIGTERM, the HTTP receiver still has not taken them); 2 on invalid arguments.
             """
     )
 
@@ -72,6 +73,9 @@ struct SidecarLogs: AsyncParsableCommand {
     func run() async throws {
         throw ExitCode(await execute())
     }
+
+    /// How long a stop may take to deliver what was read before it gives up.
+    static let stopTimeout: Duration = .seconds(5)
 
     private static func say(_ message: String) {
         FileHandle.standardError.write(Data(("tandem sidecar logs: " + message + "\n").utf8))
@@ -139,11 +143,26 @@ struct SidecarLogs: AsyncParsableCommand {
             Self.say("error: \(error)")
             return 1
         }
-        let signals = SignalWatcher.install { Task { await tailer.stop() } }
+        // SIGTERM: read what is there and write it out. A receiver that is down would keep the
+        // sidecar retrying until the kubelet's SIGKILL; after `stopTimeout` the delivery is
+        // given up instead (offsets stay at the last delivered line: nothing is lost, the rest
+        // goes out after a restart with --state).
+        let run = Task { try await tailer.run() }
+        let stopTimeout = Self.stopTimeout
+        let signals = SignalWatcher.install {
+            Task {
+                await tailer.stop()
+                try? await Task.sleep(for: stopTimeout)
+                run.cancel()
+            }
+        }
         defer { signals.cancel() }
         do {
-            try await tailer.run()
+            try await run.value
             return 0
+        } catch is CancellationError {
+            Self.say("error: stopped with lines not yet delivered; with --state they are sent after a restart")
+            return 1
         } catch {
             Self.say("error: \(error)")
             return 1

@@ -126,6 +126,33 @@ import Testing
         #expect(receiver.requests().allSatisfy { $0.hasPrefix("POST /ingest application/x-ndjson") })
     }
 
+    /// A receiver that stays down: SIGTERM gives up after a few seconds (exit 1) without moving
+    /// the offsets, and the next run, once a receiver answers, sends everything.
+    @Test func receiverDownAtStopLosesNothingAcrossARestart() throws {
+        let dir = try Tandem.tempDir("tandem-logs-http")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Self.append(dir + "/app.log", (1...50).map { "l\($0)\n" }.joined())
+        let down = try Receiver(dir: dir + "/down", failFirst: 1_000_000)
+        defer { down.stop() }
+        let f = try Follower(dir: dir, args: ["--state", dir + "/state.json", "--url", "http://127.0.0.1:\(down.port)/", dir + "/app.log"])
+        defer { f.kill() }
+        #expect(f.wait { ((try? String(contentsOfFile: f.err, encoding: .utf8)) ?? "").contains("retry 2") })
+        let started = Date()
+        let r = f.stop()
+        #expect(r.status == 1)
+        #expect(Date().timeIntervalSince(started) < 9, "gave up within the stop timeout")
+        #expect(r.stderr.contains("stopped with lines not yet delivered"), "\(r.stderr)")
+        let up = try Receiver(dir: dir + "/up", failFirst: 0)
+        defer { up.stop() }
+        let again = try Tandem.exec(Tandem.binary, ["sidecar", "logs", "--once", "--state", dir + "/state.json",
+                                                    "--url", "http://127.0.0.1:\(up.port)/", dir + "/app.log"])
+        #expect(again.status == 0, "\(again.stderr)")
+        let lines = up.bodies().joined().split(separator: "\n").compactMap {
+            (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String])?["line"]
+        }
+        #expect(lines == (1...50).map { "l\($0)" })
+    }
+
     @Test func httpLokiAndElasticsearchShapes() throws {
         let dir = try Tandem.tempDir("tandem-logs-http")
         defer { try? FileManager.default.removeItem(atPath: dir) }
