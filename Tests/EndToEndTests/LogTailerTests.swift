@@ -193,6 +193,8 @@ import Testing
         Bad(name: "no paths", args: [], status: 2, message: "give one or more files"),
         Bad(name: "missing directory", args: ["/nonexistent-tandem-dir/app.log"], status: 1, message: "directory /nonexistent-tandem-dir does not exist"),
         Bad(name: "directory as file", args: ["/tmp"], status: 1, message: "/tmp: not a regular file"),
+        // A write-only sysctl: EACCES even for root, so the test holds when run as root.
+        Bad(name: "unreadable file", args: ["/proc/sys/vm/compact_memory"], status: 1, message: "compact_memory: Permission denied"),
         Bad(name: "unknown format field", args: ["--format", "{when} {line}", "/tmp/x.log"], status: 2, message: "unknown field {when}"),
         Bad(name: "unclosed format brace", args: ["--format", "[{time] {line}", "/tmp/x.log"], status: 2, message: "format template"),
         Bad(name: "https URL", args: ["--url", "https://logs.example/ingest", "/tmp/x.log"], status: 2, message: "https is not supported"),
@@ -274,7 +276,7 @@ import Testing
 
     static func append(_ path: String, _ text: String) throws {
         let h = FileHandle(forWritingAtPath: path) ?? {
-            FileManager.default.createFile(atPath: path, contents: nil)
+            _ = FileManager.default.createFile(atPath: path, contents: nil)
             return FileHandle(forWritingAtPath: path)!
         }()
         defer { try? h.close() }
@@ -292,8 +294,8 @@ final class Follower {
     init(dir: String, args: [String]) throws {
         out = dir + "/follower-\(UUID().uuidString.prefix(6)).out"
         err = out + ".err"
-        FileManager.default.createFile(atPath: out, contents: nil)
-        FileManager.default.createFile(atPath: err, contents: nil)
+        _ = FileManager.default.createFile(atPath: out, contents: nil)
+        _ = FileManager.default.createFile(atPath: err, contents: nil)
         process.executableURL = URL(fileURLWithPath: Tandem.binary)
         process.arguments = ["sidecar", "logs"] + args
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
