@@ -102,6 +102,39 @@ import Testing
         #expect(all == (1...600).map { "line \($0)" })
     }
 
+    /// SIGKILL mid-stream: nothing is lost; what was written out but not yet checkpointed comes
+    /// out again, at most one batch (1 MiB of reading).
+    @Test func killNineLosesNothingAndRepeatsAtMostOneBatch() throws {
+        let dir = try Tandem.tempDir("tandem-logs-kill")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let total = 200_000
+        _ = FileManager.default.createFile(atPath: dir + "/app.log", contents: nil)
+        let f = try Follower(dir: dir, args: ["--state", dir + "/state.json", dir + "/app.log"])
+        defer { f.kill() }
+        // The writer appends while the follower runs; the follower is killed half-way.
+        let written = DispatchSemaphore(value: 0)
+        Thread {
+            for chunk in 0..<200 {
+                try? Self.append(dir + "/app.log", (chunk * 1000 + 1...chunk * 1000 + 1000).map { String(format: "%08d\n", $0) }.joined())
+                usleep(5_000)
+            }
+            written.signal()
+        }.start()
+        #expect(f.waitForLines(50_000))
+        f.kill()
+        written.wait()
+        let first = f.stdout.split(separator: "\n").compactMap { Int($0) }
+        let again = try Tandem.exec(Tandem.binary, ["sidecar", "logs", "--once", "--state", dir + "/state.json", dir + "/app.log"])
+        #expect(again.status == 0)
+        let second = again.stdout.split(separator: "\n").compactMap { Int($0) }
+        #expect(first == Array(1...first.count), "the first run's output is a prefix")
+        let resumedAt = try #require(second.first)
+        print("kill -9 after \(first.count) lines out; the restart resumed at line \(resumedAt)")
+        #expect(second == Array(resumedAt...total), "the second run resumes and goes to the end")
+        #expect(resumedAt <= first.count + 1, "nothing lost between the runs")
+        #expect(first.count + 1 - resumedAt <= (1 << 20) / 9, "at most one batch repeated (\(first.count + 1 - resumedAt) lines)")
+    }
+
     // MARK: - HTTP
 
     @Test func httpNdjsonRetriesThroughFailuresAndDeliversEveryLineOnce() throws {
