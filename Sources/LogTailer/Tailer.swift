@@ -310,8 +310,11 @@ public actor Tailer {
         try await readToEnd(current)
     }
 
+    /// Reads `file` to its end. Cancellation (a stop that took too long) ends it between
+    /// chunks; the offsets saved are those of the lines already written out.
     private func readToEnd(_ file: TailedFile) async throws {
         while let chunk = try file.readChunk(maxBytes: options.readChunkBytes) {
+            try Task.checkCancellation()
             try await emit(chunk, from: file)
         }
     }

@@ -27,7 +27,8 @@ struct SidecarLogs: AsyncParsableCommand {
 
             Exit status: 0 after SIGTERM/SIGINT (or --once) once everything read was written out; \
             1 when a path cannot be followed or lines cannot be delivered (also when, 5 s after \
-            SIGTERM, the HTTP receiver still has not taken them); 2 on invalid arguments.
+            SIGTERM, what was read is still not all out, e.g. the HTTP receiver is down: the \
+            offsets stay at the last line delivered); 2 on invalid arguments.
             """
     )
 
@@ -143,10 +144,10 @@ struct SidecarLogs: AsyncParsableCommand {
             Self.say("error: \(error)")
             return 1
         }
-        // SIGTERM: read what is there and write it out. A receiver that is down would keep the
-        // sidecar retrying until the kubelet's SIGKILL; after `stopTimeout` the delivery is
-        // given up instead (offsets stay at the last delivered line: nothing is lost, the rest
-        // goes out after a restart with --state).
+        // SIGTERM: read what is there and write it out. A receiver that is down (or a large
+        // backlog) would keep the sidecar busy until the kubelet's SIGKILL; after `stopTimeout`
+        // the delivery is given up instead (offsets stay at the last delivered line: nothing is
+        // lost, the rest goes out after a restart with --state).
         let run = Task { try await tailer.run() }
         let stopTimeout = Self.stopTimeout
         let signals = SignalWatcher.install {
