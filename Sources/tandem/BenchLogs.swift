@@ -434,6 +434,7 @@ final class NumberedWriter: @unchecked Sendable {
     private let reopenRequested = Atomic<Bool>(false)
     private let stopRequested = Atomic<Bool>(false)
     private let done = DispatchSemaphore(value: 0)
+    private let reopened = DispatchSemaphore(value: 0)
     private var count = 0
 
     init(path: String, reopenAfterRotation: Bool, lineRate: Int) {
@@ -446,8 +447,12 @@ final class NumberedWriter: @unchecked Sendable {
         Thread { [self] in loop() }.start()
     }
 
+    /// Returns once the writer has reopened: the next rotation must not find the path
+    /// recreated by a late reopen (logrotate's `create` would then fail).
     func reopen() {
-        if reopenAfterRotation { reopenRequested.store(true, ordering: .releasing) }
+        guard reopenAfterRotation else { return }
+        reopenRequested.store(true, ordering: .releasing)
+        reopened.wait()
     }
 
     /// Stops and returns how many lines were written.
@@ -465,6 +470,7 @@ final class NumberedWriter: @unchecked Sendable {
             if reopenRequested.exchange(false, ordering: .acquiringAndReleasing) {
                 close(fd)
                 fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+                reopened.signal()
             }
             // Catch up to the target rate, then sleep a millisecond.
             let due = Int(Bench.seconds(clock.now - start) * Double(lineRate))
