@@ -51,8 +51,8 @@ struct BenchLogs: AsyncParsableCommand {
     var json = false
 
     func validate() throws {
-        guard bytes >= 0, rotations >= 0, rounds >= 1, lineRate >= 100 else {
-            throw ValidationError("--bytes and --rotations must be >= 0, --rounds >= 1, --line-rate >= 100")
+        guard bytes == 0 || bytes >= 100, rotations >= 0, rounds >= 1, lineRate >= 100 else {
+            throw ValidationError("--bytes must be 0 or at least 100 (one line), --rotations >= 0, --rounds >= 1, --line-rate >= 100")
         }
         for m in modes.split(separator: ",") where RotationMode(rawValue: String(m)) == nil {
             throw ValidationError("unknown mode \(m); modes are create, copytruncate")
