@@ -215,10 +215,15 @@ public actor Tailer {
     }
 
     /// The identities of the rotated files beside each path at the start: old generations that
-    /// were there before, not generations missed while running.
+    /// were there before, not generations missed while running. With a saved state, a rotated
+    /// file modified after the path's last checkpoint is not one of them: it is a generation
+    /// written and rotated while the tailer was stopped, and is read like one missed while
+    /// running.
     private func rememberRotatedAtStart() {
         for path in slots.keys {
+            let lastCheckpoint = store.checkpoints.values.filter { $0.path == path }.map(\.updated).max()
             for file in rotatedSiblings(of: path, excluding: FileIdentity(device: 0, inode: 0)) {
+                if let lastCheckpoint, let st = FD.status(of: file.fd), st.st_mtim.tv_sec >= lastCheckpoint { continue }
                 knownAtStart.insert(file.identity)
             }
         }
