@@ -46,8 +46,10 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // `tandem sidecar logs`: follows log files through rotation and forwards every line once.
+        .target(name: "LogTailer"),
         .executableTarget(name: "tandem", dependencies: [
-            "KubeAPI", "PodLifecycle", "ContainerRuntime", "Node", "Controllers", "CTandemInit", "ConfigSidecar",
+            "KubeAPI", "PodLifecycle", "ContainerRuntime", "Node", "Controllers", "CTandemInit", "ConfigSidecar", "LogTailer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -58,6 +60,7 @@ let package = Package(
         .testTarget(name: "NodeTests", dependencies: ["Node", "KubeAPI", "ContainerRuntime"]),
         .testTarget(name: "ConfigSidecarTests", dependencies: ["ConfigSidecar"]),
         .testTarget(name: "EndToEndTests", dependencies: ["KubeAPI", "Node"]),
+        .testTarget(name: "LogTailerTests", dependencies: ["LogTailer"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Tandem runs containers with: busybox (the busybox image),
 # nginx-light (the nginx image), git (git-sync), the CNI plugins and iproute2 (pod networking),
-# python3 and python3-grpcio (the end-to-end tests' HTTP client and gRPC health server).
+# python3 and python3-grpcio (the end-to-end tests' HTTP client and gRPC health server), logrotate
+# (the log sidecar's rotation tests and `tandem bench logs`).
 set -euo pipefail
 need=()
-for pkg in busybox-static nginx-light git containernetworking-plugins iproute2 python3 python3-grpcio; do
+for pkg in busybox-static nginx-light git containernetworking-plugins iproute2 python3 python3-grpcio logrotate; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

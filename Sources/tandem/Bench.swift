@@ -18,8 +18,10 @@ struct Bench: AsyncParsableCommand {
         abstract: "Measure pod start latency, log capture throughput and memory against direct baselines.",
         discussion: """
             Needs root (namespaces, overlayfs, CNI). Everything it creates lives under a temporary \
-            --root, a bench-only bridge and netns prefix, and is removed at exit.
-            """
+            --root, a bench-only bridge and netns prefix, and is removed at exit. \
+            `tandem bench logs` compares the log sidecar with `tail -F`.
+            """,
+        subcommands: [BenchLogs.self]
     )
 
     @Option(help: "Timed pod starts per variant (after one untimed warm-up).")

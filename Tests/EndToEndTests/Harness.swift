@@ -130,6 +130,17 @@ extension JSONValue {
     var terminated: JSONValue? { self["state"]?["terminated"] ?? self["lastState"]?["terminated"] }
 }
 
+/// Waits (up to `timeout`) for `condition`, looking every 0.1 s; tests may wait, the product
+/// never polls.
+func waitUntil(_ timeout: TimeInterval, _ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if condition() { return true }
+        usleep(100_000)
+    }
+    return condition()
+}
+
 /// Processes whose command line contains `marker`: used to prove nothing outlives a test.
 func processes(containing marker: String) -> [Int32] {
     let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
@@ -191,14 +202,7 @@ final class BackgroundRun: @unchecked Sendable {
 
     /// Waits (up to `timeout`) for `condition`; tests may wait, the product never polls.
     @discardableResult
-    func wait(for timeout: TimeInterval = 30, _ condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if condition() { return true }
-            usleep(100_000)
-        }
-        return condition()
-    }
+    func wait(for timeout: TimeInterval = 30, _ condition: () -> Bool) -> Bool { waitUntil(timeout, condition) }
 
     func podRunningAndReady(_ prefix: String) -> Bool {
         guard let p = pod(prefix) else { return false }
