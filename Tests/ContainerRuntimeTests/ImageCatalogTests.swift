@@ -89,6 +89,31 @@ import Testing
         runtime.removeState(spec)
     }
 
+    /// Debian 12's busybox dies of SIGSEGV on `wget -T`; a busybox shell runs the applet from its
+    /// own binary, so the image's copy must have it fixed: connection refused is exit 1, not 139.
+    @Test func wgetTimeoutFlagFromTheShell() async throws {
+        let scratch = try Scratch()
+        let catalog = try ImageCatalog(userFile: nil, stateDir: scratch.dir + "/images")
+        catalog.prepare()
+        let bin = scratch.dir + "/images/busybox/bin"
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: bin + "/sh") == "busybox")
+        let image = try catalog.resolve(image: "busybox", command: ["sh", "-c", "wget -q -T 2 -O- http://127.0.0.1:1/; echo rc=$?"], args: nil)
+        let runtime = try Runtime(logEcho: nil)
+        let spec = scratch.spec(image.argv, env: image.env)
+        let c = try await runtime.start(spec)
+        #expect(await c.wait().exitCode == 0)
+        let out = try criRecords(spec.logPath).map(\.text)
+        #expect(out.contains("rc=1"), "\(out)")
+        runtime.removeState(spec)
+        // Only wget's option string differs from the host's binary, and only by the `+`.
+        let host = [UInt8](try Data(contentsOf: URL(fileURLWithPath: "/usr/bin/busybox")))
+        let copy = [UInt8](try Data(contentsOf: URL(fileURLWithPath: bin + "/busybox")))
+        #expect(host.count == copy.count)
+        let changed = zip(host, copy).enumerated().filter { $0.element.0 != $0.element.1 }.map(\.offset)
+        #expect(!changed.isEmpty && changed.count < 64, "\(changed.count) bytes changed")
+        #expect(ImageCatalog.fixedBusybox(Data(host)) == Data(copy))
+    }
+
     @Test func twoNginxInTwoNetworkNamespaces() async throws {
         let scratch = try Scratch()
         let catalog = try ImageCatalog(userFile: nil, stateDir: scratch.dir + "/images")
