@@ -144,53 +144,65 @@ public struct ImageCatalog: Sendable {
         if entries["busybox"] != nil { Self.installBusyboxApplets(into: stateDir + "/busybox/bin") }
     }
 
-    /// Creates the applet symlink dir once (atomically, so concurrent tandems don't race).
+    /// Creates the image's bin dir once (atomically, so concurrent tandems don't race): a copy of
+    /// the host's busybox with its wget `-T` crash fixed (`fixedBusybox`) and a relative link to
+    /// it for every applet, as the real image has. A dir of an older layout (links to the host's
+    /// binary) is replaced.
     static func installBusyboxApplets(into dir: String) {
-        if FileManager.default.fileExists(atPath: dir + "/sh") { return }
+        if FileManager.default.fileExists(atPath: dir + "/busybox") { return }
         let parent = (dir as NSString).deletingLastPathComponent
         let tmp = parent + "/.bin-" + UUID().uuidString
         do {
             try Sys.mkdirs(tmp)
-            // A one-off synchronous child at catalog load time: spawn and wait for it directly.
-            let pid = try Sys.spawn("/usr/bin/busybox", argv: ["busybox", "--install", "-s", tmp], env: [],
-                                    fds: [-1, -1, -1], searchPath: false)
-            var st: Int32 = 0
-            while waitpid(pid, &st, 0) < 0 && errno == EINTR {}
-            try installWgetWrapper(in: tmp)
-            if rename(tmp, dir) != 0 { try? FileManager.default.removeItem(atPath: tmp) }
+            let host = try Data(contentsOf: URL(fileURLWithPath: "/usr/bin/busybox"))
+            try fixedBusybox(host).write(to: URL(fileURLWithPath: tmp + "/busybox"))
+            chmod(tmp + "/busybox", 0o755)
+            for applet in try busyboxApplets() where applet != "busybox" {
+                symlink("busybox", tmp + "/" + applet)
+            }
+            if rename(tmp, dir) != 0 {
+                // An older layout: move it aside, then take its place.
+                let old = parent + "/.old-" + UUID().uuidString
+                if rename(dir, old) == 0 { try? FileManager.default.removeItem(atPath: old) }
+                if rename(tmp, dir) != 0 { try? FileManager.default.removeItem(atPath: tmp) }
+            }
         } catch {
             try? FileManager.default.removeItem(atPath: tmp)
         }
     }
 
-    /// Debian 12's busybox (1.35) crashes with SIGSEGV whenever `wget` is given `-T`, which
-    /// manifests use to bound a request. The applet link is replaced by a script that runs the
-    /// real one under busybox `timeout` instead, so `wget -T 2 URL` run by PATH still gives up
-    /// after 2 s and fails only when the request does. A busybox shell runs its own applets
-    /// without a PATH search, so `sh -c 'wget -T …'` still hits the crash (see the README).
-    static func installWgetWrapper(in dir: String) throws {
-        let script = """
-            #!/usr/bin/busybox sh
-            # busybox wget with -T handled by `timeout` (Debian's busybox 1.35 crashes on -T).
-            t=
-            n=$#
-            i=0
-            while [ "$i" -lt "$n" ]; do
-              a=$1; shift; i=$((i + 1))
-              case "$a" in
-                -T) t=$1; shift; i=$((i + 1)) ;;
-                -T*) t=${a#-T} ;;
-                *) set -- "$@" "$a" ;;
-              esac
-            done
-            if [ -n "$t" ]; then exec /usr/bin/busybox timeout "$t" /usr/bin/busybox wget "$@"; fi
-            exec /usr/bin/busybox wget "$@"
+    /// The applet names of the host's busybox (`busybox --list`): a one-off synchronous child at
+    /// catalog preparation, spawned and waited for directly.
+    static func busyboxApplets() throws -> [String] {
+        let (r, w) = try Sys.pipe()
+        let pid = try Sys.spawn("/usr/bin/busybox", argv: ["busybox", "--list"], env: [], fds: [-1, w, -1], searchPath: false)
+        close(w)
+        let out = FileHandle(fileDescriptor: r, closeOnDealloc: true).readDataToEndOfFile()
+        var st: Int32 = 0
+        while waitpid(pid, &st, 0) < 0 && errno == EINTR {}
+        return String(decoding: out, as: UTF8.self).split(separator: "\n").map(String.init)
+    }
 
-            """
-        let path = dir + "/wget"
-        unlink(path)
-        try script.write(toFile: path, atomically: false, encoding: .utf8)
-        chmod(path, 0o755)
+    /// The start of wget's getopt32 option string in busybox 1.35 built without
+    /// FEATURE_WGET_TIMEOUT (Debian 12's): `-T` is still parsed, as a number (`+`), and getopt32
+    /// stores a number through the NULL pointer passed for it, so `wget -T 2 URL` dies of SIGSEGV.
+    /// A busybox shell runs an applet by re-executing its own binary (`/proc/self/exe`), never by
+    /// PATH, so no wrapper script can stand in: the fix has to be in the binary the image's `sh` is.
+    static let wgetOptions = Array("^cqSO:o:P:Y:U:T:+t:n::\0".utf8)
+
+    /// The host's busybox with wget's `-T` parsed as a string, which getopt32 stores only through
+    /// a non-NULL pointer: `-T N` is then accepted and ignored, as `-t N` already is (this build
+    /// has no timeout to set). The `+` is dropped and the rest of the string, through the NUL that
+    /// ends its second part (getopt32's "^opts\0complementary\0" form), moves back one byte with a
+    /// NUL after it; nothing else in the binary moves. Unchanged when the string is not found, as
+    /// for a busybox built otherwise.
+    static func fixedBusybox(_ binary: Data) -> Data {
+        var bytes = [UInt8](binary)
+        guard let range = bytes.firstRange(of: wgetOptions),
+              let end = bytes[range.upperBound...].firstIndex(of: 0) else { return binary }
+        let plus = range.lowerBound + "^cqSO:o:P:Y:U:T:".utf8.count
+        bytes.replaceSubrange(plus...end, with: Array(bytes[(plus + 1)...end]) + [0])
+        return Data(bytes)
     }
 
     /// The official nginx image's configuration, pointed at Debian's nginx: same paths,

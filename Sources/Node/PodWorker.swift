@@ -90,7 +90,7 @@ public actor PodWorker {
         deleting = true
         pod.metadata.deletionTimestamp = Timestamp.string(Date())
         pod.metadata.deletionGracePeriodSeconds = deletionGrace
-        publish()
+        publish(metadataChanged: true)
         if terminationTask == nil { terminationTask = Task { await self.syncTerminatingPod() } }
         wake()
     }
@@ -602,12 +602,14 @@ public actor PodWorker {
     }
 
     /// Recomputes the status from the records (`generateAPIPodStatus`) and reports a change.
-    private func publish(terminated: Bool = false) {
+    /// Publishes the pod when its status changed, or always with `metadataChanged` (a deletion
+    /// timestamp: `kubectl get -w` shows `Terminating` at once, and controllers see it).
+    private func publish(terminated: Bool = false, metadataChanged: Bool = false) {
         var input = StatusInputs(runtime: runtimeStatus, probes: probes, reasonCache: reasonCache, deleting: deleting || failure != nil,
                                  terminated: terminated, previous: pod.status, now: Date(), hostIP: ctx.hostIP)
         input.failure = failure
         let status = PodStatusGenerator.generate(pod: pod, input)
-        guard status != pod.status else { return }
+        guard status != pod.status || metadataChanged else { return }
         pod.status = status
         ctx.timeline.podChanged(pod)
         writeStatusFile()

@@ -188,9 +188,7 @@ actor LocalCluster {
                 guard pods[key] == nil else { continue }
                 startPod(key: key, pod)
             case .deletePod(let ns, let name):
-                let key = "\(ns)/\(name)"
-                deletedPods.insert(key)
-                if let w = workers[key] { Task { await w.terminate() } } else { pods[key] = nil }
+                beginDeletion("\(ns)/\(name)")
             case .createReplicaSet(var rs):
                 Self.admit(&rs.metadata)
                 replicaSets[Self.key(rs.metadata)] = rs
@@ -211,14 +209,29 @@ actor LocalCluster {
             case .deleteJob(let ns, let name):
                 let key = "\(ns)/\(name)"
                 if let uid = jobs[key]?.metadata.uid {
-                    for (pk, p) in pods where p.metadata.isOwned(by: uid) {
-                        deletedPods.insert(pk)
-                        if let w = workers[pk] { Task { await w.terminate() } } else { pods[pk] = nil }
-                    }
+                    for (pk, p) in pods where p.metadata.isOwned(by: uid) { beginDeletion(pk) }
                 }
                 jobs[key] = nil
             }
         }
+    }
+
+    /// Graceful deletion of a pod: its worker stops the containers; a pod without one goes at once.
+    private func beginDeletion(_ key: String, gracePeriod: Int64? = nil) {
+        deletedPods.insert(key)
+        if let w = workers[key] { Task { await w.terminate(gracePeriod: gracePeriod) } } else { pods[key] = nil }
+    }
+
+    /// `tandem delete pod` (as `kubectl delete pod`): deletes the pod gracefully and returns once
+    /// it is gone; false when there is no such pod. Its controller, if any, replaces it.
+    func deletePod(namespace: String, name: String, gracePeriod: Int64? = nil) async -> Bool {
+        let key = "\(namespace)/\(name)"
+        guard pods[key] != nil, !deletedPods.contains(key) || workers[key] != nil else { return false }
+        let task = workerTasks[key]
+        beginDeletion(key, gracePeriod: gracePeriod)
+        wakeContinuation.yield()
+        await task?.value
+        return true
     }
 
     private func requeueAfter(_ d: Duration) {

@@ -128,10 +128,17 @@ struct Run: AsyncParsableCommand {
                 if !Task.isCancelled { await cluster.shutdown() }
             }
         }
-        let watcher = watch ? ManifestWatcher(files: files.filter { $0 != "-" }) {
+        let watcher = watch ? ManifestWatcher.watch(files: files.filter { $0 != "-" }) {
             Task { await Self.reapply(files: files.filter { $0 != "-" }, to: cluster) }
         } : nil
+        // `tandem delete pod NAME --root ROOT`.
+        let requests = RequestServer(root: root) { request in
+            guard request.verb == "delete", request.kind == "Pod" else { return RunRequests.Reply(result: "BadRequest") }
+            let found = await cluster.deletePod(namespace: request.namespace, name: request.name, gracePeriod: request.gracePeriod)
+            return RunRequests.Reply(result: found ? "deleted" : "NotFound")
+        }
         await cluster.run()
+        await requests?.finish()
         await context.network.shutdown()
         watcher?.cancel()
         timer?.cancel()

@@ -74,19 +74,41 @@ import Testing
 }
 
 @Suite("Images in containers") struct ImageContainerTests {
-    @Test func busyboxAppletsComeFirst() async throws {
-        let scratch = try Scratch()
+    /// Runs `sh -c script` in a busybox container; returns its output lines (it must exit 0).
+    func busyboxShell(_ scratch: Scratch, _ script: String) async throws -> [String] {
         let catalog = try ImageCatalog(userFile: nil, stateDir: scratch.dir + "/images")
         catalog.prepare()
-        let image = try catalog.resolve(image: "busybox", command: ["sh", "-c", "which wget; tail --help 2>&1 | head -1"], args: nil)
+        let image = try catalog.resolve(image: "busybox", command: ["sh", "-c", script], args: nil)
         let runtime = try Runtime(logEcho: nil)
         let spec = scratch.spec(image.argv, env: image.env)
+        defer { runtime.removeState(spec) }
         let c = try await runtime.start(spec)
         #expect(await c.wait().exitCode == 0)
-        let out = try criRecords(spec.logPath).map(\.text)
+        return try criRecords(spec.logPath).map(\.text)
+    }
+
+    @Test func busyboxAppletsComeFirst() async throws {
+        let scratch = try Scratch()
+        let out = try await busyboxShell(scratch, "which wget; tail --help 2>&1 | head -1")
         #expect(out.first == scratch.dir + "/images/busybox/bin/wget")
         #expect(out.last?.hasPrefix("BusyBox") == true, "\(out)")
-        runtime.removeState(spec)
+    }
+
+    /// Debian 12's busybox dies of SIGSEGV on `wget -T`; a busybox shell runs the applet from its
+    /// own binary, so the image's copy must have it fixed: connection refused is exit 1, not 139.
+    @Test func wgetTimeoutFlagFromTheShell() async throws {
+        let scratch = try Scratch()
+        let out = try await busyboxShell(scratch, "wget -q -T 2 -O- http://127.0.0.1:1/; echo rc=$?")
+        #expect(out.contains("rc=1"), "\(out)")
+        let bin = scratch.dir + "/images/busybox/bin"
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: bin + "/sh") == "busybox")
+        // Only wget's option string differs from the host's binary, and only by the `+`.
+        let host = [UInt8](try Data(contentsOf: URL(fileURLWithPath: "/usr/bin/busybox")))
+        let copy = [UInt8](try Data(contentsOf: URL(fileURLWithPath: bin + "/busybox")))
+        #expect(host.count == copy.count)
+        let changed = zip(host, copy).enumerated().filter { $0.element.0 != $0.element.1 }.map(\.offset)
+        #expect(!changed.isEmpty && changed.count < 64, "\(changed.count) bytes changed")
+        #expect(ImageCatalog.fixedBusybox(Data(host)) == Data(copy))
     }
 
     @Test func twoNginxInTwoNetworkNamespaces() async throws {

@@ -73,17 +73,19 @@ private func indent(_ text: String, _ n: Int) -> String {
         .map { $0.isEmpty ? "" : pad + $0 }.joined(separator: "\n")
 }
 
-private func job(_ body: String = spec(extra: "  restartPolicy: Never")) -> String {
-    "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: j\nspec:\n  template:\n    spec:\n" + indent(body, 4)
+/// A Job; `fields` are more lines of its spec (column 0), `labels` its template's labels.
+private func job(_ body: String = spec(extra: "  restartPolicy: Never"), fields: String = "", labels: String? = nil) -> String {
+    "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: j\nspec:\n" + (fields.isEmpty ? "" : indent(fields, 2) + "\n")
+        + "  template:\n" + (labels.map { "    metadata:\n      labels: {\($0)}\n" } ?? "") + "    spec:\n" + indent(body, 4)
 }
 
-private func deployment(selector: String, labels: String) -> String {
+private func deployment(selector: String, labels: String, replicas: Int? = nil) -> String {
     """
     apiVersion: apps/v1
     kind: Deployment
     metadata:
       name: d
-    spec:
+    spec:\(replicas.map { "\n  replicas: \($0)" } ?? "")
       selector:
         matchLabels: {\(selector)}
       template:
@@ -269,6 +271,37 @@ let badInputs: [BadInput] = [
              "spec.schedule: Invalid value: \"61 * * * *\": end of range (61) above maximum (59): 61"),
     BadInput("cronjob schedule field count", cronJob(schedule: "* * *"),
              "spec.schedule: Invalid value: \"* * *\": expected exactly 5 fields, found 3: [* * *]"),
+    BadInput("cronjob schedule with TZ", cronJob(schedule: "TZ=UTC * * * * *"),
+             "spec.schedule: Invalid value: \"TZ=UTC * * * * *\": cannot use TZ or CRON_TZ in schedule, use timeZone field instead"),
+    BadInput("cronjob schedule day of week out of range", cronJob(schedule: "* * * * 8"),
+             "spec.schedule: Invalid value: \"* * * * 8\": end of range (8) above maximum (6): 8"),
+    BadInput("cronjob schedule step zero", cronJob(schedule: "*/0 * * * *"),
+             "spec.schedule: Invalid value: \"*/0 * * * *\": step of range should be a positive number: */0"),
+    BadInput("deployment negative replicas", deployment(selector: "app: x", labels: "app: x", replicas: -1),
+             "The Deployment \"d\" is invalid", "spec.replicas: Invalid value: -1: must be greater than or equal to 0"),
+    BadInput("replicaset negative replicas",
+             deployment(selector: "app: x", labels: "app: x", replicas: -2).replacingOccurrences(of: "kind: Deployment", with: "kind: ReplicaSet"),
+             "The ReplicaSet \"d\" is invalid", "spec.replicas: Invalid value: -2: must be greater than or equal to 0"),
+    BadInput("replicaset selector mismatch",
+             deployment(selector: "app: z", labels: "app: x").replacingOccurrences(of: "kind: Deployment", with: "kind: ReplicaSet"),
+             "The ReplicaSet \"d\" is invalid",
+             "spec.template.metadata.labels: Invalid value: map[string]string{\"app\":\"x\"}: `selector` does not match template `labels`"),
+    BadInput("job manual selector mismatch",
+             job(spec(extra: "  restartPolicy: Never"), fields: "manualSelector: true\nselector:\n  matchLabels: {app: z}", labels: "app: x"),
+             "The Job \"j\" is invalid",
+             "spec.template.metadata.labels: Invalid value: map[string]string{\"app\":\"x\"}: `selector` does not match template `labels`"),
+    BadInput("job selector without manualSelector",
+             job(spec(extra: "  restartPolicy: Never"), fields: "selector:\n  matchLabels: {app: x}", labels: "app: x"),
+             "spec.selector: Invalid value: v1.LabelSelector{MatchLabels:map[string]string{\"app\":\"x\"}"),
+    BadInput("job negative parallelism and completions", job(fields: "parallelism: -1\ncompletions: -1"),
+             "spec.parallelism: Invalid value: -1: must be greater than or equal to 0",
+             "spec.completions: Invalid value: -1: must be greater than or equal to 0"),
+    // The API server takes completions below parallelism (the controller runs no more pods than
+    // completions remain) except where Indexed mode bounds them.
+    BadInput("indexed job without completions", job(fields: "completionMode: Indexed\nparallelism: 3"),
+             "spec.completions: Required value: when completion mode is Indexed"),
+    BadInput("indexed job parallelism above completions and limit", job(fields: "completionMode: Indexed\ncompletions: 1\nparallelism: 100001"),
+             "spec.parallelism: Invalid value: 100001: must be less than or equal to 100000 when completion mode is Indexed"),
 
     // MARK: Admission: namespaces, duplicates
     BadInput("namespace not found", pod("p", meta: "  namespace: nope"), "namespaces \"nope\" not found"),

@@ -268,16 +268,6 @@ import Testing
     }
 }
 
-/// Polls `condition` for up to `timeout` seconds; tests may wait, the product never polls.
-func waitUntil(_ timeout: TimeInterval = 10, _ condition: () -> Bool) -> Bool {
-    let deadline = Date().addingTimeInterval(timeout)
-    while Date() < deadline {
-        if condition() { return true }
-        usleep(20_000)
-    }
-    return condition()
-}
-
 /// A background `tandem sidecar config watch …` on an ephemeral `/ready` port.
 final class WatchProcess {
     let process = Process()

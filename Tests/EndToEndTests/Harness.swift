@@ -11,9 +11,17 @@ struct Tandem {
         return here.appendingPathComponent(".build/debug/tandem").path
     }
 
+    /// `shared/examples/seeds` beside the checkout, or beside a folder above it (a git worktree
+    /// under `wt/`); `TANDEM_SEEDS` overrides.
     static var seeds: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("shared/examples/seeds").path
+        if let env = ProcessInfo.processInfo.environment["TANDEM_SEEDS"] { return env }
+        var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        while dir.path != "/" {
+            dir = dir.deletingLastPathComponent()
+            let candidate = dir.appendingPathComponent("shared/examples/seeds").path
+            if FileManager.default.fileExists(atPath: candidate) { return candidate }
+        }
+        return "shared/examples/seeds"
     }
 
     struct Result {
@@ -132,7 +140,7 @@ extension JSONValue {
 
 /// Waits (up to `timeout`) for `condition`, looking every 0.1 s; tests may wait, the product
 /// never polls.
-func waitUntil(_ timeout: TimeInterval, _ condition: () -> Bool) -> Bool {
+func waitUntil(_ timeout: TimeInterval = 10, _ condition: () -> Bool) -> Bool {
     let deadline = Date().addingTimeInterval(timeout)
     while Date() < deadline {
         if condition() { return true }
@@ -147,29 +155,39 @@ func processes(containing marker: String) -> [Int32] {
     var found: [Int32] = []
     for e in entries {
         guard let pid = Int32(e), pid != getpid() else { continue }
-        guard let data = FileManager.default.contents(atPath: "/proc/\(e)/cmdline") else { continue }
-        let cmd = String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
-        if cmd.contains(marker) { found.append(pid) }
+        if commandLine(pid).contains(marker) { found.append(pid) }
     }
     return found
 }
 
-/// Every process below `pid` (children, their children, …), from each process's parent in /proc.
-func descendants(of pid: Int32) -> Set<Int32> {
+/// The parent of a process, from `/proc/PID/stat` (nil when it is gone).
+func parentPID(_ pid: Int32) -> Int32? {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = stat.lastIndex(of: ")") else { return nil }
+    // pid (comm) state ppid …: comm may hold spaces and parentheses, so split after the last ')'.
+    let fields = stat[stat.index(after: close)...].split(separator: " ")
+    return fields.count > 1 ? Int32(fields[1]) : nil
+}
+
+/// Every process below `pid` (children, their children, …), from /proc's parent links.
+func descendants(of pid: Int32) -> [Int32] {
     var children: [Int32: [Int32]] = [:]
     for e in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
-        guard let p = Int32(e), let stat = try? String(contentsOfFile: "/proc/\(e)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { continue }
-        // "pid (comm) state ppid …": comm may hold spaces, so fields count from the last ")".
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        if fields.count > 1, let ppid = Int32(fields[1]) { children[ppid, default: []].append(p) }
+        if let p = Int32(e), let ppid = parentPID(p) { children[ppid, default: []].append(p) }
     }
-    var found: Set<Int32> = []
-    var queue = [pid]
-    while let next = queue.popLast() {
-        for c in children[next] ?? [] where found.insert(c).inserted { queue.append(c) }
+    var out: [Int32] = []
+    var queue = children[pid] ?? []
+    while let p = queue.popLast() {
+        out.append(p)
+        queue += children[p] ?? []
     }
-    return found
+    return out
+}
+
+/// The command line of a process, its arguments joined by spaces ("" when it is gone).
+func commandLine(_ pid: Int32) -> String {
+    guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return "" }
+    return String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
 }
 
 /// A `tandem run` left running in the background, for tests that look at a live pod.
@@ -199,6 +217,21 @@ final class BackgroundRun: @unchecked Sendable {
         }
         return nil
     }
+
+    /// Every pod of the run as last published, by name (deleted pods included: their directories stay).
+    func pods() -> [String: JSONValue] {
+        var out: [String: JSONValue] = [:]
+        for d in (try? FileManager.default.contentsOfDirectory(atPath: root + "/pods")) ?? [] {
+            if let data = FileManager.default.contents(atPath: "\(root)/pods/\(d)/pod.json"),
+               let v = try? JSONDecoder().decode(JSONValue.self, from: data), let name = v["metadata"]?["name"]?.stringValue {
+                out[name] = v
+            }
+        }
+        return out
+    }
+
+    /// What tandem has printed on stderr so far: the timeline, since stdout holds `-o json`.
+    var timeline: String { (try? String(contentsOfFile: outDir + "/err", encoding: .utf8)) ?? "" }
 
     /// Waits (up to `timeout`) for `condition`; tests may wait, the product never polls.
     @discardableResult
