@@ -34,8 +34,13 @@ let package = Package(
         ]),
         // kube-controller-manager's Job and Deployment controllers.
         .target(name: "Controllers", dependencies: ["KubeAPI"]),
+        // `tandem sidecar git-sync`: kubernetes/git-sync v4 (and v3's env) on the host's git.
+        .target(name: "GitSync", dependencies: [
+            "KubeAPI",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .executableTarget(name: "tandem", dependencies: [
-            "KubeAPI", "PodLifecycle", "ContainerRuntime", "Node", "Controllers", "CTandemInit",
+            "KubeAPI", "PodLifecycle", "ContainerRuntime", "Node", "Controllers", "CTandemInit", "GitSync",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -44,6 +49,7 @@ let package = Package(
         .testTarget(name: "ControllersTests", dependencies: ["Controllers", "KubeAPI"]),
         .testTarget(name: "ContainerRuntimeTests", dependencies: ["ContainerRuntime", "KubeAPI"]),
         .testTarget(name: "NodeTests", dependencies: ["Node", "KubeAPI", "ContainerRuntime"]),
+        .testTarget(name: "GitSyncTests", dependencies: ["GitSync"]),
         .testTarget(name: "EndToEndTests", dependencies: ["KubeAPI"]),
     ],
     swiftLanguageModes: [.v6]

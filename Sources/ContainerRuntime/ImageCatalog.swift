@@ -126,7 +126,11 @@ public struct ImageCatalog: Sendable {
 
     /// Images whose program Tandem ships itself (`tandem sidecar …`), so manifests written for a
     /// real cluster run unchanged: image name (no tag) → the subcommand that stands in for it.
-    static let sidecarImages: [String: [String]] = [:]
+    static let sidecarImages: [String: [String]] = [
+        "k8s.gcr.io/git-sync": ["git-sync"],
+        "k8s.gcr.io/git-sync/git-sync": ["git-sync"],
+        "registry.k8s.io/git-sync/git-sync": ["git-sync"],
+    ]
 
     /// This binary, as the containers see it: their root is an overlay of the host's `/`, so the
     /// host path of the running executable is valid inside every container too.
