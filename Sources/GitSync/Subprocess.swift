@@ -5,9 +5,9 @@ import Synchronization
 import Glibc
 #endif
 
-/// One child process run to completion: git, or the exechook. Foundation.Process is safe here
-/// because it waits for its own pid only; this runs in the `tandem sidecar git-sync` process
-/// (or the bench), never beside the runtime's pidfd reaper in a way that could steal a status.
+/// One child process run to completion: git, or the exechook. Spawned with posix_spawn and
+/// waited for by pid on a dispatch thread, rather than with Foundation.Process, whose `run()`
+/// crashed (a bad memmove inside it) after a few dozen quick syncs in a row.
 struct Subprocess {
     struct Result: Sendable {
         var status: Int32
@@ -31,30 +31,29 @@ struct Subprocess {
     /// `timeout` has passed (SIGTERM, then SIGKILL a second later).
     static func run(_ argv: [String], cwd: String? = nil, environment: [String: String]? = nil,
                     timeout: Duration? = nil) async throws -> Result {
-        guard let program = argv.first, let path = lookPath(program, environment: environment ?? ProcessInfo.processInfo.environment) else {
+        let env = environment ?? ProcessInfo.processInfo.environment
+        guard let program = argv.first, let path = lookPath(program, environment: env) else {
             throw Failure(command: argv, result: Result(status: 127, stdout: "", stderr: "executable file not found in $PATH", timedOut: false))
         }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = Array(argv.dropFirst())
-        if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
-        if let environment { p.environment = environment }
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        p.standardInput = FileHandle.nullDevice
-        let (exits, exited) = AsyncStream.makeStream(of: Int32.self, bufferingPolicy: .bufferingNewest(1))
-        p.terminationHandler = { p in
-            exited.yield(p.terminationReason == .uncaughtSignal ? 128 + p.terminationStatus : p.terminationStatus)
-            exited.finish()
+        // Pipes are made and handed over under one lock: a hook spawning at the same moment as
+        // a git command must not inherit the other's pipe ends (no pipe2 in the Glibc overlay).
+        let (out, err, pid) = try spawnLock.withLock { _ in
+            let out = try pipe(), err = try pipe()
+            do {
+                let pid = try spawn(path, argv: argv, env: env.map { "\($0.key)=\($0.value)" }, cwd: cwd, stdout: out.write, stderr: err.write)
+                close(out.write)
+                close(err.write)
+                return (out, err, pid)
+            } catch {
+                [out.read, out.write, err.read, err.write].forEach { close($0) }
+                throw error
+            }
         }
-        try p.run()
         // Both pipes drained while the child runs, off the cooperative pool: a full pipe would
         // block the child, and a blocking read must not hold one of the pool's few threads.
-        async let o = drain(out.fileHandleForReading)
-        async let e = drain(err.fileHandleForReading)
+        async let o = drain(out.read)
+        async let e = drain(err.read)
         let timedOut = TimeoutFlag()
-        let pid = p.processIdentifier
         let killer = timeout.map { timeout in
             Task {
                 try await Task.sleep(for: timeout)
@@ -64,10 +63,65 @@ struct Subprocess {
                 kill(pid, SIGKILL)
             }
         }
-        var status: Int32 = -1
-        for await s in exits { status = s }
+        let status = await waitForExit(pid)
         killer?.cancel()
         return Result(status: status, stdout: await o, stderr: await e, timedOut: timedOut.isSet)
+    }
+
+    private static let spawnLock = Mutex<Void>(())
+
+    private static func pipe() throws -> (read: Int32, write: Int32) {
+        var fds: [Int32] = [0, 0]
+        guard Glibc.pipe(&fds) == 0 else { throw SyncError("pipe: \(String(cString: strerror(errno)))") }
+        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        return (fds[0], fds[1])
+    }
+
+    /// glibc's `posix_spawn_file_actions_addchdir_np` (2.29+), which the Glibc module does not
+    /// export: the child's working directory without a shell or `env -C` in between.
+    private typealias AddChdir = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
+    private static let addChdir: AddChdir? = dlsym(nil, "posix_spawn_file_actions_addchdir_np").map { unsafeBitCast($0, to: AddChdir.self) }
+
+    /// posix_spawn with stdin from /dev/null, the two pipes as stdout and stderr, `cwd`, and
+    /// every signal back at its default (an inherited ignored SIGTERM would make timeouts moot).
+    private static func spawn(_ path: String, argv: [String], env: [String], cwd: String?, stdout: Int32, stderr: Int32) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, stdout, 1)
+        posix_spawn_file_actions_adddup2(&actions, stderr, 2)
+        if let cwd {
+            guard let addChdir else { throw SyncError("posix_spawn_file_actions_addchdir_np is missing from this libc") }
+            _ = addChdir(&actions, cwd)
+        }
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        var all = sigset_t(), none = sigset_t()
+        sigfillset(&all)
+        sigemptyset(&none)
+        posix_spawnattr_setsigdefault(&attr, &all)
+        posix_spawnattr_setsigmask(&attr, &none)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+        let cArgv = argv.map { strdup($0) } + [nil]
+        let cEnv = env.map { strdup($0) } + [nil]
+        defer { (cArgv + cEnv).forEach { free($0) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, path, &actions, &attr, cArgv, cEnv)
+        guard rc == 0 else { throw SyncError("fork/exec \(path): \(String(cString: strerror(rc)))") }
+        return pid
+    }
+
+    /// The exit status (128 + signal when killed), waited for by pid on a dispatch thread.
+    private static func waitForExit(_ pid: pid_t) async -> Int32 {
+        await withCheckedContinuation { c in
+            DispatchQueue.global().async {
+                var st: Int32 = 0
+                while waitpid(pid, &st, 0) < 0 && errno == EINTR {}
+                c.resume(returning: st & 0x7f == 0 ? (st >> 8) & 0xff : 128 + (st & 0x7f))
+            }
+        }
     }
 
     /// As `run`, but a non-zero exit is an error; returns stdout.
@@ -78,11 +132,12 @@ struct Subprocess {
         return r.stdout
     }
 
-    private static func drain(_ handle: FileHandle) async -> String {
+    /// Reads `fd` to EOF on a dispatch thread, then closes it.
+    private static func drain(_ fd: Int32) async -> String {
         await withCheckedContinuation { c in
             DispatchQueue.global().async {
-                let data = (try? handle.readToEnd()) ?? Data()
-                c.resume(returning: String(decoding: data, as: UTF8.self))
+                let data = (try? FileHandle(fileDescriptor: fd, closeOnDealloc: true).readToEnd()) ?? Data()
+                c.resume(returning: String(decoding: data ?? Data(), as: UTF8.self))
             }
         }
     }
