@@ -14,14 +14,7 @@ public enum Pid1 {
         guard getpid() == 1 else { return }
         FileHandle.standardError.write(Data("INFO: detected pid 1, running init handler\n".utf8))
         let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        var all = sigset_t(), none = sigset_t()
-        sigfillset(&all)
-        sigemptyset(&none)
-        posix_spawnattr_setsigdefault(&attr, &all)
-        posix_spawnattr_setsigmask(&attr, &none)
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+        var attr = Subprocess.defaultSignalsAttributes()
         let argv = ([exe] + CommandLine.arguments.dropFirst()).map { strdup($0) } + [nil]
         var child: pid_t = 0
         let rc = posix_spawn(&child, exe, nil, &attr, argv, environ)

@@ -68,6 +68,14 @@ struct Subprocess {
         return Result(status: status, stdout: await o, stderr: await e, timedOut: timedOut.isSet)
     }
 
+    /// Starts `argv` in the background with its output going to `output` (e.g. /dev/null);
+    /// the caller owns the pid (kill and waitpid it).
+    static func launch(_ argv: [String], environment: [String: String], output: Int32) throws -> pid_t {
+        try spawnLock.withLock { _ in
+            try spawn(argv[0], argv: argv, env: environment.map { "\($0.key)=\($0.value)" }, cwd: nil, stdout: output, stderr: output)
+        }
+    }
+
     private static let spawnLock = Mutex<Void>(())
 
     private static func pipe() throws -> (read: Int32, write: Int32) {
@@ -95,15 +103,8 @@ struct Subprocess {
             guard let addChdir else { throw SyncError("posix_spawn_file_actions_addchdir_np is missing from this libc") }
             _ = addChdir(&actions, cwd)
         }
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
+        var attr = defaultSignalsAttributes()
         defer { posix_spawnattr_destroy(&attr) }
-        var all = sigset_t(), none = sigset_t()
-        sigfillset(&all)
-        sigemptyset(&none)
-        posix_spawnattr_setsigdefault(&attr, &all)
-        posix_spawnattr_setsigmask(&attr, &none)
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
         let cArgv = argv.map { strdup($0) } + [nil]
         let cEnv = env.map { strdup($0) } + [nil]
         defer { (cArgv + cEnv).forEach { free($0) } }
@@ -111,6 +112,20 @@ struct Subprocess {
         let rc = posix_spawn(&pid, path, &actions, &attr, cArgv, cEnv)
         guard rc == 0 else { throw SyncError("fork/exec \(path): \(String(cString: strerror(rc)))") }
         return pid
+    }
+
+    /// Spawn attributes that give the child every signal at its default and none blocked,
+    /// whatever this process ignores or blocks.
+    static func defaultSignalsAttributes() -> posix_spawnattr_t {
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        var all = sigset_t(), none = sigset_t()
+        sigfillset(&all)
+        sigemptyset(&none)
+        posix_spawnattr_setsigdefault(&attr, &all)
+        posix_spawnattr_setsigmask(&attr, &none)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+        return attr
     }
 
     /// The exit status (128 + signal when killed), waited for by pid on a dispatch thread.

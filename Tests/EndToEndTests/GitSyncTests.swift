@@ -360,7 +360,9 @@ func httpStatus(_ host: String, port: Int, path: String) -> Int? {
         defer { repo.cleanup() }
         let first = try repo.commit(["index.html": "This is version 1.0\n"])
 
-        let run = try BackgroundRun(files: ["\(Tandem.seeds)/git-sync.yaml"])
+        // TANDEM_SEEDS: for a checkout that does not sit beside shared/ (a git worktree).
+        let seeds = ProcessInfo.processInfo.environment["TANDEM_SEEDS"] ?? Tandem.seeds
+        let run = try BackgroundRun(files: ["\(seeds)/git-sync.yaml"])
         defer { run.cleanup() }
         #expect(run.wait { run.podRunningAndReady("git-sync") }, "pod never Running and Ready")
         let ip = try #require(run.pod("git-sync")?["status"]?["podIP"]?.stringValue)
