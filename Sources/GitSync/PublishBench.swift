@@ -67,6 +67,8 @@ public enum PublishBench {
             try watch.wait(for: hash, timeout: 30)
             samples.publish.append(GitSyncProgram.seconds(clock.now - start))
 
+            // git-sync's clean-up (prune, gc) must not run beside the anchor either.
+            try await waitUntilIdle(pid)
             let t0 = clock.now
             _ = try await g(["-C", anchor, "fetch", "-q", "--depth", "1", "--no-auto-gc", bare, "master"])
             _ = try await g(["-C", anchor, "worktree", "add", "-q", "--detach", "\(anchor)/.worktrees/\(hash)", "FETCH_HEAD"])

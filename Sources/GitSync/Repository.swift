@@ -170,7 +170,9 @@ struct Repository {
         try "gitdir: \(rel)/.git/worktrees/\(hash)\n".write(toFile: path + "/.git", atomically: false, encoding: .utf8)
         log.info(1, "setting worktree HEAD", ("hash", hash))
         try await git(["reset", "--hard", hash, "--"], deadline, cwd: path)
-        if config.submodules != .off {
+        // Without a .gitmodules there is nothing to update, and the command costs a good share
+        // of a publish (tens of ms): skip it, the tree is the same.
+        if config.submodules != .off, FileManager.default.fileExists(atPath: path + "/.gitmodules") {
             var args = ["submodule", "update", "--init"]
             if config.submodules == .recursive { args.append("--recursive") }
             if config.depth != 0 { args += ["--depth", String(config.depth)] }
