@@ -48,8 +48,13 @@ let package = Package(
         ]),
         // `tandem sidecar logs`: follows log files through rotation and forwards every line once.
         .target(name: "LogTailer"),
+        // `tandem sidecar git-sync`: kubernetes/git-sync v4 (and v3's env) on the host's git.
+        .target(name: "GitSync", dependencies: [
+            "KubeAPI",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .executableTarget(name: "tandem", dependencies: [
-            "KubeAPI", "PodLifecycle", "ContainerRuntime", "Node", "Controllers", "CTandemInit", "ConfigSidecar", "LogTailer",
+            "KubeAPI", "PodLifecycle", "ContainerRuntime", "Node", "Controllers", "CTandemInit", "ConfigSidecar", "LogTailer", "GitSync",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -61,6 +66,7 @@ let package = Package(
         .testTarget(name: "ConfigSidecarTests", dependencies: ["ConfigSidecar"]),
         .testTarget(name: "EndToEndTests", dependencies: ["KubeAPI", "Node"]),
         .testTarget(name: "LogTailerTests", dependencies: ["LogTailer"]),
+        .testTarget(name: "GitSyncTests", dependencies: ["GitSync"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -130,6 +130,9 @@ public struct ImageCatalog: Sendable {
         // The MinIO operator's sidecar (validate / sidecar), under both registries it ships from.
         "minio/operator-sidecar": ["config"],
         "quay.io/minio/operator-sidecar": ["config"],
+        "k8s.gcr.io/git-sync": ["git-sync"],
+        "k8s.gcr.io/git-sync/git-sync": ["git-sync"],
+        "registry.k8s.io/git-sync/git-sync": ["git-sync"],
     ]
 
     /// This binary, as the containers see it: their root is an overlay of the host's `/`, so the

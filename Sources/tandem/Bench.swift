@@ -2,6 +2,7 @@ import ArgumentParser
 import CTandemInit
 import ContainerRuntime
 import Foundation
+import GitSync
 import KubeAPI
 import Node
 import Synchronization
@@ -130,7 +131,14 @@ struct Bench: AsyncParsableCommand {
         figures.logCapture = LogFigures(bytes: logBytes, baselineSeconds: Stats(baselines).median,
                                                             captureSeconds: Stats(captures).median)
 
-        // 3. The supervisor's own peak memory.
+        // 3. git-sync: from a commit's sync signal to its published link, beside git's own
+        // fetch + worktree add of the same commit.
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let gitSync = try await PublishBench.run(executable: exe, dir: root + "/gitsync", iterations: iterations)
+        figures.gitSyncPublish = Stats(gitSync.publish)
+        figures.gitFetchWorktree = Stats(gitSync.anchor)
+
+        // 4. The supervisor's own peak memory.
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         figures.maxRSSKiB = Int(usage.ru_maxrss)
@@ -350,6 +358,8 @@ struct Figures {
     var runtimeStart = Stats([])
     var directSingle = Stats([])
     var logCapture: LogFigures?
+    var gitSyncPublish = Stats([])
+    var gitFetchWorktree = Stats([])
     var maxRSSKiB = 0
     var configRender: ConfigRenderFigures?
 
@@ -378,6 +388,8 @@ struct Figures {
             lines.append(row("log capture (\(Self.size(log.bytes)) of 100-byte lines)",
                              String(format: "%.0f MB/s   = %.0f%% of `> file` (%.0f MB/s)   medians of 3 rounds", cap, log.relativeSpeed * 100, base)))
         }
+        lines.append(row("git-sync publish after a commit (SIGHUP)",
+                         "median \(Self.ms(gitSyncPublish.median))   p90 \(Self.ms(gitSyncPublish.p90))   = \(Self.ratio(gitSyncPublish.median, gitFetchWorktree.median)) git fetch + worktree add (\(Self.ms(gitFetchWorktree.median)))"))
         lines.append(row("supervisor max RSS", String(format: "%.1f MiB", Double(maxRSSKiB) / 1024)))
         if let c = configRender { lines.append(row("config sidecar re-render after ..data swap", c.text)) }
         lines.append("(\(iterations) timed pod starts per variant after 1 warm-up; ratios are of medians measured in this run)")
@@ -407,6 +419,9 @@ struct Figures {
             "podStartOverDirect": .double(podStart.median / directStart.median),
             "podStartHostNetworkOverDirect": .double(podStartHostNetwork.median / directStart.median),
             "maxRSSKiB": .int(Int64(maxRSSKiB)),
+            "gitSyncPublish": stats(gitSyncPublish),
+            "gitFetchWorktree": stats(gitFetchWorktree),
+            "gitSyncPublishOverGit": .double(gitSyncPublish.median / gitFetchWorktree.median),
         ]
         if let log = logCapture {
             o["logCapture"] = .object([

@@ -7,6 +7,6 @@ import ArgumentParser
 struct Sidecar: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Built-in sidecars: config validate/watch, log tail/forward, git-sync.",
-        subcommands: [SidecarConfig.self, SidecarLogs.self]
+        subcommands: [SidecarConfig.self, SidecarLogs.self, SidecarGitSync.self]
     )
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KubeAPI
 import LogTailer
 #if canImport(Glibc)
 import Glibc
