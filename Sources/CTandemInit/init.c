@@ -386,6 +386,15 @@ static void child_run(void) {
     if (dev < 0) die("clone /dev", NULL);
     int sys = clone_tree("/sys", 1);
     if (sys < 0) die("clone /sys", NULL);
+    /* The host's data directories stay live: an overlay never shows changes made to its lower
+     * layer after a lookup (a repository pushed to under /srv would look frozen), so these are
+     * bind-mounted over the overlay, shared with the host like hostPath volumes. */
+    static const char *live[] = { "/home", "/media", "/mnt", "/srv" };
+    int live_tree[4];
+    for (int i = 0; i < 4; i++) {
+        struct stat st;
+        live_tree[i] = stat(live[i], &st) == 0 && S_ISDIR(st.st_mode) ? clone_tree(live[i], 0) : -1;
+    }
     /* The pod's /dev/shm: the sandbox's tmpfs, which this mount namespace copied. */
     int shm = -1;
     if (cfg.shm && (shm = clone_tree(cfg.shm, 0)) < 0) die("clone the pod's /dev/shm", cfg.shm);
@@ -417,6 +426,11 @@ static void child_run(void) {
         close(shm);
     } else if (mount("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=65536k") < 0) {
         die("mount", "/dev/shm");
+    }
+    for (int i = 0; i < 4; i++) {
+        if (live_tree[i] < 0) continue;
+        if (attach_tree(live_tree[i], live[i]) < 0) die("mount host directory", live[i]);
+        close(live_tree[i]);
     }
     for (int i = 0; i < cfg.nbinds; i++) {
         struct bind *b = &cfg.binds[i];

@@ -105,7 +105,7 @@ import Testing
         let scratch = try Scratch()
         let runtime = try Runtime(logEcho: nil)
         let spec = scratch.spec(["sh", "-c", "hostname; echo pid=$$; cat /proc/1/cmdline | tr '\\0' ' '; echo; cat /opt/tandem-file.txt; pwd"],
-                                hostname: "my-pod-1", workingDir: "/srv/app",
+                                hostname: "my-pod-1", workingDir: "/opt/app",
                                 files: ["/opt/tandem-file.txt": FileContent("from catalog\n")])
         let c = try await runtime.start(spec)
         _ = await c.wait()
@@ -113,7 +113,7 @@ import Testing
         #expect(out.first == "my-pod-1")
         #expect(out.contains("pid=1"))
         #expect(out.contains("from catalog"))
-        #expect(out.contains("/srv/app"))
+        #expect(out.contains("/opt/app"))
         #expect(!FileManager.default.fileExists(atPath: "/opt/tandem-file.txt"))
         runtime.removeState(spec)
     }

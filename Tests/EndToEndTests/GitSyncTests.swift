@@ -383,14 +383,8 @@ func httpStatus(_ host: String, port: Int, path: String) -> Int? {
         // Push version 2; git-sync's default period is 10 s.
         _ = try repo.commit(["index.html": "This is version 2.0\n"])
         let pushed = Date()
-        withKnownIssue("""
-            Containers see the host through an overlay whose lower layer is the host's /: a file the \
-            host replaces after the container looked it up (the bare repo's refs/heads/master) stays \
-            the old one inside, so git-sync's fetch never sees the push (ContainerRuntime, not git-sync)
-            """) {
-            #expect(run.wait(for: 11) { httpGet(ip) == "This is version 2.0\n" }, "not served within period + 1 s")
-            #expect(Date().timeIntervalSince(pushed) <= 11)
-        }
+        #expect(run.wait(for: 11) { httpGet(ip) == "This is version 2.0\n" }, "not served within period + 1 s")
+        #expect(Date().timeIntervalSince(pushed) <= 11)
         let r = run.stop()
         #expect(r.status == 0, "\(r.stderr.suffix(500))")
     }
