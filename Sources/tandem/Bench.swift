@@ -138,12 +138,17 @@ struct Bench: AsyncParsableCommand {
         figures.gitSyncPublish = Stats(gitSync.publish)
         figures.gitFetchWorktree = Stats(gitSync.anchor)
 
-        // 4. The supervisor's own peak memory.
+        // 4. The log sidecar following a 256 MiB file beside coreutils `tail -F` (the rotation
+        // comparison, which takes minutes, stays in `tandem bench logs`).
+        let follow = try BenchLogs.parse(["--bytes", String(256 << 20), "--rounds", "1", "--rotations", "0", "--tailers", "tandem,coreutils"])
+        figures.logFollow = try follow.throughput(dir: root + "/follow", kinds: [.tandem, .coreutils])
+
+        // 5. The supervisor's own peak memory.
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         figures.maxRSSKiB = Int(usage.ru_maxrss)
 
-        // 4. The config sidecar's re-render after a kubelet-style `..data` swap (a child process,
+        // 6. The config sidecar's re-render after a kubelet-style `..data` swap (a child process,
         // after the RSS reading so that it cannot move it).
         figures.configRender = try await Self.configRerender(swaps: configSwaps, workDir: root + "/configsidecar")
         return figures
@@ -358,6 +363,13 @@ struct Figures {
     var runtimeStart = Stats([])
     var directSingle = Stats([])
     var logCapture: LogFigures?
+    var logFollow: [ThroughputFigure] = []
+    /// The log sidecar's figure and coreutils `tail -F`'s, when both were measured.
+    var logFollowPair: (ThroughputFigure, ThroughputFigure)? {
+        guard let tandem = logFollow.first(where: { $0.name == "tandem sidecar logs" }),
+              let tail = logFollow.first(where: { $0.name.hasPrefix("coreutils") }) else { return nil }
+        return (tandem, tail)
+    }
     var gitSyncPublish = Stats([])
     var gitFetchWorktree = Stats([])
     var maxRSSKiB = 0
@@ -387,6 +399,11 @@ struct Figures {
             let cap = Self.mbps(log.bytes, log.captureSeconds), base = Self.mbps(log.bytes, log.baselineSeconds)
             lines.append(row("log capture (\(Self.size(log.bytes)) of 100-byte lines)",
                              String(format: "%.0f MB/s   = %.0f%% of `> file` (%.0f MB/s)   medians of 3 rounds", cap, log.relativeSpeed * 100, base)))
+        }
+        if let (tandem, tail) = logFollowPair {
+            lines.append(row("log sidecar following 256 MiB of lines",
+                             String(format: "%.0f MB/s   = %.2fx coreutils tail -F (%.0f MB/s); rotations: tandem bench logs",
+                                    tandem.megabytesPerSecond, tail.seconds / tandem.seconds, tail.megabytesPerSecond)))
         }
         lines.append(row("git-sync publish after a commit (SIGHUP)",
                          "median \(Self.ms(gitSyncPublish.median))   p90 \(Self.ms(gitSyncPublish.p90))   = \(Self.ratio(gitSyncPublish.median, gitFetchWorktree.median)) git fetch + worktree add (\(Self.ms(gitFetchWorktree.median)))"))
@@ -432,6 +449,10 @@ struct Figures {
             ])
         }
         if let c = configRender { o["configSidecarRerender"] = c.json }
+        if let (tandem, tail) = logFollowPair {
+            o["logFollow"] = .object(["tandemMBps": .double(tandem.megabytesPerSecond), "coreutilsTailMBps": .double(tail.megabytesPerSecond),
+                                      "relativeSpeed": .double(tail.seconds / tandem.seconds)])
+        }
         return JSONValue.object(o).jsonText()
     }
 }

@@ -94,7 +94,7 @@ struct BenchLogs: AsyncParsableCommand {
 
     // MARK: - Throughput
 
-    private func throughput(dir: String, kinds: [TailerKind]) throws -> [ThroughputFigure] {
+    func throughput(dir: String, kinds: [TailerKind]) throws -> [ThroughputFigure] {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let file = dir + "/big.log"
         let lines = bytes / 100
