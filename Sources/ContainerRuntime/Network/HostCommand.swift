@@ -27,9 +27,14 @@ struct HostCommandError: Error, CustomStringConvertible {
 /// Caveat for the swap: it reaps its own child with `waitpid(pid)`; a process-wide
 /// `waitpid(-1)` reaper elsewhere would steal the status.
 enum HostCommand {
+    /// Work nobody waits for (refilling the pool of ready sandboxes) runs its commands under
+    /// `nice -n 19`, so that on a small machine it yields the CPU to the pod starting meanwhile.
+    @TaskLocal static var inBackground = false
+
     static func run(_ path: String, _ arguments: [String], environment: [String: String]? = nil,
                     stdin: [UInt8] = []) async throws -> HostCommandResult {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<HostCommandResult, Error>) in
+        let (path, arguments) = inBackground ? ("/usr/bin/nice", ["-n", "19", path] + arguments) : (path, arguments)
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<HostCommandResult, Error>) in
             let thread = Thread {
                 continuation.resume(with: Result { try runBlocking(path, arguments, environment: environment, stdin: stdin) })
             }

@@ -143,7 +143,7 @@ public actor PodNetwork {
 
     private func refillPool() {
         guard config.poolSize > 0, !filling, pool.count < config.poolSize else { return }
-        Task { await self.prewarm() }
+        Task { await HostCommand.$inBackground.withValue(true) { await self.prewarm() } }
     }
 
     /// Makes a namespace named `name` and runs the CNI ADDs on it (`RunPodSandbox`).
