@@ -143,8 +143,11 @@ public actor PodWorker {
             let started = await startContainer(inits[i])
             if !started && !inits[i].isSidecar { return }
         }
+        var previousStart: ContinuousClock.Instant?
         for i in actions.containersToStart {
+            if let previousStart { try? await Task.sleep(until: previousStart + ctx.containerStartSpacing, clock: .continuous) }
             guard !deleting else { return }
+            previousStart = .now
             _ = await startContainer(pod.spec.containers[i])
         }
     }
