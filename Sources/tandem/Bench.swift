@@ -238,7 +238,8 @@ struct Bench: AsyncParsableCommand {
     /// then tear-down (not counted).
     private func networkSetup(_ network: PodNetwork) async throws -> Double {
         let uid = UUID().uuidString.lowercased()
-        let s = try await network.setUp(podUID: uid, podName: "bench-net", namespace: "default")
+        // Made fresh, not taken from the pool: the pool's sandbox is the next pod's.
+        let s = try await network.setUp(podUID: uid, podName: "bench-net", namespace: "default", usePool: false)
         await network.tearDown(s, podUID: uid)
         return Self.seconds(s.setupDuration)
     }

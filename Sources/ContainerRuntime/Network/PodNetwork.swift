@@ -108,8 +108,9 @@ public actor PodNetwork {
     /// Gives the pod a network sandbox: a ready one from the pool when there is one (and the
     /// pool is refilled in the background), else one made now. Throws (after undoing what it
     /// did) when any step fails; the kubelet then reports `FailedCreatePodSandBox`.
-    public func setUp(podUID: String, podName: String, namespace: String) async throws -> PodSandboxNetwork {
-        if let ready = pool.popLast() {
+    /// `usePool: false` makes one now and leaves the pool alone (`tandem bench` times set-up so).
+    public func setUp(podUID: String, podName: String, namespace: String, usePool: Bool = true) async throws -> PodSandboxNetwork {
+        if usePool, let ready = pool.popLast() {
             if var r = readRecord(name: ready.netnsName) {
                 r.podUID = podUID
                 writeRecord(r, name: ready.netnsName)
@@ -118,7 +119,7 @@ public actor PodNetwork {
             return PodSandboxNetwork(netnsPath: ready.netnsPath, ip: ready.ip, netnsName: ready.netnsName,
                                      setupDuration: ready.setupDuration, fromPool: true)
         }
-        defer { refillPool() }
+        defer { if usePool { refillPool() } }
         return try await create(name: netnsName(podUID: podUID), podUID: podUID)
     }
 
@@ -141,9 +142,18 @@ public actor PodNetwork {
         for s in idle { await tearDown(s, podUID: "") }
     }
 
+    /// How long a refill waits after a sandbox was taken. The pod that took it is starting its
+    /// containers meanwhile (about 10 ms on this kind of machine), and the refill's `ip` and CNI
+    /// plugin processes (some 25 ms of CPU) would otherwise compete with it for the same cores:
+    /// measured, a pod start took 20 ms beside a refill and 12 ms without one.
+    static let refillDelay = Duration.milliseconds(100)
+
     private func refillPool() {
         guard config.poolSize > 0, !filling, pool.count < config.poolSize else { return }
-        Task { await HostCommand.$inBackground.withValue(true) { await self.prewarm() } }
+        Task {
+            try? await Task.sleep(for: Self.refillDelay)
+            await HostCommand.$inBackground.withValue(true) { await self.prewarm() }
+        }
     }
 
     /// Makes a namespace named `name` and runs the CNI ADDs on it (`RunPodSandbox`).
