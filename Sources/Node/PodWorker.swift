@@ -266,10 +266,11 @@ public actor PodWorker {
             backoff.next(key, since: finished, now: now)
         }
 
+        let restartCount = nextRestartCount(container.name)
         let spec: ContainerSpec
         let env: [String]
         do {
-            (spec, env) = try makeContainerSpec(container)
+            (spec, env) = try makeContainerSpec(container, restartCount: restartCount)
         } catch let error as ImageError {
             reasonCache[name] = StartFailure(reason: "ErrImagePull", message: error.description)
             return false
@@ -277,7 +278,6 @@ public actor PodWorker {
             reasonCache[name] = StartFailure(reason: "CreateContainerConfigError", message: "\(error)")
             return false
         }
-        let restartCount = nextRestartCount(container.name)
         ctx.timeline.register(containerID: spec.id, pod: pod.name, container: name)
         let process: ContainerProcess
         do {
@@ -325,7 +325,7 @@ public actor PodWorker {
 
     /// Everything the runtime needs to start one instance: command line from the image catalog with
     /// `$(VAR)` expanded, environment, mounts (volumes, `/etc/hosts`, the termination log).
-    private func makeContainerSpec(_ container: Container) throws -> (ContainerSpec, [String]) {
+    private func makeContainerSpec(_ container: Container, restartCount: Int32) throws -> (ContainerSpec, [String]) {
         let plain = try ctx.images.resolve(image: container.image ?? "", command: container.command, args: container.args)
         let envPairs = try ContainerEnvironment.environment(for: container, pod: pod, podIP: runtimeStatus.podIP, hostIP: ctx.hostIP,
                                                             nodeName: ctx.nodeName, configMaps: sources.configMaps, secrets: sources.secrets,
@@ -336,7 +336,6 @@ public actor PodWorker {
                                               command: container.command?.map { ContainerEnvironment.expand($0, mapping) },
                                               args: container.args?.map { ContainerEnvironment.expand($0, mapping) })
         let id = Self.newID()
-        let restartCount = nextRestartCount(container.name)
         let podDir = ctx.podDirectory(pod)
         let stateDir = "\(ctx.root)/containers/\(id)"
 
