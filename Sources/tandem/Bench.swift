@@ -14,15 +14,31 @@ import Glibc
 /// printed next to an anchor measured in the same run on the same machine (plain fork/exec, a
 /// plain `> file` redirect), because absolute times mean little across machines while the ratio
 /// says how much of the cost is Tandem's own.
-struct Bench: AsyncParsableCommand {
+///
+/// A group whose default is `all`, so that each measurement owns its options: a parent command's
+/// options would shadow its subcommands' (`tandem bench idle --json` lost its `--json` to the
+/// parent's).
+struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "bench",
         abstract: "Measure pod start latency, log capture throughput and memory against direct baselines.",
         discussion: """
             Needs root (namespaces, overlayfs, CNI). Everything it creates lives under a temporary \
             --root, a bench-only bridge and netns prefix, and is removed at exit. \
-            `tandem bench logs` compares the log sidecar with `tail -F`.
+            `tandem bench logs` compares the log sidecar with `tail -F`; `tandem bench idle` measures \
+            what idle pods cost.
             """,
-        subcommands: [BenchLogs.self]
+        subcommands: [Bench.self, BenchLogs.self, BenchIdle.self],
+        defaultSubcommand: Bench.self
+    )
+}
+
+/// `tandem bench [all]`: pod start, log capture, git-sync publish, the config sidecar's
+/// re-render and the supervisor's memory, in one run.
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "all",
+        abstract: "Pod start, log capture, sidecar and memory figures against direct baselines."
     )
 
     @Option(help: "Timed pod starts per variant (after one untimed warm-up).")
