@@ -61,38 +61,10 @@ struct Bench: AsyncParsableCommand {
 
     func run() async throws {
         guard geteuid() == 0 else { throw ValidationError("tandem bench must run as root (namespaces, overlayfs, CNI)") }
-        var template = Array("/tmp/tandem-bench.XXXXXX".utf8CString)
-        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-            throw RuntimeError("mkdtemp failed: \(String(cString: strerror(errno)))")
-        }
-        let root = String(cString: made)
-        // A bench-only bridge, subnet and namespace prefix: a `tandem run` on this machine keeps
-        // its pods, leases and namespaces, and `cleanupStale` below can only touch the bench's own.
-        var netConfig = PodNetworkConfig(stateDir: root + "/net")
-        netConfig.bridge = "tndbench0"
-        netConfig.subnet = "10.87.0.0/24"
-        netConfig.netnsPrefix = "tndbench-"
-        netConfig.networkName = "tandem-bench"
         // As `tandem run` does: a ready sandbox waits in a pool, refilled after each pod.
-        netConfig.poolSize = 1
-        let bridgeExisted = FileManager.default.fileExists(atPath: "/sys/class/net/" + netConfig.bridge)
-        let network = PodNetwork(config: netConfig)
-
-        let result: Result<Figures, any Error>
-        do {
-            result = .success(try await measure(root: root, network: network))
-        } catch {
-            result = .failure(error)
+        let figures = try await Self.withScratch(name: "bench", subnet: "10.87.0.0/24", poolSize: 1) { root, network in
+            try await measure(root: root, network: network)
         }
-        // Cleanup runs whether the measurements succeeded or not (a `defer` cannot await).
-        await network.shutdown()
-        await network.cleanupStale()
-        if !bridgeExisted {
-            _ = try? await Self.spawnAndWait("/usr/sbin/ip", ["ip", "link", "delete", netConfig.bridge])
-        }
-        try? FileManager.default.removeItem(atPath: root)
-
-        let figures = try result.get()
         print(json ? figures.jsonText() : figures.text())
     }
 
@@ -333,6 +305,42 @@ struct Bench: AsyncParsableCommand {
         var st: Int32 = 0
         while waitpid(pid, &st, 0) < 0 && errno == EINTR {}
         guard st == 0 else { throw RuntimeError("\(argv.joined(separator: " ")) exited with status \(st)") }
+    }
+
+    /// Runs `body` with a temporary root and a bench-only bridge, subnet and namespace prefix
+    /// (`tnd<name>0`, `tnd<name>-`): a `tandem run` on this machine keeps its pods, leases and
+    /// namespaces, and `cleanupStale` can only touch the bench's own. Everything is removed
+    /// afterwards, whether `body` succeeded or not.
+    static func withScratch<T>(name: String, subnet: String, poolSize: Int,
+                               _ body: (_ root: String, _ network: PodNetwork) async throws -> T) async throws -> T {
+        var template = Array("/tmp/tandem-bench.XXXXXX".utf8CString)
+        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
+            throw RuntimeError("mkdtemp failed: \(String(cString: strerror(errno)))")
+        }
+        let root = String(cString: made)
+        var netConfig = PodNetworkConfig(stateDir: root + "/net")
+        netConfig.bridge = "tnd\(name)0"
+        netConfig.subnet = subnet
+        netConfig.netnsPrefix = "tnd\(name)-"
+        netConfig.networkName = "tandem-\(name)"
+        netConfig.poolSize = poolSize
+        let bridgeExisted = FileManager.default.fileExists(atPath: "/sys/class/net/" + netConfig.bridge)
+        let network = PodNetwork(config: netConfig)
+        await network.cleanupStale()
+        let result: Result<T, any Error>
+        do {
+            result = .success(try await body(root, network))
+        } catch {
+            result = .failure(error)
+        }
+        // Cleanup runs whether the measurements succeeded or not (a `defer` cannot await).
+        await network.shutdown()
+        await network.cleanupStale()
+        if !bridgeExisted {
+            _ = try? await spawnAndWait("/usr/sbin/ip", ["ip", "link", "delete", netConfig.bridge])
+        }
+        try? FileManager.default.removeItem(atPath: root)
+        return try result.get()
     }
 
     /// For the few host commands of the clean-up; blocking is fine there.

@@ -37,29 +37,9 @@ struct BenchIdle: AsyncParsableCommand {
 
     func run() async throws {
         guard geteuid() == 0 else { throw ValidationError("tandem bench idle must run as root (namespaces, overlayfs, CNI)") }
-        let root = try Self.temporaryRoot()
-        var netConfig = PodNetworkConfig(stateDir: root + "/net")
-        netConfig.bridge = "tndidle0"
-        netConfig.subnet = "10.86.0.0/24"
-        netConfig.netnsPrefix = "tndidle-"
-        netConfig.networkName = "tandem-idle"
-        let bridgeExisted = FileManager.default.fileExists(atPath: "/sys/class/net/" + netConfig.bridge)
-        let network = PodNetwork(config: netConfig)
-        await network.cleanupStale()
-
-        let result: Result<IdleFigures, any Error>
-        do {
-            result = .success(try await measure(root: root, network: network))
-        } catch {
-            result = .failure(error)
+        let figures = try await Bench.withScratch(name: "idle", subnet: "10.86.0.0/24", poolSize: 0) { root, network in
+            try await measure(root: root, network: network)
         }
-        await network.shutdown()
-        await network.cleanupStale()
-        if !bridgeExisted {
-            try? await Bench.spawnAndWait("/usr/sbin/ip", ["ip", "link", "delete", netConfig.bridge])
-        }
-        try? FileManager.default.removeItem(atPath: root)
-        let figures = try result.get()
         print(json ? figures.jsonText() : figures.text())
     }
 
@@ -134,14 +114,6 @@ struct BenchIdle: AsyncParsableCommand {
         pod.metadata.creationTimestamp = Timestamp.string(Date())
         pod.spec.nodeName = nodeName
         return pod
-    }
-
-    static func temporaryRoot() throws -> String {
-        var template = Array("/tmp/tandem-bench.XXXXXX".utf8CString)
-        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-            throw RuntimeError("mkdtemp failed: \(String(cString: strerror(errno)))")
-        }
-        return String(cString: made)
     }
 }
 
