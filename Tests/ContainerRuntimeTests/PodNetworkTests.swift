@@ -28,7 +28,12 @@ import Glibc
     }
 
     static func destroy(_ env: Env) {
-        _ = try? HostCommand.runBlocking("/usr/sbin/ip", ["link", "delete", env.config.bridge], environment: nil, stdin: [])
+        // Synchronous (it runs in `defer`): Foundation's Process waits for its own pid only.
+        let ip = Process()
+        ip.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+        ip.arguments = ["link", "delete", env.config.bridge]
+        ip.standardError = FileHandle.nullDevice
+        if (try? ip.run()) != nil { ip.waitUntilExit() }
         try? FileManager.default.removeItem(atPath: env.root)
     }
 
