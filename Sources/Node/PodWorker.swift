@@ -13,7 +13,7 @@ import PodLifecycle
 public actor PodWorker {
     public private(set) var pod: Pod
     private let ctx: NodeContext
-    private let sources: VolumeSources
+    private var sources: VolumeSources
     private let onChange: @Sendable (Pod) -> Void
 
     private var runtimeStatus = PodRuntimeStatus()
@@ -107,6 +107,21 @@ public actor PodWorker {
         if let deadline = spec.activeDeadlineSeconds { pod.spec.activeDeadlineSeconds = deadline }
         publish()
         wake()
+    }
+
+    /// Newer ConfigMaps and Secrets (an edited manifest under `tandem run --watch`, an update
+    /// through the API): the pod's configMap, secret and projected volumes are re-projected at
+    /// once with `AtomicWriter`'s `..data` swap, which the kubelet does on its next periodic sync
+    /// (up to a minute or two later). subPath mounts keep the file they bound, as in the kubelet;
+    /// environment variables change only for containers started from now on.
+    public func update(sources: VolumeSources) async {
+        self.sources = sources
+        guard !done, let volumeManager else { return }
+        do {
+            try await volumeManager.update(pod: pod, sources: sources)
+        } catch {
+            ctx.timeline.note("\(pod.name): Warning FailedMount: \(error)")
+        }
     }
 
     private func wake() { wakeContinuation.yield() }

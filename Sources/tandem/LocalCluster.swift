@@ -9,7 +9,7 @@ import PodLifecycle
 /// changes. The controllers' decisions are pure functions; this actor only applies them.
 actor LocalCluster {
     private let ctx: NodeContext
-    private let sources: [String: VolumeSources]
+    private var sources: [String: VolumeSources]
     private var pods: [String: Pod] = [:]
     private var workers: [String: PodWorker] = [:]
     private var workerTasks: [String: Task<Void, Never>] = [:]
@@ -32,16 +32,7 @@ actor LocalCluster {
     init(context: NodeContext, objects: [KubeObject], trigger: [String] = []) {
         ctx = context
         triggered = Set(trigger)
-        var sources: [String: VolumeSources] = [:]
-        for o in objects {
-            let ns = o.metadata.namespace ?? "default"
-            switch o {
-            case .configMap(let cm): sources[ns, default: VolumeSources(configMaps: [:], secrets: [:])].configMaps[cm.metadata.name ?? ""] = cm
-            case .secret(let s): sources[ns, default: VolumeSources(configMaps: [:], secrets: [:])].secrets[s.metadata.name ?? ""] = s
-            default: break
-            }
-        }
-        self.sources = sources
+        sources = Self.volumeSources(objects)
         (wakeStream, wakeContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         for o in objects {
             let key = Self.key(o.metadata)
@@ -63,6 +54,20 @@ actor LocalCluster {
             default: others.append(o)
             }
         }
+    }
+
+    /// The ConfigMaps and Secrets of the input, per namespace: what volumes and env read.
+    static func volumeSources(_ objects: [KubeObject]) -> [String: VolumeSources] {
+        var sources: [String: VolumeSources] = [:]
+        for o in objects {
+            let ns = o.metadata.namespace ?? "default"
+            switch o {
+            case .configMap(let cm): sources[ns, default: VolumeSources(configMaps: [:], secrets: [:])].configMaps[cm.metadata.name ?? ""] = cm
+            case .secret(let s): sources[ns, default: VolumeSources(configMaps: [:], secrets: [:])].secrets[s.metadata.name ?? ""] = s
+            default: break
+            }
+        }
+        return sources
     }
 
     static func key(_ m: ObjectMeta) -> String { "\(m.namespace ?? "default")/\(m.name ?? "")" }
@@ -256,10 +261,18 @@ actor LocalCluster {
         wakeContinuation.yield()
     }
 
-    /// Applies an edited manifest's Pods (`--watch`): returns the API server's error for changes
-    /// a Pod does not allow (`ValidatePodUpdate`), else hands the new images to the pod worker.
+    /// Applies an edited manifest (`--watch`): new ConfigMap and Secret contents go to the pods'
+    /// volumes; for Pods, returns the API server's error for changes a Pod does not allow
+    /// (`ValidatePodUpdate`), else hands the new images to the pod worker.
     func update(_ objects: [KubeObject]) async -> [String] {
         var errors: [String] = []
+        // Edited ConfigMaps and Secrets reach the mounted volumes of every pod in their namespace.
+        let newSources = Self.volumeSources(objects)
+        for ns in Set(sources.keys).union(newSources.keys) where sources[ns] != newSources[ns] {
+            let updated = newSources[ns] ?? VolumeSources(configMaps: [:], secrets: [:])
+            for (key, worker) in workers where key.hasPrefix(ns + "/") { await worker.update(sources: updated) }
+        }
+        sources = newSources
         for case .pod(let new) in objects {
             let key = Self.key(new.metadata)
             guard let old = pods[key], let worker = workers[key] else { continue }

@@ -6,7 +6,7 @@ import Glibc
 
 /// The ConfigMaps and Secrets a pod's volumes may name, keyed by name, from the pod's namespace
 /// only (the kubelet's configmap and secret managers, which fetch per namespace).
-public struct VolumeSources: Sendable {
+public struct VolumeSources: Sendable, Equatable {
     public var configMaps: [String: ConfigMap]
     public var secrets: [String: Secret]
 
