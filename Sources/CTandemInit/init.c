@@ -214,6 +214,9 @@ struct config {
     const char *netns, *upper, *work, *merged, *lower, *hostname, *cwd, *shm;
     pid_t target_pid, sandbox_pid;
     int share_pid;
+    /* hostPID: the container stays in the host's PID namespace; hostIPC: the sandbox keeps
+     * the host's IPC namespace (and so do the containers that join it). */
+    int host_pid, host_ipc;
     const char *argv[MAX_LIST + 1];
     int argc;
     const char *env[MAX_LIST + 1];
@@ -282,6 +285,8 @@ static int read_config(void) {
         else if (!strcmp(key, "sandbox")) cfg.sandbox_pid = (pid_t)atoi(val);
         else if (!strcmp(key, "shm")) cfg.shm = val;
         else if (!strcmp(key, "sharepid")) cfg.share_pid = !strcmp(val, "1");
+        else if (!strcmp(key, "hostpid")) cfg.host_pid = !strcmp(val, "1");
+        else if (!strcmp(key, "hostipc")) cfg.host_ipc = !strcmp(val, "1");
         else return -1;
     }
 #undef NEXT
@@ -450,6 +455,31 @@ static void child_run(void) {
 
 /* ---------------------------------------------------------------- shim: parent side */
 
+/* A subreaper's clean-up: SIGKILL every process the shim adopted (the container's orphans,
+ * reparented here) and reap them, until none is left. Orphans can fork meanwhile, so the
+ * children list is read again after each round. */
+static void kill_adopted(void) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)getpid());
+    for (;;) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        char buf[4096];
+        ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+        if (fd >= 0) close(fd);
+        if (n <= 0) break;
+        buf[n] = 0;
+        for (char *p = buf; *p; ) {
+            char *end;
+            long pid = strtol(p, &end, 10);
+            if (end == p) break;
+            p = end;
+            if (pid <= 0) continue;
+            kill((pid_t)pid, SIGKILL);
+            while (waitpid((pid_t)pid, NULL, 0) < 0 && errno == EINTR) {}
+        }
+    }
+}
+
 /* Waits for the child while watching the lifeline; never returns. */
 static void supervise(pid_t child, int kill_group) {
     int pidfd = tandem_pidfd_open(child);
@@ -479,6 +509,7 @@ static void supervise(pid_t child, int kill_group) {
     }
     int st = 0;
     while (waitpid(child, &st, 0) < 0 && errno == EINTR) {}
+    if (cfg.host_pid) kill_adopted();
     status_line("X", "%d", st);
     /* Close our copies of the output and status pipes now rather than in _exit: the kernel
      * defers the last close of an exiting task's files until after it has torn down its
@@ -590,7 +621,10 @@ static void run_mode(void) {
     }
     /* shareProcessNamespace: the child is born into the pod's PID namespace (setns above
      * applies to children), where `pause` is PID 1 and reaps orphans. */
-    pid_t child = spawn_synced(child_run, 0, cfg.share_pid ? 0 : CLONE_NEWPID, 1);
+    /* hostPID: no PID namespace ends the container's orphans with it, so the shim adopts them
+     * (a subreaper) and kills what is left once the container's main process is gone. */
+    if (cfg.host_pid) prctl(PR_SET_CHILD_SUBREAPER, 1);
+    pid_t child = spawn_synced(child_run, 0, cfg.share_pid || cfg.host_pid ? 0 : CLONE_NEWPID, 1);
     supervise(child, 0);
 }
 
@@ -620,7 +654,7 @@ static void sandbox_mode(void) {
     if (!cfg.shm) { status_line("E", "config: missing shm dir"); _exit(128); }
     /* A real fork, not the vfork of containers: this child never execs. Without a hostname
      * (hostNetwork) the pod keeps the host's UTS namespace, as the kubelet's pods do. */
-    pid_t child = spawn_synced(child_pause, 0, CLONE_NEWNS | CLONE_NEWIPC | (cfg.hostname ? CLONE_NEWUTS : 0)
+    pid_t child = spawn_synced(child_pause, 0, CLONE_NEWNS | (cfg.host_ipc ? 0 : CLONE_NEWIPC) | (cfg.hostname ? CLONE_NEWUTS : 0)
                                | (cfg.share_pid ? CLONE_NEWPID : 0), 0);
     supervise(child, 0);
 }

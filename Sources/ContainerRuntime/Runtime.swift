@@ -115,6 +115,8 @@ public struct PodSandbox: Sendable {
     public var shmDir: String
     /// `shareProcessNamespace`: one PID namespace for the pod, `pause` its PID 1.
     public var sharesPIDNamespace: Bool
+    /// `hostPID`: containers stay in the host's PID namespace (and see every host process).
+    public var usesHostPIDNamespace = false
 }
 
 /// A running (or exited) container: its PID 1 is a host process in its own namespaces.
@@ -243,6 +245,7 @@ public final class Runtime: Sendable {
             config.add("sandbox", String(sandbox.pid))
             config.add("shm", sandbox.shmDir)
             if sandbox.sharesPIDNamespace { config.add("sharepid", "1") }
+            if sandbox.usesHostPIDNamespace { config.add("hostpid", "1") }
         } else if let hostname = spec.hostname {
             config.add("hostname", hostname)
         }
@@ -284,24 +287,28 @@ public final class Runtime: Sendable {
         }
     }
 
-    /// Starts a pod sandbox: one idle process (named `pause`) in new IPC and, given a hostname,
-    /// UTS namespaces (and with `sharePIDNamespace` a PID namespace it is PID 1 of), with a tmpfs at `shmDir` in a mount namespace of its own. Containers
+    /// Starts a pod sandbox: one idle process (named `pause`) in new IPC (the host's with
+    /// `hostIPC`) and, given a hostname, UTS namespaces (and with `sharePIDNamespace` a PID
+    /// namespace it is PID 1 of; with `hostPID` containers stay in the host's), with a tmpfs at
+    /// `shmDir` in a mount namespace of its own. Containers
     /// started with the returned sandbox join it. Waiting on the process tells when the sandbox
     /// is lost; `signal(SIGKILL)` removes it (the kubelet's StopPodSandbox).
-    public func startSandbox(id: String, hostname: String?, shmDir: String, sharePIDNamespace: Bool = false) async throws
+    public func startSandbox(id: String, hostname: String?, shmDir: String, sharePIDNamespace: Bool = false,
+                             hostPID: Bool = false, hostIPC: Bool = false) async throws
         -> (process: ContainerProcess, sandbox: PodSandbox) {
         try Sys.mkdirs(shmDir)
         var config = ShimConfig()
         config.add("shm", shmDir)
         if let hostname { config.add("hostname", hostname) }
         if sharePIDNamespace { config.add("sharepid", "1") }
+        if hostIPC { config.add("hostipc", "1") }
         let session = try spawnShim(mode: "sandbox", config: config, name: "sandbox-\(id)") { out, err in
             [(fd: out, sink: DataSink(limit: 4096) { _ in }), (fd: err, sink: DataSink(limit: 4096) { _ in })]
         } onDrained: {}
         switch await session.started() {
         case .success(let pid):
             let process = ContainerProcess(id: "sandbox-\(id)", pid: pid, startedAt: Date(), session: session)
-            return (process, PodSandbox(pid: pid, shmDir: shmDir, sharesPIDNamespace: sharePIDNamespace))
+            return (process, PodSandbox(pid: pid, shmDir: shmDir, sharesPIDNamespace: sharePIDNamespace, usesHostPIDNamespace: hostPID))
         case .failure(let e):
             _ = await session.finished()
             throw e

@@ -35,6 +35,11 @@ extension Validation {
         if let resources = spec.resources {
             errs += validateResources(resources, path: "\(path).resources")
         }
+        // The internal API keeps hostPID and shareProcessNamespace in the pod's security context,
+        // hence the path.
+        if spec.shareProcessNamespace == true && spec.hostPID == true {
+            errs.append(.invalid("\(path).securityContext.shareProcessNamespace", "true", "ShareProcessNamespace and HostPID cannot both be enabled"))
+        }
         return errs
     }
 

@@ -200,7 +200,8 @@ public actor PodWorker {
             if podSandbox == nil {
                 let hostname = pod.spec.hostNetwork == true ? nil : (pod.spec.hostname ?? pod.name)
                 let started = try await ctx.runtime.startSandbox(id: pod.uid, hostname: hostname, shmDir: ctx.podDirectory(pod) + "/shm",
-                                                                 sharePIDNamespace: pod.spec.shareProcessNamespace == true)
+                                                                 sharePIDNamespace: pod.spec.shareProcessNamespace == true,
+                                                                 hostPID: pod.spec.hostPID == true, hostIPC: pod.spec.hostIPC == true)
                 podSandbox = started
                 let attempt = runtimeStatus.sandboxAttempt + 1
                 Task { [weak self] in

@@ -303,6 +303,9 @@ let badInputs: [BadInput] = [
     BadInput("indexed job parallelism above completions and limit", job(fields: "completionMode: Indexed\ncompletions: 1\nparallelism: 100001"),
              "spec.parallelism: Invalid value: 100001: must be less than or equal to 100000 when completion mode is Indexed"),
 
+    BadInput("shareProcessNamespace with hostPID", pod("p", spec(extra: "  shareProcessNamespace: true\n  hostPID: true")),
+             "spec.securityContext.shareProcessNamespace: Invalid value: true: ShareProcessNamespace and HostPID cannot both be enabled"),
+
     // MARK: Admission: namespaces, duplicates
     BadInput("namespace not found", pod("p", meta: "  namespace: nope"), "namespaces \"nope\" not found"),
     BadInput("duplicate pods in one file", pod("x") + "---\n" + pod("x"), "pods \"x\" already exists"),

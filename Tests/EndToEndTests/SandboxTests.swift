@@ -130,4 +130,32 @@ import Testing
         #expect(!apart.contains("signalled"))
         #expect(!r.log(pod: "spn-false", container: "reloadee").contains("reloaded"))
     }
+
+    @Test("hostPID and hostIPC: the host's PID and IPC namespaces; a hostPID container's orphans go with it")
+    func hostPIDAndHostIPC() throws {
+        let orphan = "sleep \(Int.random(in: 100_000...999_999))"
+        let yaml = """
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: host-ns}
+            spec:
+              restartPolicy: Never
+              hostPID: true
+              hostIPC: true
+              initContainers:
+              - {name: forker, image: busybox, command: ["sh", "-c", "\(orphan) & echo started"]}
+              containers:
+              - {name: show, image: busybox, command: ["sh", "-c", "readlink /proc/self/ns/pid; readlink /proc/self/ns/ipc; test -d /proc/1/ && cat /proc/1/comm"]}
+            """
+        let r = try Tandem.run(yaml, keepRoot: true)
+        defer { Tandem.cleanup(r) }
+        #expect(r.status == 0, "\(r.stderr)")
+        let lines = r.log(pod: "host-ns", container: "show").split(separator: "\n").compactMap { $0.components(separatedBy: " stdout F ").last }
+        let hostPID = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/pid")
+        let hostIPC = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/ipc")
+        let hostInit = (try String(contentsOfFile: "/proc/1/comm", encoding: .utf8)).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(lines == [hostPID, hostIPC, hostInit], "\(lines)")
+        // No PID namespace ended the init container's background sleep: the shim did.
+        #expect(processes(containing: orphan).isEmpty, "the orphan of a hostPID container survived it")
+    }
 }
