@@ -53,7 +53,15 @@ public enum NFTRules {
         var input = ["type filter hook input priority -110; policy accept;", "ct state new jump nodeport-endpoints-check"]
         if let dns {
             serviceIPs.append("\(dns.ip) . udp . 53 : goto cluster-dns")
-            chains.append(chain("cluster-dns", ["meta l4proto udp redirect to :\(dns.port)"]))
+            // From a pod, to the bridge address the query came in on. From the host, to the
+            // query's own source address: the responder's socket is not bound to one address,
+            // so it answers from the address its route to the client picks, and the reply only
+            // matches the connection (and is un-NATed back to the Service address) if that is
+            // the address the query was sent to.
+            chains.append(chain("cluster-dns", [
+                "fib saddr type local meta l4proto udp dnat to ip saddr : \(dns.port)",
+                "meta l4proto udp redirect to :\(dns.port)",
+            ]))
             // The responder listens on every address; it answers only through the Service address.
             input.append("udp dport \(dns.port) ct original ip daddr != \(dns.ip) drop")
         }
