@@ -226,4 +226,77 @@ extension GitSyncSeedTests {
         #expect(!tandemTables().contains { $0.hasPrefix("tandem-\(pid)-") })
         #expect(!ruleset().contains(vip))
     }
+
+    /// A web pod behind a Service of `type` (fields of its port: `portFields`).
+    private func webWithService(type: String, portFields: String) -> String {
+        """
+        apiVersion: v1
+        kind: Pod
+        metadata:
+          name: web
+          labels: {app: np}
+        spec:
+          terminationGracePeriodSeconds: 1
+          containers:
+          - name: web
+            image: busybox
+            command: ["sh", "-c", "mkdir -p /tmp/www && echo node-port > /tmp/www/index.html && exec httpd -f -p 8080 -h /tmp/www"]
+            ports: [{name: http, containerPort: 8080}]
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: np}
+        spec:
+          type: \(type)
+          selector: {app: np}
+          ports: [{port: 80, targetPort: http\(portFields)}]
+        """
+    }
+
+    @Test func nodePortAnswersOnTheHostsAddresses() throws {
+        let port = Int.random(in: 31000...31999)
+        let dir = try Tandem.tempDir("tandem-e2e-np")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try webWithService(type: "NodePort", portFields: ", nodePort: \(port)").write(toFile: dir + "/m.yaml", atomically: true, encoding: .utf8)
+        let run = try BackgroundRun(files: [dir + "/m.yaml"], args: ["--timeout", "30s"])
+        defer { run.cleanup() }
+        #expect(run.wait { run.podRunningAndReady("web") }, "\(run.timeline.suffix(500))")
+        // The pod bridge's address is the host's on every machine; so is the uplink's, if any.
+        #expect(run.wait(for: 5) { httpGet("10.88.0.1", port: port) == "node-port\n" })
+        let r = run.stop()
+        #expect(r.status == 0, "\(r.stderr.suffix(500))")
+        let svc = r.kind("Service").first
+        #expect(svc?["spec"]?["ports"]?.array.first?["nodePort"] == .int(Int64(port)))
+        #expect(httpGet("10.88.0.1", port: port) == nil)
+    }
+
+    /// After `kill -9` the table and the leases stay; the next `tandem run` removes them.
+    @Test func killedTandemsRulesAreRemovedAtTheNextStart() throws {
+        let dir = try Tandem.tempDir("tandem-e2e-kill")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let vip = randomClusterIP()
+        try webWithService(type: "ClusterIP", portFields: "").replacingOccurrences(of: "type: ClusterIP", with: "clusterIP: \(vip)")
+            .write(toFile: dir + "/m.yaml", atomically: true, encoding: .utf8)
+        let run = try BackgroundRun(files: [dir + "/m.yaml"], args: ["--timeout", "30s"])
+        defer { run.cleanup() }
+        let pid = run.process.processIdentifier
+        #expect(run.wait { tandemTables().contains { $0.hasPrefix("tandem-\(pid)-") } })
+        kill(pid, SIGKILL)
+        run.process.waitUntilExit()
+        #expect(tandemTables().contains { $0.hasPrefix("tandem-\(pid)-") })
+        #expect(FileManager.default.fileExists(atPath: "/run/tandem/services/clusterip-\(vip)"))
+
+        let next = try Tandem.run("""
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: once}
+            spec:
+              restartPolicy: Never
+              containers: [{name: c, image: busybox, command: ["true"]}]
+            """)
+        #expect(next.status == 0, "\(next.stderr.suffix(500))")
+        #expect(!tandemTables().contains { $0.hasPrefix("tandem-\(pid)-") }, "\(tandemTables())")
+        #expect(!ruleset().contains(vip))
+        #expect(!FileManager.default.fileExists(atPath: "/run/tandem/services/clusterip-\(vip)"))
+    }
 }
