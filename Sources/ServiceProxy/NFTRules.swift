@@ -26,7 +26,7 @@ public struct DNSRedirect: Hashable, Sendable {
 }
 
 /// kube-proxy's nftables mode (`pkg/proxy/nftables/proxier.go`), reduced to ClusterIP and
-/// NodePort: the `service-ips` / `service-nodeports` verdict maps send a new connection to its
+/// NodePort, plus the CNI `portmap` plugin's `hostPort` DNAT: the `service-ips` / `service-nodeports` verdict maps send a new connection to its
 /// Service's chain, which marks it for masquerade and picks an endpoint chain with
 /// `numgen random mod N`; the endpoint chain DNATs. A Service port with no ready endpoint is in
 /// `no-endpoint-services` instead, whose verdict REJECTs in the filter hooks, as kube-proxy does.
@@ -44,9 +44,11 @@ public enum NFTRules {
 
     /// The script for `nft -f -` that makes the table hold exactly `services` (and the DNS
     /// redirect): created if absent, then deleted and re-declared in the same transaction.
-    public static func script(table: String, comment: String, services: [ServiceState], dns: DNSRedirect?) -> String {
+    public static func script(table: String, comment: String, services: [ServiceState], dns: DNSRedirect?,
+                              hostPorts: [HostPortMapping] = []) -> String {
         var serviceIPs: [String] = []
         var nodePorts: [String] = []
+        var hostPortElements: [String] = []
         var noEndpoints: [String] = []
         var noEndpointNodePorts: [String] = []
         var chains: [String] = []
@@ -91,10 +93,17 @@ public enum NFTRules {
                 chains.append(chain(svcChain, ["jump mark-for-masquerade", pick]))
             }
         }
+        for m in hostPorts {
+            let proto = m.proto.lowercased()
+            let name = chainName("hostport", "\(proto)/\(m.hostPort)__\(m.podIP)/\(m.containerPort)")
+            hostPortElements.append("\(proto) . \(m.hostPort) : goto \(name)")
+            chains.append(chain(name, ["jump mark-for-masquerade", "meta l4proto \(proto) dnat to \(m.podIP):\(m.containerPort)"]))
+        }
         var out = "add table ip \(table)\ndelete table ip \(table)\ntable ip \(table) {\n"
         out += "\tcomment \"\(comment)\"\n"
         out += map("service-ips", "ipv4_addr . inet_proto . inet_service", serviceIPs)
         out += map("service-nodeports", "inet_proto . inet_service", nodePorts)
+        out += map("host-ports", "inet_proto . inet_service", hostPortElements)
         out += map("no-endpoint-services", "ipv4_addr . inet_proto . inet_service", noEndpoints)
         out += map("no-endpoint-nodeports", "inet_proto . inet_service", noEndpointNodePorts)
         out += chain("nat-prerouting", ["type nat hook prerouting priority dstnat; policy accept;", "jump services"])
@@ -106,6 +115,7 @@ public enum NFTRules {
         out += chain("services", [
             "ip daddr . meta l4proto . th dport vmap @service-ips",
             "fib daddr type local ip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @service-nodeports",
+            "fib daddr type local ip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @host-ports",
         ])
         out += chain("endpoints-check", [
             "ip daddr . meta l4proto . th dport vmap @no-endpoint-services",

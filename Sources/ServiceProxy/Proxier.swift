@@ -195,7 +195,8 @@ public actor Proxier {
 
     private func render() -> String {
         NFTRules.script(table: table, comment: "tandem run, pid \(getpid())", services: states(),
-                        dns: zip(dnsIP, dnsPort).map { DNSRedirect(ip: $0.0, port: $0.1) })
+                        dns: zip(dnsIP, dnsPort).map { DNSRedirect(ip: $0.0, port: $0.1) },
+                        hostPorts: HostPortMapping.mappings(pods: pods))
     }
 
     /// Applies the newest desired script, one `nft` run at a time; changes arriving meanwhile

@@ -135,7 +135,7 @@ extension GitSyncSeedTests {
         #expect(r.kind("EndpointSlice").contains { $0["metadata"]?["labels"]?["kubernetes.io/service-name"]?.stringValue == "svc-sidecar" })
         // Gone: this tandem's table and every rule for the VIP.
         #expect(!tandemTables().contains { $0.hasPrefix("tandem-\(pid)-") }, "left: \(tandemTables())")
-        #expect(!ruleset().contains(clusterIP))
+        #expect(!ruleset().contains("\(clusterIP) . tcp"))
     }
 }
 
@@ -224,7 +224,7 @@ extension GitSyncSeedTests {
         let r = run.stop()
         #expect(r.status == 0, "\(r.stderr.suffix(500))")
         #expect(!tandemTables().contains { $0.hasPrefix("tandem-\(pid)-") })
-        #expect(!ruleset().contains(vip))
+        #expect(!ruleset().contains("\(vip) . tcp"))
     }
 
     /// A web pod behind a Service of `type` (fields of its port: `portFields`).
@@ -253,21 +253,26 @@ extension GitSyncSeedTests {
         """
     }
 
-    @Test func nodePortAnswersOnTheHostsAddresses() throws {
+    @Test func nodePortAndHostPortAnswerOnTheHostsAddresses() throws {
         let port = Int.random(in: 31000...31999)
+        let hostPort = Int.random(in: 42000...42999)
         let dir = try Tandem.tempDir("tandem-e2e-np")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try webWithService(type: "NodePort", portFields: ", nodePort: \(port)").write(toFile: dir + "/m.yaml", atomically: true, encoding: .utf8)
+        try webWithService(type: "NodePort", portFields: ", nodePort: \(port)")
+            .replacingOccurrences(of: "containerPort: 8080}", with: "containerPort: 8080, hostPort: \(hostPort)}")
+            .write(toFile: dir + "/m.yaml", atomically: true, encoding: .utf8)
         let run = try BackgroundRun(files: [dir + "/m.yaml"], args: ["--timeout", "30s"])
         defer { run.cleanup() }
         #expect(run.wait { run.podRunningAndReady("web") }, "\(run.timeline.suffix(500))")
         // The pod bridge's address is the host's on every machine; so is the uplink's, if any.
         #expect(run.wait(for: 5) { httpGet("10.88.0.1", port: port) == "node-port\n" })
+        #expect(httpGet("10.88.0.1", port: hostPort) == "node-port\n")
         let r = run.stop()
         #expect(r.status == 0, "\(r.stderr.suffix(500))")
         let svc = r.kind("Service").first
         #expect(svc?["spec"]?["ports"]?.array.first?["nodePort"] == .int(Int64(port)))
         #expect(httpGet("10.88.0.1", port: port) == nil)
+        #expect(httpGet("10.88.0.1", port: hostPort) == nil)
     }
 
     /// After `kill -9` the table and the leases stay; the next `tandem run` removes them.
@@ -296,7 +301,7 @@ extension GitSyncSeedTests {
             """)
         #expect(next.status == 0, "\(next.stderr.suffix(500))")
         #expect(!tandemTables().contains { $0.hasPrefix("tandem-\(pid)-") }, "\(tandemTables())")
-        #expect(!ruleset().contains(vip))
+        #expect(!ruleset().contains("\(vip) . tcp"))
         #expect(!FileManager.default.fileExists(atPath: "/run/tandem/services/clusterip-\(vip)"))
     }
 }

@@ -113,7 +113,7 @@ struct NFTRulesTests {
         #expect(!one.contains("numgen"))
         let none = try script(false, false)
         #expect(none.contains("10.96.0.50 . tcp . 80 : goto reject-chain"))
-        #expect(!none.contains("dnat to"))
+        #expect(!none.contains("dnat to 10.88"))
     }
 
     /// The kernel's own parser accepts the script (`nft -c`, nothing applied).
@@ -134,6 +134,36 @@ struct NFTRulesTests {
             let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             #expect(p.terminationStatus == 0, "\(message)\n\(text)")
         }
+    }
+}
+
+struct HostPortTests {
+    @Test func hostPortsOfRunningPodsAreDNATedFirstClaimWins() throws {
+        guard case .pod(var p)? = try objects("""
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: a}
+            spec:
+              containers:
+              - {name: c, image: busybox, ports: [{containerPort: 8080, hostPort: 9090}, {containerPort: 53, hostPort: 5353, protocol: UDP}]}
+            """).first else { throw CancellationError() }
+        p.metadata.namespace = "default"
+        var status = PodStatus()
+        status.podIP = "10.88.0.5"
+        status.phase = "Running"
+        p.status = status
+        var second = p
+        second.metadata.name = "b"
+        second.status?.podIP = "10.88.0.6"
+        var finished = p
+        finished.metadata.name = "0-done"
+        finished.status?.phase = "Succeeded"
+        let m = HostPortMapping.mappings(pods: [second, p, finished])
+        #expect(m == [HostPortMapping(proto: "TCP", hostPort: 9090, podIP: "10.88.0.5", containerPort: 8080),
+                      HostPortMapping(proto: "UDP", hostPort: 5353, podIP: "10.88.0.5", containerPort: 53)])
+        let text = NFTRules.script(table: "t", comment: "c", services: [], dns: nil, hostPorts: m)
+        #expect(text.contains("tcp . 9090 : goto hostport-"))
+        #expect(text.contains("meta l4proto udp dnat to 10.88.0.5:53"))
     }
 }
 
