@@ -53,8 +53,16 @@ let package = Package(
             "KubeAPI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // kube-proxy (nftables mode) and the API server's Service IP / node port allocation.
+        .target(name: "ServiceProxy", dependencies: ["KubeAPI", "ContainerRuntime"]),
+        // The pods' DNS server: the cluster domain's Service names, the rest forwarded.
+        .target(name: "ClusterDNS", dependencies: [
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
         .executableTarget(name: "tandem", dependencies: [
             "KubeAPI", "PodLifecycle", "ContainerRuntime", "Node", "Controllers", "CTandemInit", "ConfigSidecar", "LogTailer", "GitSync",
+            "ServiceProxy", "ClusterDNS",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -67,6 +75,7 @@ let package = Package(
         .testTarget(name: "EndToEndTests", dependencies: ["KubeAPI", "Node"]),
         .testTarget(name: "LogTailerTests", dependencies: ["LogTailer"]),
         .testTarget(name: "GitSyncTests", dependencies: ["GitSync"]),
+        .testTarget(name: "ServiceProxyTests", dependencies: ["ServiceProxy", "ClusterDNS", "KubeAPI", "Node"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Validation of the core/v1 objects that travel with Pods (Service, ConfigMap, Secret,
 /// Namespace), and the checks the real API server makes while *decoding* (quantities, base64),
 /// before any validation runs.
@@ -147,8 +149,13 @@ extension Validation {
             if let target = port.targetPort { errs += validatePortNumOrName(target, "\(p).targetPort") }
             if let nodePort = port.nodePort, nodePort != 0 {
                 errs += isValidPortNum(nodePort).map { .invalid("\(p).nodePort", String(nodePort), $0) }
+                if type == "ClusterIP" { errs.append(.forbidden("\(p).nodePort", "may not be used when `type` is 'ClusterIP'")) }
+            }
+            if headless, let target = port.targetPort, target != .int(Int(port.port)) {
+                errs.append(.invalid("\(p).targetPort", target.description, "must be equal to the value of 'port' when clusterIP = None"))
             }
         }
+        errs += validateClusterIPs(spec)
         errs += validateLabels(spec.selector, path: "spec.selector")
         switch spec.sessionAffinity ?? "" {
         case "None", "ClientIP": break
@@ -161,6 +168,35 @@ extension Validation {
         default: errs.append(.notSupported("spec.type", type, ["ClusterIP", "ExternalName", "LoadBalancer", "NodePort"]))
         }
         return errs
+    }
+
+    /// `validateServiceClusterIPsRelatedFields`: each of `spec.clusterIPs` (defaulted from
+    /// `spec.clusterIP`) an IP address, `None` only alone and never for a NodePort or LoadBalancer.
+    static func validateClusterIPs(_ spec: ServiceSpec) -> [FieldError] {
+        var errs: [FieldError] = []
+        let ips = spec.clusterIPs ?? spec.clusterIP.map { [$0] } ?? []
+        if let single = spec.clusterIP, !single.isEmpty, let first = ips.first, first != single {
+            errs.append(.invalid("spec.clusterIPs", "[]string{\(ips.map(q).joined(separator: ", "))}", "element [0] must match clusterIP"))
+        }
+        for (i, ip) in ips.enumerated() {
+            let path = "spec.clusterIPs[\(i)]"
+            if ip == "None" {
+                if i > 0 || ips.count > 1 { errs.append(.invalid(path, q(ip), "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)")) }
+                if let type = spec.type, type == "NodePort" || type == "LoadBalancer" {
+                    errs.append(.invalid(path, q(ip), "may not be set to 'None' for \(type) services"))
+                }
+            } else if !ip.isEmpty && !isIPAddress(ip) {
+                errs.append(.invalid(path, q(ip), "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"))
+            }
+        }
+        return errs
+    }
+
+    /// `netutils.ParseIPSloppy != nil`: dotted-quad IPv4 or IPv6 text.
+    static func isIPAddress(_ s: String) -> Bool {
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        return inet_pton(AF_INET, s, &v4) == 1 || inet_pton(AF_INET6, s, &v6) == 1
     }
 
     // MARK: ConfigMap, Secret, Namespace

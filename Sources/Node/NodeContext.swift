@@ -19,6 +19,9 @@ public struct NodeContext: Sendable {
     /// `tail -f /logs/access.log` beside nginx works only because nginx has opened its log by
     /// then. Tandem starts a container in about 2 ms, so it keeps the head start explicitly.
     public let containerStartSpacing: Duration
+    /// The cluster DNS Service's address for `ClusterFirst` pods (nil: pods keep the host's resolver).
+    public var clusterDNS: String?
+    public var clusterDomain = "cluster.local"
 
     public init(root: String, runtime: Runtime, network: PodNetwork, images: ImageCatalog, timeline: Timeline, hostIP: String = "127.0.0.1", nodeName: String,
                 containerStartSpacing: Duration = .milliseconds(100)) {

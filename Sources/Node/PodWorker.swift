@@ -260,7 +260,14 @@ public actor PodWorker {
         }
         try Sys.mkdirs(ctx.podDirectory(pod))
         try Sys.writeFile(etcHostsPath, text.utf8)
+        let hostResolvConf = (try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? ""
+        if let conf = PodDNS.resolvConf(pod: pod, clusterDNS: ctx.clusterDNS, domain: ctx.clusterDomain, host: hostResolvConf) {
+            try Sys.writeFile(resolvConfPath, conf.utf8)
+        }
     }
+
+    /// The kubelet's per-pod `resolv.conf` (`PodDNS`), bind-mounted into every container.
+    private var resolvConfPath: String { ctx.podDirectory(pod) + "/resolv.conf" }
 
     // MARK: - Starting a container
 
@@ -369,6 +376,9 @@ public actor PodWorker {
         }
         if pod.spec.hostNetwork != true, !mounts.contains(where: { $0.target == "/etc/hosts" }) {
             mounts.append(BindMount(source: etcHostsPath, target: "/etc/hosts", readOnly: false))
+        }
+        if FileManager.default.fileExists(atPath: resolvConfPath) {
+            mounts.append(BindMount(source: resolvConfPath, target: "/etc/resolv.conf", readOnly: false))
         }
         // The termination message file (`terminationMessagePath`), one per instance.
         let terminationLog = "\(podDir)/\(container.name)/termination-\(restartCount).log"

@@ -28,9 +28,14 @@ actor LocalCluster {
     private var requeue: [Task<Void, Never>] = []
     private let wakeStream: AsyncStream<Void>
     private let wakeContinuation: AsyncStream<Void>.Continuation
+    /// Told every pod change: the pods as published and the keys of those being deleted (the
+    /// EndpointSlice controller's and kube-proxy's informer, for the Service proxy).
+    private let podsChanged: @Sendable ([Pod], Set<String>) -> Void
 
-    init(context: NodeContext, objects: [KubeObject], trigger: [String] = []) {
+    init(context: NodeContext, objects: [KubeObject], trigger: [String] = [],
+         podsChanged: @escaping @Sendable ([Pod], Set<String>) -> Void = { _, _ in }) {
         ctx = context
+        self.podsChanged = podsChanged
         triggered = Set(trigger)
         sources = Self.volumeSources(objects)
         (wakeStream, wakeContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
@@ -133,7 +138,12 @@ actor LocalCluster {
     private func podChanged(key: String, _ pod: Pod) {
         guard workers[key] != nil else { return }
         pods[key] = pod
+        publishPods()
         wakeContinuation.yield()
+    }
+
+    private func publishPods() {
+        podsChanged(workers.keys.compactMap { pods[$0] }, stopping ? Set(pods.keys) : deletedPods)
     }
 
     private func podFinished(key: String, _ pod: Pod) {
@@ -144,6 +154,7 @@ actor LocalCluster {
         } else {
             pods[key] = pod
         }
+        publishPods()
         wakeContinuation.yield()
     }
 
@@ -224,6 +235,7 @@ actor LocalCluster {
     /// Graceful deletion of a pod: its worker stops the containers; a pod without one goes at once.
     private func beginDeletion(_ key: String, gracePeriod: Int64? = nil) {
         deletedPods.insert(key)
+        publishPods()
         if let w = workers[key] { Task { await w.terminate(gracePeriod: gracePeriod) } } else { pods[key] = nil }
     }
 
@@ -257,6 +269,7 @@ actor LocalCluster {
         for (key, p) in pods {
             readyWhenStopped[key] = p.status?.phase == "Running" && (p.status?.conditions?.contains { $0.type == "Ready" && $0.status == "True" } ?? false)
         }
+        publishPods()
         for w in workers.values { await w.terminate() }
         wakeContinuation.yield()
     }

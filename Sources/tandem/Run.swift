@@ -1,9 +1,11 @@
 import ArgumentParser
+import ClusterDNS
 import ContainerRuntime
 import Dispatch
 import Foundation
 import KubeAPI
 import Node
+import ServiceProxy
 import Yams
 
 /// `tandem run`: runs the objects of one or more manifests until they finish, the timeout passes,
@@ -98,29 +100,54 @@ struct Run: AsyncParsableCommand {
             }
             cronJobNames.append(parts[1])
         }
-        for (o, source) in objects {
-            if case .service(let s) = o {
-                FileHandle.standardError.write(Data("\(source): service/\(s.metadata.name ?? "") accepted; Services are not served by `tandem run` yet\n".utf8))
-            }
+        // The API server's Service IP and node port allocation, before anything starts.
+        var proxyConfig = ProxyConfig()
+        proxyConfig.nodeName = ProcessInfo.processInfo.hostName
+        await Proxier.cleanupStale(config: proxyConfig)
+        let proxier = Proxier(config: proxyConfig)
+        let services = objects.compactMap { o, _ -> Service? in
+            guard case .service(var s) = o else { return nil }
+            s.metadata.namespace = s.metadata.namespace ?? "default"
+            return s
         }
+        let allocationErrors = await proxier.admit(services)
+        if !allocationErrors.isEmpty { return fail(allocationErrors.joined(separator: "\n")) }
 
         let timeline = Timeline(fd: output == nil ? 1 : 2)
-        let context: NodeContext
+        var context: NodeContext
+        let dns: ClusterDNSServer
         do {
             try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
             catalog.prepare()
+            dns = try await ClusterDNSServer.start(upstream: ClusterDNSServer.hostNameserver(), domain: proxyConfig.clusterDomain)
+            do {
+                try await proxier.start(dnsPort: dns.port) { dns.update(records: $0) }
+            } catch {
+                await dns.stop()
+                await proxier.stop()
+                throw error
+            }
             let runtime = try Runtime(logEcho: { id, _, line in timeline.log(containerID: id, line: line) })
             var netConfig = PodNetworkConfig(stateDir: root + "/net")
             netConfig.poolSize = 1
+            netConfig.serviceCIDR = proxyConfig.serviceCIDR.description
             let network = PodNetwork(config: netConfig)
             await network.cleanupStale()
             context = NodeContext(root: root, runtime: runtime, network: network, images: catalog, timeline: timeline,
-                                  hostIP: "127.0.0.1", nodeName: ProcessInfo.processInfo.hostName)
+                                  hostIP: "127.0.0.1", nodeName: proxyConfig.nodeName)
+            context.clusterDNS = await proxier.dnsIP
+            context.clusterDomain = proxyConfig.clusterDomain
         } catch {
             return fail("error: cannot start the node: \(error)")
         }
 
-        let cluster = LocalCluster(context: context, objects: objects.map(\.0), trigger: cronJobNames)
+        // Pod changes reach the proxy in order, the newest snapshot winning when it falls behind.
+        let (podUpdates, podFeed) = AsyncStream.makeStream(of: ([Pod], Set<String>).self, bufferingPolicy: .bufferingNewest(1))
+        let feeder = Task {
+            for await (pods, terminating) in podUpdates { await proxier.update(pods: pods, terminating: terminating) }
+        }
+        let cluster = LocalCluster(context: context, objects: objects.map(\.0).filter { if case .service = $0 { false } else { true } },
+                                   trigger: cronJobNames) { pods, terminating in podFeed.yield((pods, terminating)) }
         let stop = SignalWatcher.install { Task { await cluster.shutdown() } }
         let timer = timeoutDuration.map { d in
             Task {
@@ -138,6 +165,10 @@ struct Run: AsyncParsableCommand {
             return RunRequests.Reply(result: found ? "deleted" : "NotFound")
         }
         await cluster.run()
+        podFeed.finish()
+        await feeder.value
+        await proxier.stop()
+        await dns.stop()
         await requests?.finish()
         await context.network.shutdown()
         watcher?.cancel()
@@ -148,7 +179,9 @@ struct Run: AsyncParsableCommand {
             let list = JSONValue.object([
                 "apiVersion": .string("v1"), "kind": .string("List"),
                 "metadata": .object(["resourceVersion": .string("")]),
-                "items": .array(await cluster.finalObjects().compactMap { try? $0.jsonValue() }),
+                "items": .array(await cluster.finalObjects().compactMap { try? $0.jsonValue() }
+                    + (await proxier.admittedServices()).compactMap { try? KubeObject.service($0).jsonValue() }
+                    + (await proxier.endpointSlices())),
             ])
             if output == "json" {
                 print(list.jsonText())

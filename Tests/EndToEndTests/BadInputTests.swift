@@ -336,7 +336,34 @@ let badInputs: [BadInput] = [
              "spec.containers[1].name: Duplicate value: \"app\"", invocation: .stdin),
     BadInput("stdin multi-document", pod("first") + "---\n" + pod("p", spec(extra: "  restartPolicy: Sometimes")),
              "spec.restartPolicy: Unsupported value: \"Sometimes\"", invocation: .stdin),
+
+    // MARK: Services
+    BadInput("service clusterIP not an IP", pod() + "---\n" + service("  clusterIP: 10.96.0.300\n  ports:\n  - port: 80"),
+             "The Service \"s\" is invalid", "spec.clusterIPs[0]: Invalid value: \"10.96.0.300\": must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"),
+    BadInput("service clusterIP outside the range", pod() + "---\n" + service("  clusterIP: 10.0.0.7\n  ports:\n  - port: 80"),
+             "spec.clusterIPs: Invalid value: []string{\"10.0.0.7\"}: failed to allocate IP 10.0.0.7: the provided IP (10.0.0.7) is not in the valid range. The range of valid IPs is 10.96.0.0/16"),
+    BadInput("service without ports", pod() + "---\n" + service(""),
+             "The Service \"s\" is invalid", "spec.ports: Required value"),
+    BadInput("service port out of range", pod() + "---\n" + service("  ports:\n  - port: 70000"),
+             "spec.ports[0].port: Invalid value: 70000: must be between 1 and 65535, inclusive"),
+    BadInput("service protocol", pod() + "---\n" + service("  ports:\n  - port: 80\n    protocol: HTTP"),
+             "spec.ports[0].protocol: Unsupported value: \"HTTP\": supported values: \"SCTP\", \"TCP\", \"UDP\""),
+    BadInput("service nodePort on a ClusterIP service", pod() + "---\n" + service("  ports:\n  - port: 80\n    nodePort: 30080"),
+             "spec.ports[0].nodePort: Forbidden: may not be used when `type` is 'ClusterIP'"),
+    BadInput("service nodePort outside the range", pod() + "---\n" + service("  type: NodePort\n  ports:\n  - port: 80\n    nodePort: 8080"),
+             "spec.ports[0].nodePort: Invalid value: 8080: provided port is not in the valid range. The range of valid ports is 30000-32767"),
+    BadInput("service headless targetPort", pod() + "---\n" + service("  clusterIP: None\n  ports:\n  - port: 80\n    targetPort: 8080"),
+             "spec.ports[0].targetPort: Invalid value: 8080: must be equal to the value of 'port' when clusterIP = None"),
+    BadInput("service selector label value", pod() + "---\n" + service("  selector: {app: \"-bad\"}\n  ports:\n  - port: 80"),
+             "spec.selector: Invalid value: \"-bad\""),
+    BadInput("service type", pod() + "---\n" + service("  type: Internal\n  ports:\n  - port: 80"),
+             "spec.type: Unsupported value: \"Internal\": supported values: \"ClusterIP\", \"ExternalName\", \"LoadBalancer\", \"NodePort\""),
 ]
+
+/// A Service named `s`; `fields` are the lines of its spec (column 2).
+private func service(_ fields: String) -> String {
+    "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\nspec:\n" + (fields.isEmpty ? "  selector: {app: x}\n" : fields + "\n")
+}
 
 // MARK: Running a row
 

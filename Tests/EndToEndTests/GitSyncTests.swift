@@ -346,18 +346,10 @@ func httpStatus(_ host: String, port: Int, path: String) -> Int? {
 
     @Test func seedServesRepoAndFollowsNewCommits() throws {
         // The manifest names /srv/git/site.git; keep whatever is there and put it back after.
-        let backup = Self.bare + ".tandem-e2e-backup-\(UUID().uuidString.prefix(8))"
-        let hadRepo = FileManager.default.fileExists(atPath: Self.bare)
-        let hadParent = FileManager.default.fileExists(atPath: "/srv/git")
-        if hadRepo { try FileManager.default.moveItem(atPath: Self.bare, toPath: backup) }
-        defer {
-            try? FileManager.default.removeItem(atPath: Self.bare)
-            if hadRepo { try? FileManager.default.moveItem(atPath: backup, toPath: Self.bare) }
-            if !hadParent { try? FileManager.default.removeItem(atPath: "/srv/git") }
-        }
-        try FileManager.default.createDirectory(atPath: "/srv/git", withIntermediateDirectories: true)
-        let repo = try GitFixture(bare: Self.bare)
-        defer { repo.cleanup() }
+        try Self.withSeedRepository(seedServesRepo)
+    }
+
+    private func seedServesRepo(_ repo: GitFixture) throws {
         let first = try repo.commit(["index.html": "This is version 1.0\n"])
 
         // TANDEM_SEEDS: for a checkout that does not sit beside shared/ (a git worktree).

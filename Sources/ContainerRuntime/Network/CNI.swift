@@ -71,7 +71,14 @@ enum CNIConfigs {
     /// pod reach itself through its own IP, as the kubelet's kubenet did. `dataDir` keeps the
     /// host-local leases under Tandem's root instead of /var/lib/cni.
     static func bridge(_ config: PodNetworkConfig) -> JSONValue {
-        .object([
+        var ipam: [String: JSONValue] = [
+            "type": .string("host-local"),
+            "ranges": .array([.array([.object(["subnet": .string(config.subnet)])])]),
+            "dataDir": .string(config.ipamDataDir),
+        ]
+        // host-local puts the route in its result; the bridge plugin installs it via the gateway.
+        if let services = config.serviceCIDR { ipam["routes"] = .array([.object(["dst": .string(services)])]) }
+        return .object([
             "cniVersion": .string(version),
             "name": .string(config.networkName),
             "type": .string("bridge"),
@@ -79,11 +86,7 @@ enum CNIConfigs {
             "isGateway": .bool(true),
             "ipMasq": .bool(false),
             "hairpinMode": .bool(true),
-            "ipam": .object([
-                "type": .string("host-local"),
-                "ranges": .array([.array([.object(["subnet": .string(config.subnet)])])]),
-                "dataDir": .string(config.ipamDataDir),
-            ]),
+            "ipam": .object(ipam),
         ])
     }
 

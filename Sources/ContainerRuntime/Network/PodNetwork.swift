@@ -24,6 +24,9 @@ public struct PodNetworkConfig: Sendable {
     public var netnsPrefix = "tandem-"
     /// The CNI network name; host-local keeps its leases in `ipam/<networkName>/`.
     public var networkName = "tandem"
+    /// The Service IP range, routed from each pod to the bridge gateway where the Service rules
+    /// are (pods have no default route). Nil: no route.
+    public var serviceCIDR: String?
 
     /// How many ready sandboxes (namespace made, CNI ADD done) to keep for the next pods, so that
     /// the ~30 ms of network set-up is off a pod's critical path. 0 disables the pool.
@@ -68,7 +71,7 @@ struct SandboxRecord: Codable, Sendable {
 }
 
 /// Identifies a process across PID reuse: field 22 (start time) of `/proc/PID/stat`.
-func processStartTime(_ pid: Int32) -> String? {
+public func processStartTime(_ pid: Int32) -> String? {
     guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/stat") else { return nil }
     let text = String(decoding: data, as: UTF8.self)
     guard let close = text.lastIndex(of: ")") else { return nil }
