@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE
 #include "CTandemInit.h"
+#include "isolation.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -282,7 +283,7 @@ static int read_config(void) {
         else if (!strcmp(key, "sandbox")) cfg.sandbox_pid = (pid_t)atoi(val);
         else if (!strcmp(key, "shm")) cfg.shm = val;
         else if (!strcmp(key, "sharepid")) cfg.share_pid = !strcmp(val, "1");
-        else return -1;
+        else if (isolation_config(key, val) <= 0) return -1;
     }
 #undef NEXT
     cfg.argv[cfg.argc] = NULL;
@@ -381,6 +382,8 @@ static void exec_resolved(void) {
 }
 
 static void child_run(void) {
+    const char *iso_arg, *iso_step;
+    if ((iso_step = isolation_enter(&iso_arg))) die(iso_step, iso_arg);
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) die("make / rprivate", NULL);
     int dev = clone_tree("/dev", 0);
     if (dev < 0) die("clone /dev", NULL);
@@ -444,6 +447,7 @@ static void child_run(void) {
     const char *cwd = cfg.cwd ? cfg.cwd : "/";
     if (cfg.cwd) mkdir_p(cwd); /* the kubelet's runtimes create a missing workingDir */
     if (chdir(cwd) < 0) die("chdir to workingDir", cwd);
+    if ((iso_step = isolation_finish(&iso_arg))) die(iso_step, iso_arg);
     exec_resolved();
     die("exec", cfg.argv[0]);
 }

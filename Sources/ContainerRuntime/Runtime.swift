@@ -62,6 +62,8 @@ public struct ContainerSpec: Sendable {
     public var logPath: String
     /// Files written into the container's root (the overlay upper dir) before it starts.
     public var files: [String: FileContent]
+    /// Cgroups and securityContext.
+    public var isolation = ProcessIsolation()
 
     public init(id: String, argv: [String], env: [String] = [], workingDir: String? = nil, mounts: [BindMount] = [],
                 hostname: String? = nil, sandbox: PodSandbox? = nil, netnsPath: String? = nil, stateDir: String, logPath: String,
@@ -250,6 +252,7 @@ public final class Runtime: Sendable {
         for m in spec.mounts { config.add("bind", m.readOnly ? "ro" : "rw", m.source, m.target) }
         for a in spec.argv { config.add("arg", a) }
         for e in spec.env { config.add("env", e) }
+        spec.isolation.add(to: &config)
 
         let session: ShimSession
         do {

@@ -1,3 +1,4 @@
+import Cgroups
 import ContainerRuntime
 import Foundation
 import KubeAPI
@@ -19,10 +20,13 @@ public struct NodeContext: Sendable {
     /// `tail -f /logs/access.log` beside nginx works only because nginx has opened its log by
     /// then. Tandem starts a container in about 2 ms, so it keeps the head start explicitly.
     public let containerStartSpacing: Duration
+    /// The node's cgroup tree; nil runs containers without resource limits (no writable cgroups).
+    public let cgroups: NodeCgroups?
 
     public init(root: String, runtime: Runtime, network: PodNetwork, images: ImageCatalog, timeline: Timeline, hostIP: String = "127.0.0.1", nodeName: String,
-                containerStartSpacing: Duration = .milliseconds(100)) {
+                containerStartSpacing: Duration = .milliseconds(100), cgroups: NodeCgroups? = nil) {
         self.containerStartSpacing = containerStartSpacing
+        self.cgroups = cgroups
         self.root = root
         self.runtime = runtime
         self.network = network

@@ -115,7 +115,7 @@ struct Run: AsyncParsableCommand {
             let network = PodNetwork(config: netConfig)
             await network.cleanupStale()
             context = NodeContext(root: root, runtime: runtime, network: network, images: catalog, timeline: timeline,
-                                  hostIP: "127.0.0.1", nodeName: ProcessInfo.processInfo.hostName)
+                                  hostIP: "127.0.0.1", nodeName: ProcessInfo.processInfo.hostName, cgroups: Self.nodeCgroups())
         } catch {
             return fail("error: cannot start the node: \(error)")
         }
