@@ -632,6 +632,8 @@ static void sandbox_mode(void) {
 static void child_exec(void) {
     const char *cwd = cfg.cwd ? cfg.cwd : "/";
     if (chdir(cwd) < 0) die("chdir", cwd);
+    const char *iso_arg, *iso_step;
+    if ((iso_step = isolation_finish(&iso_arg))) die(iso_step, iso_arg);
     exec_resolved();
     /* Like runc: report on the exec'd process's own output as well. */
     int e = errno;

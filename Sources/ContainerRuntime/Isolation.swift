@@ -19,6 +19,18 @@ public struct ProcessIsolation: Sendable, Hashable {
 
     public init() {}
 
+    /// A command exec'd in the running container: its user, groups, capabilities and
+    /// no_new_privs. It enters the container's namespaces, where the root is already read-only
+    /// and `/sys` (with the cgroup files) is, so it stays in the shim's cgroup and keeps its
+    /// OOM score: probes and hooks are charged to Tandem, not the container.
+    var forExec: ProcessIsolation {
+        var iso = self
+        iso.cgroupProcs = []
+        iso.oomScoreAdj = nil
+        iso.readOnlyRoot = false
+        return iso
+    }
+
     func add(to config: inout ShimConfig) {
         for p in cgroupProcs { config.add("cgroup", p) }
         if let oomScoreAdj { config.add("oomscoreadj", String(oomScoreAdj)) }

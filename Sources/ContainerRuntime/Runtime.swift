@@ -128,8 +128,11 @@ public final class ContainerProcess: Sendable {
     let session: ShimSession
     /// Signals go through a pidfd so a recycled pid can never be hit.
     private let pidfd: Mutex<Int32>
+    /// What exec'd commands (probes, hooks) run with too, as `runc exec` reuses the process spec.
+    let isolation: ProcessIsolation
 
-    init(id: String, pid: Int32, startedAt: Date, session: ShimSession) {
+    init(id: String, pid: Int32, startedAt: Date, session: ShimSession, isolation: ProcessIsolation = ProcessIsolation()) {
+        self.isolation = isolation
         self.id = id
         self.pid = pid
         self.startedAt = startedAt
@@ -279,7 +282,7 @@ public final class Runtime: Sendable {
         }
         switch await session.started() {
         case .success(let pid):
-            return ContainerProcess(id: spec.id, pid: pid, startedAt: Date(), session: session)
+            return ContainerProcess(id: spec.id, pid: pid, startedAt: Date(), session: session, isolation: spec.isolation)
         case .failure(let e):
             _ = await session.finished()
             logger.debug("container \(spec.id) failed to start: \(e.message)")
@@ -367,6 +370,7 @@ public final class Runtime: Sendable {
         if let cwd = workingDir, !cwd.isEmpty { config.add("cwd", cwd) }
         for a in argv { config.add("arg", a) }
         for e in env { config.add("env", e) }
+        container.isolation.forExec.add(to: &config)
         let output = Mutex(Data())
         let session: ShimSession
         do {

@@ -142,6 +142,11 @@ struct IsolationTests {
               echo hi > /data/f && echo "file=$(stat -c '%u:%g' /data/f) dir=$(stat -c '%g %A' /data)"
               cat /host/root-only 2>&1 | sed 's/^/read: /'
               grep CapEff /proc/self/status
+              i=0; while [ ! -s /data/hook ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+              echo "hook=$(cat /data/hook)"
+            lifecycle:
+              postStart:
+                exec: {command: ["sh", "-c", "echo $(id -u):$(id -g) $(grep CapEff /proc/self/status | cut -f2) > /data/hook"]}
             volumeMounts:
             - {name: data, mountPath: /data}
             - {name: host, mountPath: /host}
@@ -196,6 +201,7 @@ struct IsolationTests {
         #expect(user.contains("file=1000:2000 dir=2000 drwxrwsrwx"), "fsGroup owns the emptyDir, setgid: \(user)")
         #expect(user.contains("read: ") && user.contains("Permission denied"), "\(user)")
         #expect(user.contains("CapEff:\t0000000000000000"), "a non-root user keeps no capabilities: \(user)")
+        #expect(user.contains("hook=1000:3000 0000000000000000"), "an exec hook runs as the container's user: \(user)")
 
         let caps = { (name: String) in r.log(pod: "caps", container: name) }
         #expect(caps("default").contains("CapEff:\t00000000a80425fb"), "containerd's default set: \(caps("default"))")
