@@ -44,10 +44,6 @@ public final class NodeCgroups: Sendable {
     private let bases: [String: String]
     /// The distinct directories of `bases` (co-mounted controllers share one).
     private let dirs: [String]
-    /// A read-only descriptor of the first hierarchy's `kubepods` directory, flocked shared for
-    /// Tandem's lifetime (see `claim`).
-    private let lockFD: Int32
-
     static let v1Controllers = ["memory", "cpu", "cpuacct", "pids"]
 
     /// The node's cgroups, or nil when this machine has none Tandem can write (no cgroupfs, not
@@ -89,32 +85,68 @@ public final class NodeCgroups: Sendable {
             try Self.write(dirs[0] + "/cgroup.subtree_control", "+cpu +memory +pids")
         }
         for d in dirs { try Self.mkdir(d + "/kubepods") }
-        lockFD = open(dirs[0] + "/kubepods", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard lockFD >= 0 else { throw CgroupError("open \(dirs[0])/kubepods: \(String(cString: strerror(errno)))") }
     }
 
-    deinit { close(lockFD) }
+    /// Runs `body` under a `flock` (`LOCK_SH` or `LOCK_EX`) on the first hierarchy's `kubepods`
+    /// directory: pod cgroups are made under a shared one, stale ones swept under an exclusive
+    /// one. A descriptor of its own each time, since a flock belongs to the open file, which
+    /// concurrent pod workers must not share.
+    private func withKubepodsLock<T>(_ operation: Int32, _ body: () throws -> T) rethrows -> T {
+        let fd = open(dirs[0] + "/kubepods", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd >= 0 { _ = flock(fd, operation) }
+        defer { if fd >= 0 { close(fd) } }
+        return try body()
+    }
 
     /// Makes the node-level cgroups (`kubepods`, `kubepods/burstable`, `kubepods/besteffort`), as
     /// the kubelet's QoS container manager does at start-up: `kubepods` shares by the node's CPUs,
-    /// BestEffort the minimum. Then, when no other Tandem is using the tree, removes the pod
-    /// cgroups an earlier Tandem left behind (killed with -9, say): the kubelet's orphaned pod
-    /// cgroup clean-up. Another live Tandem holds its shared lock on `kubepods`, and its pods'
-    /// cgroups are not ours to remove.
+    /// BestEffort the minimum. Then removes the pod cgroups nobody owns (`sweepStale`).
     public func claim(allocatableMilliCPU: Int64) throws {
         try create(.kubepods, ResourceConfig(cpuShares: ResourceMath.milliCPUToShares(allocatableMilliCPU)))
         try create(.kubepods.child("burstable"), ResourceConfig())
         try create(.kubepods.child("besteffort"), ResourceConfig(cpuShares: ResourceMath.minShares))
-        if flock(lockFD, LOCK_EX | LOCK_NB) == 0 {
-            for qos in [CgroupName.kubepods, .kubepods.child("burstable"), .kubepods.child("besteffort")] {
-                for d in dirs {
-                    for entry in (try? FileManager.default.contentsOfDirectory(atPath: d + "/" + qos.path)) ?? [] where entry.hasPrefix("pod") {
-                        remove(qos.child(entry))
-                    }
+        sweepStale()
+    }
+
+    /// The kubelet's orphaned pod cgroup clean-up: removes every pod cgroup that no live Tandem
+    /// holds, such as those of a Tandem killed with -9 (its containers died with it). Each live
+    /// pod's cgroup directory is `flock`ed shared by its Tandem for as long as the pod runs, and
+    /// made under a shared lock on `kubepods`; the sweep holds that exclusively, so it never sees
+    /// a pod cgroup between its mkdir and its lock. Several Tandems may share one tree.
+    public func sweepStale() {
+        withKubepodsLock(LOCK_EX) { sweepUnlocked() }
+    }
+
+    private func sweepUnlocked() {
+        for qos in [CgroupName.kubepods, .kubepods.child("burstable"), .kubepods.child("besteffort")] {
+            var pods = Set<String>()
+            for d in dirs {
+                for entry in (try? FileManager.default.contentsOfDirectory(atPath: d + "/" + qos.path)) ?? [] where entry.hasPrefix("pod") {
+                    pods.insert(entry)
                 }
             }
+            for entry in pods {
+                let fd = open(dirs[0] + "/" + qos.child(entry).path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                if fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0 {
+                    close(fd)
+                    continue
+                }
+                remove(qos.child(entry))
+                if fd >= 0 { close(fd) }
+            }
         }
-        _ = flock(lockFD, LOCK_SH)
+    }
+
+    /// Makes a pod's cgroup (see `create`) and holds it: the returned lease keeps a shared
+    /// `flock` on it, so no other Tandem's `sweepStale` removes it while the pod lives.
+    public func createPod(_ name: CgroupName, _ config: ResourceConfig) throws -> PodCgroupLease {
+        try withKubepodsLock(LOCK_SH) {
+            try create(name, config)
+            let fd = open(dirs[0] + "/" + name.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard fd >= 0 else { throw CgroupError("open \(dirs[0])/\(name.path): \(String(cString: strerror(errno)))") }
+            _ = flock(fd, LOCK_SH)
+            return PodCgroupLease(name: name, fd: fd)
+        }
     }
 
     /// Creates the cgroup in every hierarchy (idempotent) and writes its limits.
@@ -198,6 +230,18 @@ public final class NodeCgroups: Sendable {
         let ok = value.withCString { Glibc.write(fd, $0, strlen($0)) } >= 0
         guard ok else { throw CgroupError("write \(value) to \(path): \(String(cString: strerror(errno)))") }
     }
+}
+
+/// A live pod's claim on its cgroup: released (the descriptor closed) when dropped, or when
+/// Tandem dies, so a later sweep knows the cgroup is orphaned.
+public final class PodCgroupLease: Sendable {
+    public let name: CgroupName
+    private let fd: Int32
+    init(name: CgroupName, fd: Int32) {
+        self.name = name
+        self.fd = fd
+    }
+    deinit { close(fd) }
 }
 
 private extension String {

@@ -36,7 +36,7 @@ public actor PodWorker {
     private var volumeManager: VolumeManager?
     private var volumes: [String: MountedVolume] = [:]
     /// The pod's cgroup and each running container's, by container ID (`kubepods/…/pod<uid>/<id>`).
-    private var podCgroup: CgroupName?
+    private var podCgroup: PodCgroupLease?
     private var containerCgroups: [String: CgroupName] = [:]
     private var timers: [Task<Void, Never>] = []
     /// Removal of exited containers' writable layers, done off the actor so the next container
@@ -244,9 +244,7 @@ public actor PodWorker {
     /// `ResourceConfigForPod`.
     private func ensurePodCgroup() throws {
         guard let cgroups = ctx.cgroups, podCgroup == nil else { return }
-        let name = CgroupName.pod(uid: pod.uid, qosClass: qosClass)
-        try cgroups.create(name, ResourceMath.pod(pod.spec, qosClass: qosClass))
-        podCgroup = name
+        podCgroup = try cgroups.createPod(.pod(uid: pod.uid, qosClass: qosClass), ResourceMath.pod(pod.spec, qosClass: qosClass))
     }
 
     private var etcHostsPath: String { ctx.podDirectory(pod) + "/etc-hosts" }
@@ -392,7 +390,7 @@ public actor PodWorker {
         spec.isolation = try ContainerSecurity.isolation(pod, container, qosClass: qosClass, memoryCapacity: NodeAllocatable.host.memoryBytes)
         if let cgroups = ctx.cgroups, let podCgroup {
             // The CRI runtime's part: the container's own cgroup below the pod's, made before it starts.
-            let cgroup = podCgroup.child(id)
+            let cgroup = podCgroup.name.child(id)
             try cgroups.create(cgroup, ResourceMath.container(container))
             containerCgroups[id] = cgroup
             spec.isolation.cgroupProcs = cgroups.procsFiles(cgroup)
@@ -543,7 +541,7 @@ public actor PodWorker {
         await stopSandbox()
         if let podCgroup {
             for (id, cgroup) in containerCgroups { ctx.cgroups?.remove(cgroup); containerCgroups[id] = nil }
-            ctx.cgroups?.remove(podCgroup)
+            ctx.cgroups?.remove(podCgroup.name)
             self.podCgroup = nil
         }
         await volumeManager?.tearDown()

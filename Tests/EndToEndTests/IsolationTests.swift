@@ -219,4 +219,46 @@ struct IsolationTests {
         #expect(r.stderr.split(separator: "\n").contains { $0.hasPrefix("nonroot ") && $0.contains("CreateContainerConfigError") }, "\(r.stderr)")
         #expect(r.stderr.contains("nonroot/c: Warning Failed: Error: container has runAsNonRoot and image will run as root (pod: \"nonroot_default(\(uid))\", container: c)"), "\(r.stderr)")
     }
+
+    @Test func cgroupsLeftByATandemKilledWithSIGKILLAreRemovedByTheNextOne() throws {
+        guard let memoryDir = Self.cgroupDir("memory") else {
+            Issue.record("cgroup v1 hierarchies expected on this machine")
+            return
+        }
+        let dir = try Tandem.tempDir("tandem-e2e-kill9")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try """
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: sleeper}
+        spec:
+          hostNetwork: true
+          containers:
+          - {name: c, image: busybox, command: ["sleep", "60"]}
+        """.write(toFile: dir + "/pod.yaml", atomically: true, encoding: .utf8)
+        let run = try BackgroundRun(files: [dir + "/pod.yaml"])
+        defer { run.cleanup() }
+        #expect(run.wait(for: 20) { run.podRunningAndReady("sleeper") }, "\(run.timeline)")
+        let uid = try #require(run.pod("sleeper")?["metadata"]?["uid"]?.stringValue)
+        let podDir = memoryDir + "/kubepods/besteffort/pod" + uid
+        #expect(FileManager.default.fileExists(atPath: podDir))
+
+        kill(run.process.processIdentifier, SIGKILL)
+        run.process.waitUntilExit()
+        #expect(FileManager.default.fileExists(atPath: podDir), "nobody removed it: tandem died")
+
+        // The next tandem sweeps what no live tandem holds, even while others run beside it.
+        let next = try Tandem.run("""
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: quick}
+        spec:
+          restartPolicy: Never
+          hostNetwork: true
+          containers:
+          - {name: c, image: busybox, command: ["true"]}
+        """, timeout: "10s")
+        #expect(next.status == 0, "\(next.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: podDir), "\(Self.tree(memoryDir + "/kubepods"))")
+    }
 }
