@@ -126,6 +126,11 @@ struct IsolationTests {
         chmod(host, 0o755)
         let yaml = """
         apiVersion: v1
+        kind: Secret
+        metadata: {name: token}
+        stringData: {key: s3cr3t}
+        ---
+        apiVersion: v1
         kind: Pod
         metadata: {name: user}
         spec:
@@ -141,6 +146,7 @@ struct IsolationTests {
               echo "id=$(id -u):$(id -g) groups=$(id -G)"
               echo hi > /data/f && echo "file=$(stat -c '%u:%g' /data/f) dir=$(stat -c '%g %A' /data)"
               cat /host/root-only 2>&1 | sed 's/^/read: /'
+              echo "secret=$(cat /secret/key) mode=$(stat -L -c '%a %g' /secret/key)"
               grep CapEff /proc/self/status
               i=0; while [ ! -s /data/hook ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
               echo "hook=$(cat /data/hook)"
@@ -150,8 +156,11 @@ struct IsolationTests {
             volumeMounts:
             - {name: data, mountPath: /data}
             - {name: host, mountPath: /host}
+            - {name: secret, mountPath: /secret}
           volumes:
           - {name: data, emptyDir: {}}
+          - name: secret
+            secret: {secretName: token, defaultMode: 0440}
           - name: host
             hostPath: {path: HOSTDIR, type: Directory}
         ---
@@ -200,6 +209,7 @@ struct IsolationTests {
         #expect(user.contains("id=1000:3000 groups=3000 2000 4000"), "\(user)")
         #expect(user.contains("file=1000:2000 dir=2000 drwxrwsrwx"), "fsGroup owns the emptyDir, setgid: \(user)")
         #expect(user.contains("read: ") && user.contains("Permission denied"), "\(user)")
+        #expect(user.contains("secret=s3cr3t mode=440 2000"), "a 0440 secret is the fsGroup's to read: \(user)")
         #expect(user.contains("CapEff:\t0000000000000000"), "a non-root user keeps no capabilities: \(user)")
         #expect(user.contains("hook=1000:3000 0000000000000000"), "an exec hook runs as the container's user: \(user)")
 
