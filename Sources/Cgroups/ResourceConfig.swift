@@ -102,6 +102,11 @@ public enum ResourceMath {
         return max(regular, initMax) + value(spec.overhead, name)
     }
 
+    /// What the scheduler counts for a pod (`resource.PodRequests`): milli-CPU and bytes of memory.
+    public static func podRequests(_ spec: PodSpec) -> (milliCPU: Int64, memory: Int64) {
+        (podTotal(spec, "cpu", limits: false, value: milli), podTotal(spec, "memory", limits: false, value: bytes))
+    }
+
     /// `ResourceConfigForPod`: the pod cgroup. Shares from the summed CPU requests; a CPU quota and
     /// a memory limit only when every container declares that limit (otherwise one container
     /// could use the whole machine, and the pod with it); BestEffort pods get the minimum shares.

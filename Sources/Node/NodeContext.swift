@@ -22,9 +22,13 @@ public struct NodeContext: Sendable {
     public let containerStartSpacing: Duration
     /// The node's cgroup tree; nil runs containers without resource limits (no writable cgroups).
     public let cgroups: NodeCgroups?
+    /// What the pods bound to this node request, for the scheduler's fit check.
+    public let resources: NodeResources
 
     public init(root: String, runtime: Runtime, network: PodNetwork, images: ImageCatalog, timeline: Timeline, hostIP: String = "127.0.0.1", nodeName: String,
-                containerStartSpacing: Duration = .milliseconds(100), cgroups: NodeCgroups? = nil) {
+                containerStartSpacing: Duration = .milliseconds(100), cgroups: NodeCgroups? = nil,
+                resources: NodeResources = NodeResources()) {
+        self.resources = resources
         self.containerStartSpacing = containerStartSpacing
         self.cgroups = cgroups
         self.root = root

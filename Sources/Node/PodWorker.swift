@@ -36,6 +36,9 @@ public actor PodWorker {
     private var volumeManager: VolumeManager?
     private var volumes: [String: MountedVolume] = [:]
     /// The pod's cgroup and each running container's, by container ID (`kubepods/…/pod<uid>/<id>`).
+    /// The scheduler's `FailedScheduling` message while the pod does not fit the node; nil once bound.
+    private var unschedulable: String?
+    private var bound = false
     private var podCgroup: PodCgroupLease?
     private var containerCgroups: [String: CgroupName] = [:]
     private var timers: [Task<Void, Never>] = []
@@ -74,6 +77,7 @@ public actor PodWorker {
         wake()
         for await _ in wakeStream {
             if deleting { break }
+            guard await bind() else { continue }
             await syncPod()
             publish()
             if isFinished || (failure != nil && runtimeStatus.running.isEmpty) { break }
@@ -114,6 +118,21 @@ public actor PodWorker {
     }
 
     private func wake() { wakeContinuation.yield() }
+
+    /// The scheduler's part, before the kubelet sees the pod: bound once its requests fit beside the
+    /// other pods' (`NodeResourcesFit`), otherwise `Pending` with `PodScheduled: False`.
+    private func bind() async -> Bool {
+        if bound { return true }
+        if let message = await ctx.resources.bind(pod, retry: { [weak self] in Task { await self?.wake() } }) {
+            if unschedulable != message { ctx.timeline.note("\(pod.name): Warning FailedScheduling: \(message)") }
+            unschedulable = message
+            publish()
+            return false
+        }
+        bound = true
+        unschedulable = nil
+        return true
+    }
 
     private var isFinished: Bool {
         let phase = pod.status?.phase
@@ -538,6 +557,7 @@ public actor PodWorker {
         probeTasks = [:]
         for t in timers { t.cancel() }
         await layerRemoval?.value
+        await ctx.resources.release(pod.uid)
         await stopSandbox()
         if let podCgroup {
             for (id, cgroup) in containerCgroups { ctx.cgroups?.remove(cgroup); containerCgroups[id] = nil }
@@ -649,7 +669,7 @@ public actor PodWorker {
         var input = StatusInputs(runtime: runtimeStatus, probes: probes, reasonCache: reasonCache, deleting: deleting || failure != nil,
                                  terminated: terminated, previous: pod.status, now: Date(), hostIP: ctx.hostIP)
         input.failure = failure
-        let status = PodStatusGenerator.generate(pod: pod, input)
+        let status = unschedulable.map { PodStatusGenerator.unschedulable(pod.spec, message: $0) } ?? PodStatusGenerator.generate(pod: pod, input)
         guard status != pod.status || metadataChanged else { return }
         pod.status = status
         ctx.timeline.podChanged(pod)

@@ -302,6 +302,16 @@ public enum PodStatusGenerator {
         Condition(type: type, status: ok ? "True" : "False", reason: reason, message: message)
     }
 
+    /// The status the scheduler leaves on a pod it cannot place: `Pending`, `PodScheduled` false
+    /// with reason `Unschedulable` and the scheduler's message, no container statuses yet.
+    public static func unschedulable(_ spec: PodSpec, message: String) -> PodStatus {
+        var status = PodStatus()
+        status.phase = "Pending"
+        status.conditions = [condition("PodScheduled", false, reason: "Unschedulable", message: message)]
+        status.qosClass = qosClass(spec)
+        return status
+    }
+
     /// `GetPodQOS` (pkg/apis/core/v1/helper/qos), as the API server sets `status.qosClass` at
     /// creation: only CPU and memory count, and only non-zero quantities. BestEffort without any;
     /// Guaranteed when every container limits both and every request equals its limit; Burstable

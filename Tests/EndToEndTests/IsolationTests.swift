@@ -271,4 +271,53 @@ struct IsolationTests {
         #expect(next.status == 0, "\(next.stderr)")
         #expect(!FileManager.default.fileExists(atPath: podDir), "\(Self.tree(memoryDir + "/kubepods"))")
     }
+
+    @Test func podsThatDoNotFitTheNodeWaitUnscheduledForTheScheduler() throws {
+        // Each of these two asks for 60 % of the machine's CPUs: the second waits for the first.
+        let cpu = "\(ProcessInfo.processInfo.activeProcessorCount * 600)m"
+        let yaml = """
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: huge}
+        spec:
+          containers:
+          - name: c
+            image: busybox
+            command: ["sleep", "60"]
+            resources: {requests: {memory: 100Ti}}
+        ---
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: half-a}
+        spec:
+          restartPolicy: Never
+          containers:
+          - {name: c, image: busybox, command: ["sleep", "1"], resources: {requests: {cpu: \(cpu)}}}
+        ---
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: half-b}
+        spec:
+          restartPolicy: Never
+          containers:
+          - {name: c, image: busybox, command: ["sleep", "1"], resources: {requests: {cpu: \(cpu)}}}
+        """
+        let r = try Tandem.run(yaml, timeout: "8s")
+        let message = "0/1 nodes are available: 1 Insufficient memory. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod."
+        let huge = try #require(r.pod("huge"))
+        #expect(huge["status"]?["phase"]?.stringValue == "Pending")
+        let scheduled = huge["status"]?["conditions"]?.array.first { $0["type"]?.stringValue == "PodScheduled" }
+        #expect(scheduled?["status"]?.stringValue == "False")
+        #expect(scheduled?["reason"]?.stringValue == "Unschedulable")
+        #expect(scheduled?["message"]?.stringValue == message)
+        #expect(r.stderr.contains("huge: Warning FailedScheduling: \(message)"), "\(r.stderr)")
+
+        let a = try #require(r.pod("half-a")), b = try #require(r.pod("half-b"))
+        #expect(a["status"]?["phase"]?.stringValue == "Succeeded")
+        #expect(b["status"]?["phase"]?.stringValue == "Succeeded")
+        #expect(r.stderr.contains("Warning FailedScheduling: 0/1 nodes are available: 1 Insufficient cpu."), "\(r.stderr)")
+        let times = [a, b].map { ($0["status"]?["startTime"]?.stringValue ?? "", $0.containerStatus("c")?.terminated?["finishedAt"]?.stringValue ?? "") }
+        let (first, second) = times[0].0 <= times[1].0 ? (times[0], times[1]) : (times[1], times[0])
+        #expect(second.0 >= first.1, "the second starts once the first has finished: \(times)")
+    }
 }
