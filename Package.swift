@@ -30,9 +30,11 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Yams", package: "Yams"),
         ]),
+        // The node's cgroups: the kubelet's cgroupfs layout, its resource conversions, the kernel files.
+        .target(name: "Cgroups", dependencies: ["KubeAPI"]),
         // The kubelet: pod workers, prober, volumes, status.
         .target(name: "Node", dependencies: [
-            "KubeAPI", "PodLifecycle", "ContainerRuntime",
+            "KubeAPI", "PodLifecycle", "ContainerRuntime", "Cgroups",
             .product(name: "Logging", package: "swift-log"),
         ]),
         // kube-controller-manager's Job and Deployment controllers.
@@ -61,7 +63,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .executableTarget(name: "tandem", dependencies: [
-            "KubeAPI", "PodLifecycle", "ContainerRuntime", "Node", "Controllers", "CTandemInit", "ConfigSidecar", "LogTailer", "GitSync",
+            "KubeAPI", "PodLifecycle", "ContainerRuntime", "Node", "Controllers", "CTandemInit", "Cgroups", "ConfigSidecar", "LogTailer", "GitSync",
             "ServiceProxy", "ClusterDNS",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
@@ -76,6 +78,7 @@ let package = Package(
         .testTarget(name: "LogTailerTests", dependencies: ["LogTailer"]),
         .testTarget(name: "GitSyncTests", dependencies: ["GitSync"]),
         .testTarget(name: "ServiceProxyTests", dependencies: ["ServiceProxy", "ClusterDNS", "KubeAPI", "Node"]),
+        .testTarget(name: "CgroupsTests", dependencies: ["Cgroups", "KubeAPI"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE
 #include "CTandemInit.h"
+#include "isolation.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -287,7 +288,7 @@ static int read_config(void) {
         else if (!strcmp(key, "sharepid")) cfg.share_pid = !strcmp(val, "1");
         else if (!strcmp(key, "hostpid")) cfg.host_pid = !strcmp(val, "1");
         else if (!strcmp(key, "hostipc")) cfg.host_ipc = !strcmp(val, "1");
-        else return -1;
+        else if (isolation_config(key, val) <= 0) return -1;
     }
 #undef NEXT
     cfg.argv[cfg.argc] = NULL;
@@ -386,6 +387,8 @@ static void exec_resolved(void) {
 }
 
 static void child_run(void) {
+    const char *iso_arg, *iso_step;
+    if ((iso_step = isolation_enter(&iso_arg))) die(iso_step, iso_arg);
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) die("make / rprivate", NULL);
     int dev = clone_tree("/dev", 0);
     if (dev < 0) die("clone /dev", NULL);
@@ -449,6 +452,7 @@ static void child_run(void) {
     const char *cwd = cfg.cwd ? cfg.cwd : "/";
     if (cfg.cwd) mkdir_p(cwd); /* the kubelet's runtimes create a missing workingDir */
     if (chdir(cwd) < 0) die("chdir to workingDir", cwd);
+    if ((iso_step = isolation_finish(&iso_arg))) die(iso_step, iso_arg);
     exec_resolved();
     die("exec", cfg.argv[0]);
 }
@@ -662,6 +666,8 @@ static void sandbox_mode(void) {
 static void child_exec(void) {
     const char *cwd = cfg.cwd ? cfg.cwd : "/";
     if (chdir(cwd) < 0) die("chdir", cwd);
+    const char *iso_arg, *iso_step;
+    if ((iso_step = isolation_finish(&iso_arg))) die(iso_step, iso_arg);
     exec_resolved();
     /* Like runc: report on the exec'd process's own output as well. */
     int e = errno;

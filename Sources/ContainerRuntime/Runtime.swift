@@ -62,6 +62,8 @@ public struct ContainerSpec: Sendable {
     public var logPath: String
     /// Files written into the container's root (the overlay upper dir) before it starts.
     public var files: [String: FileContent]
+    /// Cgroups and securityContext.
+    public var isolation = ProcessIsolation()
 
     public init(id: String, argv: [String], env: [String] = [], workingDir: String? = nil, mounts: [BindMount] = [],
                 hostname: String? = nil, sandbox: PodSandbox? = nil, netnsPath: String? = nil, stateDir: String, logPath: String,
@@ -128,8 +130,11 @@ public final class ContainerProcess: Sendable {
     let session: ShimSession
     /// Signals go through a pidfd so a recycled pid can never be hit.
     private let pidfd: Mutex<Int32>
+    /// What exec'd commands (probes, hooks) run with too, as `runc exec` reuses the process spec.
+    let isolation: ProcessIsolation
 
-    init(id: String, pid: Int32, startedAt: Date, session: ShimSession) {
+    init(id: String, pid: Int32, startedAt: Date, session: ShimSession, isolation: ProcessIsolation = ProcessIsolation()) {
+        self.isolation = isolation
         self.id = id
         self.pid = pid
         self.startedAt = startedAt
@@ -253,6 +258,7 @@ public final class Runtime: Sendable {
         for m in spec.mounts { config.add("bind", m.readOnly ? "ro" : "rw", m.source, m.target) }
         for a in spec.argv { config.add("arg", a) }
         for e in spec.env { config.add("env", e) }
+        spec.isolation.add(to: &config)
 
         let session: ShimSession
         do {
@@ -279,7 +285,7 @@ public final class Runtime: Sendable {
         }
         switch await session.started() {
         case .success(let pid):
-            return ContainerProcess(id: spec.id, pid: pid, startedAt: Date(), session: session)
+            return ContainerProcess(id: spec.id, pid: pid, startedAt: Date(), session: session, isolation: spec.isolation)
         case .failure(let e):
             _ = await session.finished()
             logger.debug("container \(spec.id) failed to start: \(e.message)")
@@ -371,6 +377,7 @@ public final class Runtime: Sendable {
         if let cwd = workingDir, !cwd.isEmpty { config.add("cwd", cwd) }
         for a in argv { config.add("arg", a) }
         for e in env { config.add("env", e) }
+        container.isolation.forExec.add(to: &config)
         let output = Mutex(Data())
         let session: ShimSession
         do {

@@ -93,7 +93,7 @@ public enum Defaults {
         if spec.terminationGracePeriodSeconds == nil { spec.terminationGracePeriodSeconds = 30 }
         if spec.dnsPolicy == nil || spec.dnsPolicy == "" { spec.dnsPolicy = "ClusterFirst" }
         if spec.schedulerName == nil || spec.schedulerName == "" { spec.schedulerName = "default-scheduler" }
-        if spec.securityContext == nil { spec.securityContext = .object([:]) }
+        if spec.securityContext == nil { spec.securityContext = PodSecurityContext() }
         for i in spec.containers.indices { defaultContainer(&spec.containers[i]) }
         if spec.initContainers != nil {
             for i in spec.initContainers!.indices { defaultContainer(&spec.initContainers![i]) }

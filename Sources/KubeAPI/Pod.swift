@@ -40,7 +40,7 @@ public struct PodSpec: Codable, Sendable, Hashable {
     public var hostIPC: Bool?
     public var hostUsers: Bool?
     public var shareProcessNamespace: Bool?
-    public var securityContext: JSONValue?
+    public var securityContext: PodSecurityContext?
     public var imagePullSecrets: [JSONValue]?
     public var hostname: String?
     public var subdomain: String?
@@ -95,7 +95,7 @@ public struct Container: Codable, Sendable, Hashable {
     public var terminationMessagePath: String?
     public var terminationMessagePolicy: String?
     public var imagePullPolicy: String?
-    public var securityContext: JSONValue?
+    public var securityContext: SecurityContext?
     public var stdin: Bool?
     public var stdinOnce: Bool?
     public var tty: Bool?
@@ -169,6 +169,11 @@ public struct ResourceRequirements: Codable, Sendable, Hashable {
     public var limits: [String: Quantity]?
     public var requests: [String: Quantity]?
     public var claims: [JSONValue]?
+
+    public init(limits: [String: Quantity]? = nil, requests: [String: Quantity]? = nil) {
+        self.limits = limits
+        self.requests = requests
+    }
 }
 
 public struct VolumeMount: Codable, Sendable, Hashable {

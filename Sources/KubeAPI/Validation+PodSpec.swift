@@ -32,6 +32,7 @@ extension Validation {
             errs.append(.invalid("\(path).activeDeadlineSeconds", String(deadline), "must be between 1 and 2147483647, inclusive"))
         }
         errs += nonNegative(grace, "\(path).terminationGracePeriodSeconds")
+        errs += validatePodSecurityContext(spec.securityContext, path: "\(path).securityContext")
         if let resources = spec.resources {
             errs += validateResources(resources, path: "\(path).resources")
         }
@@ -129,6 +130,7 @@ extension Validation {
         case let other: errs.append(.notSupported("\(p).terminationMessagePolicy", other, ["File", "FallbackToLogsOnError"]))
         }
         if let r = c.resources { errs += validateResources(r, path: "\(p).resources") }
+        errs += validateSecurityContext(c.securityContext, path: "\(p).securityContext")
         return errs
     }
 

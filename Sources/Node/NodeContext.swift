@@ -1,3 +1,4 @@
+import Cgroups
 import ContainerRuntime
 import Foundation
 import KubeAPI
@@ -22,10 +23,17 @@ public struct NodeContext: Sendable {
     /// The cluster DNS Service's address for `ClusterFirst` pods (nil: pods keep the host's resolver).
     public var clusterDNS: String?
     public var clusterDomain = "cluster.local"
+    /// The node's cgroup tree; nil runs containers without resource limits (no writable cgroups).
+    public let cgroups: NodeCgroups?
+    /// What the pods bound to this node request, for the scheduler's fit check.
+    public let resources: NodeResources
 
     public init(root: String, runtime: Runtime, network: PodNetwork, images: ImageCatalog, timeline: Timeline, hostIP: String = "127.0.0.1", nodeName: String,
-                containerStartSpacing: Duration = .milliseconds(100)) {
+                containerStartSpacing: Duration = .milliseconds(100), cgroups: NodeCgroups? = nil,
+                resources: NodeResources = NodeResources()) {
+        self.resources = resources
         self.containerStartSpacing = containerStartSpacing
+        self.cgroups = cgroups
         self.root = root
         self.runtime = runtime
         self.network = network

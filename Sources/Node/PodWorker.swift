@@ -1,3 +1,4 @@
+import Cgroups
 import ContainerRuntime
 import Foundation
 import KubeAPI
@@ -34,6 +35,12 @@ public actor PodWorker {
     private var podSandbox: (process: ContainerProcess, sandbox: PodSandbox)?
     private var volumeManager: VolumeManager?
     private var volumes: [String: MountedVolume] = [:]
+    /// The pod's cgroup and each running container's, by container ID (`kubepods/…/pod<uid>/<id>`).
+    /// The scheduler's `FailedScheduling` message while the pod does not fit the node; nil once bound.
+    private var unschedulable: String?
+    private var bound = false
+    private var podCgroup: PodCgroupLease?
+    private var containerCgroups: [String: CgroupName] = [:]
     private var timers: [Task<Void, Never>] = []
     /// Removal of exited containers' writable layers, done off the actor so the next container
     /// does not wait for it; one chain (so a crash loop adds no tasks), awaited before the pod
@@ -70,6 +77,7 @@ public actor PodWorker {
         wake()
         for await _ in wakeStream {
             if deleting { break }
+            guard await bind() else { continue }
             await syncPod()
             publish()
             if isFinished || (failure != nil && runtimeStatus.running.isEmpty) { break }
@@ -125,6 +133,21 @@ public actor PodWorker {
     }
 
     private func wake() { wakeContinuation.yield() }
+
+    /// The scheduler's part, before the kubelet sees the pod: bound once its requests fit beside the
+    /// other pods' (`NodeResourcesFit`), otherwise `Pending` with `PodScheduled: False`.
+    private func bind() async -> Bool {
+        if bound { return true }
+        if let message = await ctx.resources.bind(pod, retry: { [weak self] in Task { await self?.wake() } }) {
+            if unschedulable != message { ctx.timeline.note("\(pod.name): Warning FailedScheduling: \(message)") }
+            unschedulable = message
+            publish()
+            return false
+        }
+        bound = true
+        unschedulable = nil
+        return true
+    }
 
     private var isFinished: Bool {
         let phase = pod.status?.phase
@@ -184,6 +207,7 @@ public actor PodWorker {
     /// Volumes first, then the network namespace (`SyncPod` step 4 after `WaitForAttachAndMount`).
     private func createSandbox() async -> Bool {
         do {
+            try ensurePodCgroup()
             if volumeManager == nil {
                 let vm = VolumeManager(podDir: ctx.podDirectory(pod), pod: pod, sources: sources)
                 volumes = try await vm.setUp()
@@ -249,6 +273,15 @@ public actor PodWorker {
         runtimeStatus.sandboxReady = false
     }
 
+    private var qosClass: String { PodStatusGenerator.qosClass(pod.spec) }
+
+    /// The pod-level cgroup (`UpdateQOSCgroups` + `EnsureExists` in `SyncPod`), with the limits of
+    /// `ResourceConfigForPod`.
+    private func ensurePodCgroup() throws {
+        guard let cgroups = ctx.cgroups, podCgroup == nil else { return }
+        podCgroup = try cgroups.createPod(.pod(uid: pod.uid, qosClass: qosClass), ResourceMath.pod(pod.spec, qosClass: qosClass))
+    }
+
     private var etcHostsPath: String { ctx.podDirectory(pod) + "/etc-hosts" }
 
     /// The kubelet-managed `/etc/hosts` (`ensureHostsFile`): localhost plus the pod's own name.
@@ -298,7 +331,10 @@ public actor PodWorker {
             reasonCache[name] = StartFailure(reason: "ErrImagePull", message: error.description)
             return false
         } catch {
-            reasonCache[name] = StartFailure(reason: "CreateContainerConfigError", message: "\(error)")
+            let failure = StartFailure(reason: "CreateContainerConfigError", message: "\(error)")
+            // The kubelet's `Failed` event, once per distinct error rather than on every sync.
+            if reasonCache[name] != failure { ctx.timeline.note("\(pod.name)/\(name): Warning Failed: Error: \(error)") }
+            reasonCache[name] = failure
             return false
         }
         ctx.timeline.register(containerID: spec.id, pod: pod.name, container: name)
@@ -307,6 +343,7 @@ public actor PodWorker {
             process = try await ctx.runtime.start(spec)
         } catch {
             ctx.timeline.unregister(containerID: spec.id)
+            if let cgroup = containerCgroups.removeValue(forKey: spec.id) { ctx.cgroups?.remove(cgroup) }
             runtimeStatus.append(ContainerRecord(name: name, id: spec.id, image: image, state: .exited, exitCode: 128, reason: "StartError",
                                                  message: "\(error)", createdAt: now, startedAt: now, finishedAt: Date(), restartCount: restartCount))
             reasonCache[name] = StartFailure(reason: "RunContainerError", message: "\(error)")
@@ -384,14 +421,24 @@ public actor PodWorker {
         let terminationLog = "\(podDir)/\(container.name)/termination-\(restartCount).log"
         try Sys.mkdirs("\(podDir)/\(container.name)")
         try Sys.writeFile(terminationLog, [])
+        // Writable by whatever user the container runs as, as the kubelet makes it.
+        chmod(terminationLog, 0o666)
         mounts.append(BindMount(source: terminationLog, target: container.terminationMessagePath ?? "/dev/termination-log", readOnly: false))
         mounts.sort { $0.target.split(separator: "/").count < $1.target.split(separator: "/").count }
 
         let env = envPairs.map { "\($0.0)=\($0.1)" }
-        let spec = ContainerSpec(id: id, argv: resolved.argv, env: env, workingDir: container.workingDir ?? resolved.workingDir,
+        var spec = ContainerSpec(id: id, argv: resolved.argv, env: env, workingDir: container.workingDir ?? resolved.workingDir,
                                  mounts: mounts, sandbox: podSandbox?.sandbox,
                                  netnsPath: pod.spec.hostNetwork == true ? nil : sandbox?.netnsPath,
                                  stateDir: stateDir, logPath: "\(podDir)/\(container.name)/\(restartCount).log", files: resolved.files)
+        spec.isolation = try ContainerSecurity.isolation(pod, container, qosClass: qosClass, memoryCapacity: NodeAllocatable.host.memoryBytes)
+        if let cgroups = ctx.cgroups, let podCgroup {
+            // The CRI runtime's part: the container's own cgroup below the pod's, made before it starts.
+            let cgroup = podCgroup.name.child(id)
+            try cgroups.create(cgroup, ResourceMath.container(container))
+            containerCgroups[id] = cgroup
+            spec.isolation.cgroupProcs = cgroups.procsFiles(cgroup)
+        }
         return (spec, env)
     }
 
@@ -417,6 +464,11 @@ public actor PodWorker {
         record.state = .exited
         record.exitCode = exit.exitCode
         record.finishedAt = exit.finishedAt
+        if let cgroup = containerCgroups.removeValue(forKey: id), let cgroups = ctx.cgroups {
+            // containerd reports OOMKilled when the kernel's OOM killer struck in the container's cgroup.
+            if cgroups.oomKills(cgroup) > 0 { record.reason = "OOMKilled" }
+            cgroups.remove(cgroup)
+        }
         if let startError = exit.startError {
             record.reason = "StartError"
             record.message = startError
@@ -530,7 +582,13 @@ public actor PodWorker {
         probeTasks = [:]
         for t in timers { t.cancel() }
         await layerRemoval?.value
+        await ctx.resources.release(pod.uid)
         await stopSandbox()
+        if let podCgroup {
+            for (id, cgroup) in containerCgroups { ctx.cgroups?.remove(cgroup); containerCgroups[id] = nil }
+            ctx.cgroups?.remove(podCgroup.name)
+            self.podCgroup = nil
+        }
         await volumeManager?.tearDown()
         volumeManager = nil
         runtimeStatus.sandboxReady = false
@@ -636,7 +694,7 @@ public actor PodWorker {
         var input = StatusInputs(runtime: runtimeStatus, probes: probes, reasonCache: reasonCache, deleting: deleting || failure != nil,
                                  terminated: terminated, previous: pod.status, now: Date(), hostIP: ctx.hostIP)
         input.failure = failure
-        let status = PodStatusGenerator.generate(pod: pod, input)
+        let status = unschedulable.map { PodStatusGenerator.unschedulable(pod.spec, message: $0) } ?? PodStatusGenerator.generate(pod: pod, input)
         guard status != pod.status || metadataChanged else { return }
         pod.status = status
         ctx.timeline.podChanged(pod)

@@ -302,19 +302,38 @@ public enum PodStatusGenerator {
         Condition(type: type, status: ok ? "True" : "False", reason: reason, message: message)
     }
 
-    /// `GetPodQOS`.
+    /// The status the scheduler leaves on a pod it cannot place: `Pending`, `PodScheduled` false
+    /// with reason `Unschedulable` and the scheduler's message, no container statuses yet.
+    public static func unschedulable(_ spec: PodSpec, message: String) -> PodStatus {
+        var status = PodStatus()
+        status.phase = "Pending"
+        status.conditions = [condition("PodScheduled", false, reason: "Unschedulable", message: message)]
+        status.qosClass = qosClass(spec)
+        return status
+    }
+
+    /// `GetPodQOS` (pkg/apis/core/v1/helper/qos), as the API server sets `status.qosClass` at
+    /// creation: only CPU and memory count, and only non-zero quantities. BestEffort without any;
+    /// Guaranteed when every container limits both and every request equals its limit; Burstable
+    /// otherwise. The node's cgroup layout (`kubepods/burstable/pod<uid>`) follows the same answer.
     public static func qosClass(_ spec: PodSpec) -> String {
-        let all = (spec.initContainers ?? []) + spec.containers
-        var anySet = false, guaranteed = true
-        for c in all {
-            let req = c.resources?.requests ?? [:], lim = c.resources?.limits ?? [:]
-            if !req.isEmpty || !lim.isEmpty { anySet = true }
-            for r in ["cpu", "memory"] {
-                guard let l = lim[r] else { guaranteed = false; continue }
-                if let q = req[r], q.value != l.value { guaranteed = false }
+        var requests: [String: Double] = [:], limits: [String: Double] = [:]
+        var guaranteed = true
+        for c in (spec.initContainers ?? []) + spec.containers {
+            var found = 0
+            for name in ["cpu", "memory"] {
+                if let v = c.resources?.requests?[name]?.value, v > 0 { requests[name, default: 0] += v }
+                if let v = c.resources?.limits?[name]?.value, v > 0 {
+                    limits[name, default: 0] += v
+                    found += 1
+                }
             }
+            if found < 2 { guaranteed = false }
         }
-        if !anySet { return "BestEffort" }
-        return guaranteed ? "Guaranteed" : "Burstable"
+        if requests.isEmpty && limits.isEmpty { return "BestEffort" }
+        if guaranteed {
+            for (name, r) in requests where limits[name] != r { guaranteed = false }
+        }
+        return guaranteed && requests.count == limits.count ? "Guaranteed" : "Burstable"
     }
 }

@@ -134,7 +134,7 @@ struct Run: AsyncParsableCommand {
             let network = PodNetwork(config: netConfig)
             await network.cleanupStale()
             context = NodeContext(root: root, runtime: runtime, network: network, images: catalog, timeline: timeline,
-                                  hostIP: "127.0.0.1", nodeName: proxyConfig.nodeName)
+                                  hostIP: "127.0.0.1", nodeName: proxyConfig.nodeName, cgroups: Self.nodeCgroups())
             context.clusterDNS = await proxier.dnsIP
             context.clusterDomain = proxyConfig.clusterDomain
         } catch {

@@ -68,7 +68,7 @@ import Testing
         #expect(spec.terminationGracePeriodSeconds == 30)
         #expect(spec.dnsPolicy == "ClusterFirst")
         #expect(spec.schedulerName == "default-scheduler")
-        #expect(spec.securityContext == .object([:]))
+        #expect(spec.securityContext == PodSecurityContext())
         #expect(spec.enableServiceLinks == true)
         #expect(spec.priority == 0)
         #expect(spec.preemptionPolicy == "PreemptLowerPriority")

@@ -131,6 +131,7 @@ public actor VolumeManager {
         if let e = volume.emptyDir {
             let dir = volumeDir(plugin: Self.emptyDirPlugin, name: volume.name)
             try makeEmptyDir(dir, memory: e.medium == "Memory", sizeLimit: e.sizeLimit)
+            if let fsGroup = pod.spec.securityContext?.fsGroup { VolumeOwnership.apply(dir, fsGroup: fsGroup, readOnly: false) }
             return MountedVolume(name: volume.name, hostPath: dir, isFile: false)
         }
         if let h = volume.hostPath {
@@ -188,6 +189,8 @@ public actor VolumeManager {
         // The payload is computed before anything is created: a missing object leaves no trace.
         try makeEmptyDir(dir, memory: memory, sizeLimit: nil)
         try AtomicWriter(targetDir: dir).write(payload)
+        // These plugins mount read-only: group read, never write.
+        if let fsGroup = pod.spec.securityContext?.fsGroup { VolumeOwnership.apply(dir, fsGroup: fsGroup, readOnly: true) }
         return dir
     }
 

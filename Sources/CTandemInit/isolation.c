@@ -1,0 +1,119 @@
+/*
+ * A container's isolation, applied by the shim's child (the container's PID 1 before it execs):
+ * its cgroups, its OOM score, and its securityContext (user, groups, capabilities,
+ * no_new_privs, read-only root). Configured by the shim's config records (see isolation.h);
+ * init.c calls the three hooks below.
+ */
+#define _GNU_SOURCE
+#include "isolation.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef PR_CAP_AMBIENT
+#define PR_CAP_AMBIENT 47
+#define PR_CAP_AMBIENT_CLEAR_ALL 4
+#endif
+
+#define MAX_CGROUPS 16
+#define MAX_GROUPS 64
+
+static struct {
+    const char *cgroup_procs[MAX_CGROUPS];
+    int ncgroups;
+    const char *oom_score_adj;
+    int has_ids;
+    uid_t uid;
+    gid_t gid;
+    gid_t groups[MAX_GROUPS];
+    int ngroups;
+    int has_caps;
+    unsigned long long caps;
+    int no_new_privs;
+    int readonly_root;
+} iso;
+
+int isolation_config(const char *key, const char *val) {
+    if (!strcmp(key, "cgroup")) {
+        if (iso.ncgroups >= MAX_CGROUPS) return -1;
+        iso.cgroup_procs[iso.ncgroups++] = val;
+    } else if (!strcmp(key, "oomscoreadj")) iso.oom_score_adj = val;
+    else if (!strcmp(key, "uid")) { iso.has_ids = 1; iso.uid = (uid_t)strtoul(val, NULL, 10); }
+    else if (!strcmp(key, "gid")) { iso.has_ids = 1; iso.gid = (gid_t)strtoul(val, NULL, 10); }
+    else if (!strcmp(key, "group")) {
+        if (iso.ngroups >= MAX_GROUPS) return -1;
+        iso.has_ids = 1;
+        iso.groups[iso.ngroups++] = (gid_t)strtoul(val, NULL, 10);
+    } else if (!strcmp(key, "caps")) { iso.has_caps = 1; iso.caps = strtoull(val, NULL, 16); }
+    else if (!strcmp(key, "nnp")) iso.no_new_privs = !strcmp(val, "1");
+    else if (!strcmp(key, "rootro")) iso.readonly_root = !strcmp(val, "1");
+    else return 0;
+    return 1;
+}
+
+static int write_file(const char *path, const char *value) {
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    ssize_t w = write(fd, value, strlen(value));
+    int e = errno;
+    close(fd);
+    errno = e;
+    return w < 0 ? -1 : 0;
+}
+
+/* First thing in the child, still in the host's view of /sys and /proc: join the container's
+ * cgroups ("0" is the writer itself) so that everything it execs is charged from its first page.
+ * The shim stays outside: it holds the container's namespaces and overlay, and must neither be
+ * counted against the container's memory limit nor be the OOM killer's choice. */
+const char *isolation_enter(const char **arg) {
+    for (int i = 0; i < iso.ncgroups; i++) {
+        *arg = iso.cgroup_procs[i];
+        if (write_file(iso.cgroup_procs[i], "0") < 0) return "join cgroup";
+    }
+    /* Lowering the score below the inherited one needs CAP_SYS_RESOURCE, which Tandem may lack
+     * (run inside a container); the container then keeps Tandem's score. */
+    *arg = iso.oom_score_adj;
+    if (iso.oom_score_adj && write_file("/proc/self/oom_score_adj", iso.oom_score_adj) < 0 && errno != EACCES && errno != EPERM)
+        return "set oom_score_adj";
+    return NULL;
+}
+
+/* Just before exec, with every mount in place, as runc's finalizeNamespace does it: the root
+ * read-only, the capability bounding set cut down to the container's set, the inheritable and
+ * ambient sets emptied, then groups, gid and uid, then no_new_privs. The exec then computes the
+ * process's capabilities from the bounding set: all of it for uid 0, none for any other uid
+ * (Kubernetes adds no ambient capabilities). */
+const char *isolation_finish(const char **arg) {
+    *arg = NULL;
+    if (iso.readonly_root && mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0) return "remount / read-only";
+    if (iso.has_caps) {
+        for (int cap = 0; cap < 64; cap++) {
+            if (iso.caps & (1ULL << cap)) continue;
+            if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) return "drop capability from the bounding set";
+        }
+        struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+        struct __user_cap_data_struct d[2];
+        if (syscall(SYS_capget, &h, d) < 0) return "capget";
+        d[0].inheritable = d[1].inheritable = 0;
+        if (syscall(SYS_capset, &h, d) < 0) return "capset";
+        prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+    }
+    if (iso.has_ids) {
+        /* Raw syscalls: glibc's wrappers would try to change every thread of the process, and this
+         * child shares the shim's memory (CLONE_VM) without being one of its threads. */
+        if (syscall(SYS_setgroups, (size_t)iso.ngroups, iso.groups) < 0) return "setgroups";
+        if (syscall(SYS_setresgid, iso.gid, iso.gid, iso.gid) < 0) return "setgid";
+        if (syscall(SYS_setresuid, iso.uid, iso.uid, iso.uid) < 0) return "setuid";
+    }
+    if (iso.no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) return "set no_new_privs";
+    return NULL;
+}
