@@ -120,12 +120,16 @@ struct Run: AsyncParsableCommand {
             try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
             catalog.prepare()
             dns = try await ClusterDNSServer.start(upstream: ClusterDNSServer.hostNameserver(), domain: proxyConfig.clusterDomain)
+            var served = true
             do {
                 try await proxier.start(dnsPort: dns.port) { dns.update(records: $0) }
             } catch {
                 await dns.stop()
                 await proxier.stop()
-                throw error
+                // Without nftables, manifests with no Service still run (pods keep the host's resolver).
+                guard services.isEmpty else { throw error }
+                FileHandle.standardError.write(Data("warning: cluster DNS not served: \(error)\n".utf8))
+                served = false
             }
             let runtime = try Runtime(logEcho: { id, _, line in timeline.log(containerID: id, line: line) })
             var netConfig = PodNetworkConfig(stateDir: root + "/net")
@@ -135,7 +139,7 @@ struct Run: AsyncParsableCommand {
             await network.cleanupStale()
             context = NodeContext(root: root, runtime: runtime, network: network, images: catalog, timeline: timeline,
                                   hostIP: "127.0.0.1", nodeName: proxyConfig.nodeName)
-            context.clusterDNS = await proxier.dnsIP
+            context.clusterDNS = served ? await proxier.dnsIP : nil
             context.clusterDomain = proxyConfig.clusterDomain
         } catch {
             return fail("error: cannot start the node: \(error)")
