@@ -150,6 +150,10 @@ public actor Proxier {
         }
         applied = script
         onRecords(records())
+        // Pod-to-Service connections are forwarded by the host (from the host they work anyway).
+        if (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_forward", encoding: .utf8))?.hasPrefix("0") == true {
+            FileHandle.standardError.write(Data("warning: net.ipv4.ip_forward is 0: pods cannot reach Services (the host can)\n".utf8))
+        }
     }
 
     /// A pod changed (or went): recompute the endpoints, the rules and the DNS records.

@@ -115,16 +115,18 @@ struct Run: AsyncParsableCommand {
 
         let timeline = Timeline(fd: output == nil ? 1 : 2)
         var context: NodeContext
-        let dns: ClusterDNSServer
+        var startedDNS: ClusterDNSServer?
         do {
             try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
             catalog.prepare()
-            dns = try await ClusterDNSServer.start(upstream: ClusterDNSServer.hostNameserver(), domain: proxyConfig.clusterDomain)
+            let dns = try await ClusterDNSServer.start(upstream: ClusterDNSServer.hostNameserver(), domain: proxyConfig.clusterDomain)
+            startedDNS = dns
             var served = true
             do {
                 try await proxier.start(dnsPort: dns.port) { dns.update(records: $0) }
             } catch {
                 await dns.stop()
+                startedDNS = nil
                 await proxier.stop()
                 // Without nftables, manifests with no Service still run (pods keep the host's resolver).
                 guard services.isEmpty else { throw error }
@@ -142,6 +144,8 @@ struct Run: AsyncParsableCommand {
             context.clusterDNS = served ? await proxier.dnsIP : nil
             context.clusterDomain = proxyConfig.clusterDomain
         } catch {
+            await startedDNS?.stop()
+            await proxier.stop()
             return fail("error: cannot start the node: \(error)")
         }
 
@@ -172,7 +176,7 @@ struct Run: AsyncParsableCommand {
         podFeed.finish()
         await feeder.value
         await proxier.stop()
-        await dns.stop()
+        await startedDNS?.stop()
         await requests?.finish()
         await context.network.shutdown()
         watcher?.cancel()
