@@ -182,6 +182,14 @@ extension GitSyncSeedTests {
             """
             apiVersion: v1
             kind: Service
+            metadata: {name: rd-headless}
+            spec:
+              clusterIP: None
+              selector: {app: rd}
+            """,
+            """
+            apiVersion: v1
+            kind: Service
             metadata: {name: nobody}
             spec:
               clusterIP: \(empty)
@@ -202,6 +210,9 @@ extension GitSyncSeedTests {
         for _ in 0..<20 { answers.append(httpGet(vip) ?? "no answer") }
         #expect(Set(answers) == ["ready\n"], "\(answers)")
         #expect(!run.podRunningAndReady("late"))
+        // A headless Service's name is its ready pods' addresses.
+        let clusterDNS = try #require(podNameserver(run, pod: "ready"))
+        #expect(lookup("rd-headless.default.svc.cluster.local", server: clusterDNS) == run.pod("ready")?["status"]?["podIP"]?.stringValue)
         // A Service with no ready endpoint refuses at once, as kube-proxy's REJECT does.
         #expect(tcpConnect(empty, 80) == "refused")
 
@@ -212,7 +223,6 @@ extension GitSyncSeedTests {
         #expect(run.wait(for: 10) { seen.insert(httpGet(vip) ?? "no answer"); return seen.isSuperset(of: ["ready\n", "late\n"]) }, "\(seen)")
 
         // Names outside the cluster domain get the host resolver's answer (where it has one).
-        let clusterDNS = try #require(podNameserver(run, pod: "ready"))
         #expect(lookup("rd.default.svc.cluster.local", server: clusterDNS) == vip)
         let hostConf = (try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? ""
         if let hostServer = hostConf.split(separator: "\n").first(where: { $0.hasPrefix("nameserver ") })?.split(separator: " ").last.map(String.init),
