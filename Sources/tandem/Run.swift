@@ -149,6 +149,13 @@ struct Run: AsyncParsableCommand {
             return fail("error: cannot start the node: \(error)")
         }
 
+        // What `kubectl get services` would show, so that the addresses are known while it runs.
+        for s in await proxier.admittedServices() {
+            let r = ServicePrinter.row(s)
+            timeline.note("service/\(r[0]): type \(r[1]), cluster IP \(r[2]), external IP \(r[3]), ports \(r[4])")
+        }
+        if !services.isEmpty, let ip = context.clusterDNS { timeline.note("cluster DNS: \(ip) (\(proxyConfig.clusterDomain))") }
+
         // Pod changes reach the proxy in order, the newest snapshot winning when it falls behind.
         let (podUpdates, podFeed) = AsyncStream.makeStream(of: ([Pod], Set<String>).self, bufferingPolicy: .bufferingNewest(1))
         let feeder = Task {

@@ -177,6 +177,7 @@ struct AllocationTests {
             metadata: {name: s}
             spec: {type: NodePort, clusterIP: 10.0.0.1, ports: [{port: 80, nodePort: 80}]}
             """)
+        #expect(ServicePrinter.row(s) == ["s", "NodePort", "10.0.0.1", "<none>", "80:80/TCP"])
         #expect(AllocationPlan.rangeErrors(s, cidr: cidr) == [
             "spec.clusterIPs: Invalid value: []string{\"10.0.0.1\"}: failed to allocate IP 10.0.0.1: the provided IP (10.0.0.1) is not in the valid range. The range of valid IPs is 10.96.0.0/16",
             "spec.ports[0].nodePort: Invalid value: 80: provided port is not in the valid range. The range of valid ports is 30000-32767",
