@@ -59,10 +59,19 @@ struct EndpointTests {
         #expect(ports[0].ready.map(\.ip) == ["10.88.0.5"])
     }
 
-    @Test func terminatingPodsAreNotReady() throws {
+    @Test func terminatingPodsAreNotReadyButServeWhenNothingElseDoes() throws {
         let s = try service(web)
-        let ports = EndpointsController.endpoints(of: s, pods: [try pod("a", ip: "10.88.0.5", ready: true)], terminating: ["default/a"])
-        #expect(ports[0].ready.isEmpty)
+        let both = [try pod("a", ip: "10.88.0.5", ready: true), try pod("b", ip: "10.88.0.6", ready: true)]
+        let draining = EndpointsController.endpoints(of: s, pods: both, terminating: ["default/a"])
+        #expect(draining[0].ready.map(\.ip) == ["10.88.0.6"])
+        #expect(draining[0].usable.map(\.ip) == ["10.88.0.6"])
+        let allGoing = EndpointsController.endpoints(of: s, pods: both, terminating: ["default/a", "default/b"])
+        #expect(allGoing[0].ready.isEmpty)
+        #expect(allGoing[0].usable.map(\.ip) == ["10.88.0.5", "10.88.0.6"])
+        let slice = EndpointSlices.slices(service: s, ports: allGoing, nodeName: "n")[0]
+        guard case .array(let eps)? = slice["endpoints"] else { Issue.record("no endpoints"); return }
+        let drainingConditions: JSONValue = .object(["ready": .bool(false), "serving": .bool(true), "terminating": .bool(true)])
+        #expect(eps.map { $0["conditions"] } == [drainingConditions, drainingConditions])
     }
 
     @Test func headlessServiceRecordsAreTheReadyPods() throws {
