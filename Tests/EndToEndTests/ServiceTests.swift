@@ -285,6 +285,52 @@ extension GitSyncSeedTests {
         #expect(httpGet("10.88.0.1", port: hostPort) == nil)
     }
 
+    /// A UDP Service port reaches a UDP server in the pod (the host's python3: containers see
+    /// the host's programs), and the reply comes back from the Service address.
+    @Test func udpServiceAnswers() throws {
+        let vip = randomClusterIP()
+        let dir = try Tandem.tempDir("tandem-e2e-udp")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let server = "import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.bind(('0.0.0.0',5353))\nwhile True:\n d,a=s.recvfrom(512); s.sendto(b'pong '+d,a)\n"
+        try """
+            apiVersion: v1
+            kind: Pod
+            metadata:
+              name: echo
+              labels: {app: udp}
+            spec:
+              terminationGracePeriodSeconds: 1
+              containers:
+              - name: echo
+                image: busybox
+                command: ["/usr/bin/python3", "-c", \(JSONValue.string(server).jsonText())]
+                ports: [{name: dns, containerPort: 5353, protocol: UDP}]
+            ---
+            apiVersion: v1
+            kind: Service
+            metadata: {name: udp}
+            spec:
+              clusterIP: \(vip)
+              selector: {app: udp}
+              ports: [{port: 53, targetPort: dns, protocol: UDP}]
+            """.write(toFile: dir + "/m.yaml", atomically: true, encoding: .utf8)
+        let run = try BackgroundRun(files: [dir + "/m.yaml"], args: ["--timeout", "30s"])
+        defer { run.cleanup() }
+        #expect(run.wait { run.podRunningAndReady("echo") }, "\(run.timeline.suffix(500))")
+        let client = """
+            import socket,sys
+            s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.settimeout(1); s.connect((sys.argv[1],53))
+            s.send(b'ping'); print(s.recv(512).decode())
+            """
+        var reply = ""
+        #expect(run.wait(for: 10) {
+            reply = (try? Tandem.exec("/usr/bin/python3", ["-c", client, vip]))?.stdout.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+            return reply == "pong ping"
+        }, "reply: \(reply)")
+        let r = run.stop()
+        #expect(r.status == 0, "\(r.stderr.suffix(500))")
+    }
+
     /// After `kill -9` the table and the leases stay; the next `tandem run` removes them.
     @Test func killedTandemsRulesAreRemovedAtTheNextStart() throws {
         let dir = try Tandem.tempDir("tandem-e2e-kill")
