@@ -35,6 +35,14 @@ public struct PortEndpoints: Hashable, Sendable {
     public var nodePort: Int32?
     public var endpoints: [Endpoint]
 
+    public init(name: String, proto: String, port: Int32, nodePort: Int32?, endpoints: [Endpoint]) {
+        self.name = name
+        self.proto = proto
+        self.port = port
+        self.nodePort = nodePort
+        self.endpoints = endpoints
+    }
+
     /// The ready endpoints (all of them with `publishNotReadyAddresses`, whose not-ready
     /// endpoints the controller marks ready).
     public var ready: [Endpoint] { endpoints.filter(\.ready) }

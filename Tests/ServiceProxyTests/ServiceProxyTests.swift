@@ -146,6 +146,23 @@ struct NFTRulesTests {
     }
 }
 
+struct ConntrackTests {
+    private func state(_ ips: [String], udp: Bool = true) -> [ServiceState] {
+        let eps = ips.map { Endpoint(ip: $0, port: 5353, serving: true, podName: $0) }
+        return [ServiceState(namespace: "default", name: "dns", clusterIP: "10.96.0.53",
+                             ports: [PortEndpoints(name: "", proto: udp ? "UDP" : "TCP", port: 53, nodePort: nil, endpoints: eps)])]
+    }
+
+    @Test func flowsToEndpointsNoLongerUsedAndRejectedFlowsAreDeleted() {
+        #expect(ConntrackCleanup.commands(old: state(["10.88.0.5", "10.88.0.6"]), new: state(["10.88.0.6"]))
+                == [["-D", "-p", "udp", "--orig-dst", "10.96.0.53", "--orig-port-dst", "53", "--dst-nat", "10.88.0.5"]])
+        #expect(ConntrackCleanup.commands(old: state([]), new: state(["10.88.0.6"]))
+                == [["-D", "-p", "udp", "--orig-dst", "10.96.0.53", "--orig-port-dst", "53"]])
+        #expect(ConntrackCleanup.commands(old: state(["10.88.0.5"]), new: state(["10.88.0.5", "10.88.0.6"])).isEmpty)
+        #expect(ConntrackCleanup.commands(old: state(["10.88.0.5"], udp: false), new: state([], udp: false)).isEmpty)
+    }
+}
+
 struct HostPortTests {
     @Test func hostPortsOfRunningPodsAreDNATedFirstClaimWins() throws {
         guard case .pod(var p)? = try objects("""
