@@ -2,10 +2,11 @@
 # Installs the Debian packages Tandem runs containers with: busybox (the busybox image),
 # nginx-light (the nginx image), git (git-sync), the CNI plugins and iproute2 (pod networking),
 # python3 and python3-grpcio (the end-to-end tests' HTTP client and gRPC health server), logrotate
-# (the log sidecar's rotation tests and `tandem bench logs`), nftables (the Service proxy's rules).
+# (the log sidecar's rotation tests and `tandem bench logs`), nftables and conntrack (the Service proxy's rules,
+# and its clean-up of UDP flows to endpoints that are gone).
 set -euo pipefail
 need=()
-for pkg in busybox-static nginx-light git containernetworking-plugins iproute2 python3 python3-grpcio logrotate nftables; do
+for pkg in busybox-static nginx-light git containernetworking-plugins iproute2 python3 python3-grpcio logrotate nftables conntrack; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

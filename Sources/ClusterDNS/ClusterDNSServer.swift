@@ -26,12 +26,13 @@ public final class ClusterDNSServer: Sendable {
         self.channels = channels
     }
 
-    /// Binds `host:port` (0: any free port) and relays non-cluster queries to `upstream:53`.
-    public static func start(host: String = "0.0.0.0", port: Int = 0, upstream: String, domain: String = "cluster.local") async throws -> ClusterDNSServer {
+    /// Binds `host:port` (0: any free port) and relays non-cluster queries to `upstream:upstreamPort`.
+    public static func start(host: String = "0.0.0.0", port: Int = 0, upstream: String, upstreamPort: Int = 53,
+                             domain: String = "cluster.local") async throws -> ClusterDNSServer {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let loop = group.next()
         let zone = ZoneBox(ClusterZone(domain: domain))
-        let upstreamAddress = try SocketAddress(ipAddress: upstream, port: 53)
+        let upstreamAddress = try SocketAddress(ipAddress: upstream, port: upstreamPort)
         do {
             let relay = Relay(upstream: upstreamAddress, loop: loop)
             let upstreamChannel = try await DatagramBootstrap(group: loop)
@@ -84,7 +85,8 @@ final class Relay: @unchecked Sendable {
     let loop: any EventLoop
     var upstreamChannel: (any Channel)?
     var serverChannel: (any Channel)?
-    private var pending: [UInt16: (id: [UInt8], client: SocketAddress)] = [:]
+    private var pending: [UInt16: (id: [UInt8], client: SocketAddress, sequence: UInt64)] = [:]
+    private var sequence: UInt64 = 0
 
     init(upstream: SocketAddress, loop: any EventLoop) {
         self.upstream = upstream
@@ -97,13 +99,19 @@ final class Relay: @unchecked Sendable {
         guard let channel = upstreamChannel, pending.count < 4096 else { return }
         var id = UInt16.random(in: 0...UInt16.max)
         while pending[id] != nil { id = UInt16.random(in: 0...UInt16.max) }
-        pending[id] = (Array(query[0..<2]), client)
+        sequence += 1
+        let sent = sequence
+        pending[id] = (Array(query[0..<2]), client, sent)
         var bytes = query
         bytes[0] = UInt8(id >> 8)
         bytes[1] = UInt8(id & 0xff)
         let envelope = AddressedEnvelope(remoteAddress: upstream, data: channel.allocator.buffer(bytes: bytes))
         channel.writeAndFlush(envelope, promise: nil)
-        loop.scheduleTask(in: ClusterDNSServer.forwardTimeout) { self.pending[id] = nil }
+        // Forgotten after the timeout, unless answered (and the ID reused) meanwhile.
+        let key = id
+        loop.scheduleTask(in: ClusterDNSServer.forwardTimeout) {
+            if self.pending[key]?.sequence == sent { self.pending[key] = nil }
+        }
     }
 
     /// An upstream answer: back to the client that asked, with its own ID.
@@ -111,7 +119,7 @@ final class Relay: @unchecked Sendable {
         loop.preconditionInEventLoop()
         guard reply.count >= 12, let server = serverChannel else { return }
         let id = UInt16(reply[0]) << 8 | UInt16(reply[1])
-        guard let (original, client) = pending.removeValue(forKey: id) else { return }
+        guard let (original, client, _) = pending.removeValue(forKey: id) else { return }
         var bytes = reply
         bytes[0] = original[0]
         bytes[1] = original[1]

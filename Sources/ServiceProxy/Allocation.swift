@@ -73,3 +73,18 @@ public enum AllocationPlan {
         ["NodePort", "LoadBalancer"].contains(service.spec?.type ?? "")
     }
 }
+
+/// `kubectl get services` columns for a Service as admitted (`printService`).
+public enum ServicePrinter {
+    /// NAME, TYPE, CLUSTER-IP, EXTERNAL-IP, PORT(S).
+    public static func row(_ s: Service) -> [String] {
+        let spec = s.spec
+        let ports = (spec?.ports ?? []).map { p in
+            "\(p.port)" + (p.nodePort.map { ":\($0)" } ?? "") + "/\(p.protocol ?? "TCP")"
+        }
+        let external = spec?.type == "ExternalName" ? (spec?.externalName ?? "<none>")
+            : (spec?.externalIPs?.isEmpty == false ? spec!.externalIPs!.joined(separator: ",") : (spec?.type == "LoadBalancer" ? "<pending>" : "<none>"))
+        return [s.metadata.name ?? "", spec?.type ?? "ClusterIP", spec?.clusterIP ?? "<none>", external,
+                ports.isEmpty ? "<none>" : ports.joined(separator: ",")]
+    }
+}

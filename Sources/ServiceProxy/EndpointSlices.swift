@@ -23,7 +23,7 @@ public enum EndpointSlices {
             let endpoints: [JSONValue] = group.value.sorted().map { ep in
                 .object([
                     "addresses": .array([.string(ep.ip)]),
-                    "conditions": .object(["ready": .bool(ep.ready), "serving": .bool(ep.ready), "terminating": .bool(false)]),
+                    "conditions": .object(["ready": .bool(ep.ready), "serving": .bool(ep.serving), "terminating": .bool(ep.terminating)]),
                     "nodeName": .string(nodeName),
                     "targetRef": .object(["kind": .string("Pod"), "name": .string(ep.podName), "namespace": .string(namespace), "uid": .string(ep.podUID)]),
                 ])

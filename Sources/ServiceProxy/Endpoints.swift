@@ -4,15 +4,21 @@ import KubeAPI
 public struct Endpoint: Hashable, Sendable, Comparable {
     public var ip: String
     public var port: Int32
-    /// The pod's Ready condition (and not terminating): only ready endpoints get traffic.
-    public var ready: Bool
+    /// The pod's Ready condition (EndpointSlice `serving`).
+    public var serving: Bool
+    /// The pod is being deleted (EndpointSlice `terminating`).
+    public var terminating: Bool
     public var podName: String
     public var podUID: String
 
-    public init(ip: String, port: Int32, ready: Bool, podName: String, podUID: String = "") {
+    /// EndpointSlice `ready`: serving and not terminating.
+    public var ready: Bool { serving && !terminating }
+
+    public init(ip: String, port: Int32, serving: Bool, terminating: Bool = false, podName: String, podUID: String = "") {
         self.ip = ip
         self.port = port
-        self.ready = ready
+        self.serving = serving
+        self.terminating = terminating
         self.podName = podName
         self.podUID = podUID
     }
@@ -29,9 +35,25 @@ public struct PortEndpoints: Hashable, Sendable {
     public var nodePort: Int32?
     public var endpoints: [Endpoint]
 
-    /// What kube-proxy load-balances over: the ready endpoints (all of them with
-    /// `publishNotReadyAddresses`, whose not-ready endpoints the controller marks ready).
+    public init(name: String, proto: String, port: Int32, nodePort: Int32?, endpoints: [Endpoint]) {
+        self.name = name
+        self.proto = proto
+        self.port = port
+        self.nodePort = nodePort
+        self.endpoints = endpoints
+    }
+
+    /// The ready endpoints (all of them with `publishNotReadyAddresses`, whose not-ready
+    /// endpoints the controller marks ready).
     public var ready: [Endpoint] { endpoints.filter(\.ready) }
+
+    /// What kube-proxy load-balances over (`CategorizeEndpoints`): the ready endpoints, or, when
+    /// there is none, the serving terminating ones, so that a rolling pod keeps answering while
+    /// it drains (KEP-1669, GA in 1.28).
+    public var usable: [Endpoint] {
+        let r = ready
+        return r.isEmpty ? endpoints.filter { $0.serving && $0.terminating } : r
+    }
 }
 
 /// The EndpointSlice controller's choice of endpoints, as a pure function of the Service and the
@@ -60,7 +82,8 @@ public enum EndpointsController {
     }
 
     /// The endpoints of every port of `service` among `pods` (already in its namespace or not):
-    /// pods selected, with an IP, not finished; ready when the pod is Ready and not terminating
+    /// pods selected, with an IP, not finished; serving when the pod is Ready, ready when serving
+    /// and not terminating
     /// (`podutil.IsPodReady`, `endpointutil.ShouldPodBeInEndpoints`).
     public static func endpoints(of service: Service, pods: [Pod], terminating: Set<String> = []) -> [PortEndpoints] {
         guard let spec = service.spec else { return [] }
@@ -70,7 +93,9 @@ public enum EndpointsController {
             var eps: [Endpoint] = []
             for pod in members {
                 guard let port = findPort(sp.targetPort ?? .int(Int(sp.port)), proto: proto, in: pod) else { continue }
-                eps.append(Endpoint(ip: pod.status!.podIP!, port: port, ready: ready(pod, service, terminating),
+                eps.append(Endpoint(ip: pod.status!.podIP!, port: port,
+                                    serving: service.spec?.publishNotReadyAddresses == true || isReady(pod),
+                                    terminating: terminating.contains("\(pod.namespace)/\(pod.name)"),
                                     podName: pod.name, podUID: pod.metadata.uid ?? ""))
             }
             return PortEndpoints(name: sp.name ?? "", proto: proto, port: sp.port, nodePort: sp.nodePort, endpoints: eps)

@@ -28,7 +28,8 @@ public struct DNSRedirect: Hashable, Sendable {
 /// kube-proxy's nftables mode (`pkg/proxy/nftables/proxier.go`), reduced to ClusterIP and
 /// NodePort, plus the CNI `portmap` plugin's `hostPort` DNAT: the `service-ips` / `service-nodeports` verdict maps send a new connection to its
 /// Service's chain, which marks it for masquerade and picks an endpoint chain with
-/// `numgen random mod N`; the endpoint chain DNATs. A Service port with no ready endpoint is in
+/// `numgen random mod N` over the ready endpoints (or, with none, the serving terminating ones);
+/// the endpoint chain DNATs. A Service port with no such endpoint is in
 /// `no-endpoint-services` instead, whose verdict REJECTs in the filter hooks, as kube-proxy does.
 ///
 /// All of it lives in one table per Tandem process, so that the whole set is replaced in one
@@ -72,7 +73,7 @@ public enum NFTRules {
             for port in svc.ports {
                 let proto = port.proto.lowercased()
                 let base = "\(svc.namespace)/\(svc.name)/\(proto)/\(port.name)"
-                let ready = port.ready.sorted()
+                let ready = port.usable.sorted()
                 if ready.isEmpty {
                     noEndpoints.append("\(vip) . \(proto) . \(port.port) : goto reject-chain")
                     if let np = port.nodePort { noEndpointNodePorts.append("\(proto) . \(np) : goto reject-chain") }

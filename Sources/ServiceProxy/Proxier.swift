@@ -18,6 +18,7 @@ public struct ProxyConfig: Sendable {
     public var clusterDomain = "cluster.local"
     public var nodeName = ""
     public var nft = "/usr/sbin/nft"
+    public var conntrack = "/usr/sbin/conntrack"
 
     public init() {}
 }
@@ -42,8 +43,10 @@ public actor Proxier {
     private var dnsPort: Int?
     private var onRecords: @Sendable ([String: [String]]) -> Void = { _ in }
 
-    private var desired: String?
+    private var desired: (script: String, states: [ServiceState])?
     private var applied: String?
+    /// The endpoints the applied rules were made from, for the UDP conntrack clean-up.
+    private var appliedStates: [ServiceState] = []
     private var applying = false
     private var idle: [CheckedContinuation<Void, Never>] = []
     private var stopped = false
@@ -149,7 +152,12 @@ public actor Proxier {
             throw ProxyError(description: "nft: \(String(decoding: r.stderr, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))")
         }
         applied = script
+        appliedStates = states()
         onRecords(records())
+        // Pod-to-Service connections are forwarded by the host (from the host they work anyway).
+        if (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_forward", encoding: .utf8))?.hasPrefix("0") == true {
+            FileHandle.standardError.write(Data("warning: net.ipv4.ip_forward is 0: pods cannot reach Services (the host can)\n".utf8))
+        }
     }
 
     /// A pod changed (or went): recompute the endpoints, the rules and the DNS records.
@@ -158,7 +166,7 @@ public actor Proxier {
         self.terminating = terminating
         guard !stopped, applied != nil else { return }
         onRecords(records())
-        desired = render()
+        desired = (render(), states())
         await sync()
     }
 
@@ -204,10 +212,17 @@ public actor Proxier {
     private func sync() async {
         guard !applying else { return }
         applying = true
-        while !stopped, let script = desired, script != applied {
+        while !stopped, let (script, states) = desired, script != applied {
             let r = try? await Command.run([config.nft, "-f", "-"], stdin: Data(script.utf8))
             if r?.status == 0 {
                 applied = script
+                // conntrack exits 1 when nothing matched; without conntrack-tools this is skipped.
+                if FileManager.default.isExecutableFile(atPath: config.conntrack) {
+                    for args in ConntrackCleanup.commands(old: appliedStates, new: states) {
+                        _ = try? await Command.run([config.conntrack] + args)
+                    }
+                }
+                appliedStates = states
             } else {
                 FileHandle.standardError.write(Data("tandem: nft: \(String(decoding: r?.stderr ?? Data(), as: UTF8.self))\n".utf8))
                 break

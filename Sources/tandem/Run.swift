@@ -115,17 +115,23 @@ struct Run: AsyncParsableCommand {
 
         let timeline = Timeline(fd: output == nil ? 1 : 2)
         var context: NodeContext
-        let dns: ClusterDNSServer
+        var startedDNS: ClusterDNSServer?
         do {
             try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
             catalog.prepare()
-            dns = try await ClusterDNSServer.start(upstream: ClusterDNSServer.hostNameserver(), domain: proxyConfig.clusterDomain)
+            let dns = try await ClusterDNSServer.start(upstream: ClusterDNSServer.hostNameserver(), domain: proxyConfig.clusterDomain)
+            startedDNS = dns
+            var served = true
             do {
                 try await proxier.start(dnsPort: dns.port) { dns.update(records: $0) }
             } catch {
                 await dns.stop()
+                startedDNS = nil
                 await proxier.stop()
-                throw error
+                // Without nftables, manifests with no Service still run (pods keep the host's resolver).
+                guard services.isEmpty else { throw error }
+                FileHandle.standardError.write(Data("warning: cluster DNS not served: \(error)\n".utf8))
+                served = false
             }
             let runtime = try Runtime(logEcho: { id, _, line in timeline.log(containerID: id, line: line) })
             var netConfig = PodNetworkConfig(stateDir: root + "/net")
@@ -135,11 +141,20 @@ struct Run: AsyncParsableCommand {
             await network.cleanupStale()
             context = NodeContext(root: root, runtime: runtime, network: network, images: catalog, timeline: timeline,
                                   hostIP: "127.0.0.1", nodeName: proxyConfig.nodeName, cgroups: Self.nodeCgroups())
-            context.clusterDNS = await proxier.dnsIP
+            context.clusterDNS = served ? await proxier.dnsIP : nil
             context.clusterDomain = proxyConfig.clusterDomain
         } catch {
+            await startedDNS?.stop()
+            await proxier.stop()
             return fail("error: cannot start the node: \(error)")
         }
+
+        // What `kubectl get services` would show, so that the addresses are known while it runs.
+        for s in await proxier.admittedServices() {
+            let r = ServicePrinter.row(s)
+            timeline.note("service/\(r[0]): type \(r[1]), cluster IP \(r[2]), external IP \(r[3]), ports \(r[4])")
+        }
+        if !services.isEmpty, let ip = context.clusterDNS { timeline.note("cluster DNS: \(ip) (\(proxyConfig.clusterDomain))") }
 
         // Pod changes reach the proxy in order, the newest snapshot winning when it falls behind.
         let (podUpdates, podFeed) = AsyncStream.makeStream(of: ([Pod], Set<String>).self, bufferingPolicy: .bufferingNewest(1))
@@ -168,7 +183,7 @@ struct Run: AsyncParsableCommand {
         podFeed.finish()
         await feeder.value
         await proxier.stop()
-        await dns.stop()
+        await startedDNS?.stop()
         await requests?.finish()
         await context.network.shutdown()
         watcher?.cancel()

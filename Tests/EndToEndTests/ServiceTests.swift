@@ -182,6 +182,14 @@ extension GitSyncSeedTests {
             """
             apiVersion: v1
             kind: Service
+            metadata: {name: rd-headless}
+            spec:
+              clusterIP: None
+              selector: {app: rd}
+            """,
+            """
+            apiVersion: v1
+            kind: Service
             metadata: {name: nobody}
             spec:
               clusterIP: \(empty)
@@ -202,6 +210,9 @@ extension GitSyncSeedTests {
         for _ in 0..<20 { answers.append(httpGet(vip) ?? "no answer") }
         #expect(Set(answers) == ["ready\n"], "\(answers)")
         #expect(!run.podRunningAndReady("late"))
+        // A headless Service's name is its ready pods' addresses.
+        let clusterDNS = try #require(podNameserver(run, pod: "ready"))
+        #expect(lookup("rd-headless.default.svc.cluster.local", server: clusterDNS) == run.pod("ready")?["status"]?["podIP"]?.stringValue)
         // A Service with no ready endpoint refuses at once, as kube-proxy's REJECT does.
         #expect(tcpConnect(empty, 80) == "refused")
 
@@ -212,7 +223,6 @@ extension GitSyncSeedTests {
         #expect(run.wait(for: 10) { seen.insert(httpGet(vip) ?? "no answer"); return seen.isSuperset(of: ["ready\n", "late\n"]) }, "\(seen)")
 
         // Names outside the cluster domain get the host resolver's answer (where it has one).
-        let clusterDNS = try #require(podNameserver(run, pod: "ready"))
         #expect(lookup("rd.default.svc.cluster.local", server: clusterDNS) == vip)
         let hostConf = (try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? ""
         if let hostServer = hostConf.split(separator: "\n").first(where: { $0.hasPrefix("nameserver ") })?.split(separator: " ").last.map(String.init),
@@ -273,6 +283,75 @@ extension GitSyncSeedTests {
         #expect(svc?["spec"]?["ports"]?.array.first?["nodePort"] == .int(Int64(port)))
         #expect(httpGet("10.88.0.1", port: port) == nil)
         #expect(httpGet("10.88.0.1", port: hostPort) == nil)
+    }
+
+    /// A UDP Service port reaches a UDP server in the pod (the host's python3: containers see
+    /// the host's programs) and the reply comes back from the Service address. When the pod the
+    /// flow went to stops being ready, the flow's conntrack entry is deleted, as kube-proxy does:
+    /// the same client socket then reaches the pod that is ready now.
+    @Test func udpServiceFollowsReadiness() throws {
+        let vip = randomClusterIP()
+        let gate = "/mnt/tandem-e2e-udp-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: gate, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: gate) }
+        FileManager.default.createFile(atPath: gate + "/first", contents: nil)
+        let dir = try Tandem.tempDir("tandem-e2e-udp")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let server = "import os,socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.bind(('0.0.0.0',5353))\nwhile True:\n d,a=s.recvfrom(512); s.sendto(b'pong '+os.environ['HOSTNAME'].encode(),a)\n"
+        func echo(_ name: String) -> String {
+            """
+            apiVersion: v1
+            kind: Pod
+            metadata:
+              name: \(name)
+              labels: {app: udp}
+            spec:
+              terminationGracePeriodSeconds: 1
+              containers:
+              - name: echo
+                image: busybox
+                command: ["/usr/bin/python3", "-c", \(JSONValue.string(server).jsonText())]
+                ports: [{name: dns, containerPort: 5353, protocol: UDP}]
+                readinessProbe:
+                  exec: {command: ["test", "-f", "\(gate)/\(name)"]}
+                  periodSeconds: 1
+                  failureThreshold: 1
+            """
+        }
+        try [echo("first"), echo("second"), """
+            apiVersion: v1
+            kind: Service
+            metadata: {name: udp}
+            spec:
+              clusterIP: \(vip)
+              selector: {app: udp}
+              ports: [{port: 53, targetPort: dns, protocol: UDP}]
+            """].joined(separator: "\n---\n").write(toFile: dir + "/m.yaml", atomically: true, encoding: .utf8)
+        let run = try BackgroundRun(files: [dir + "/m.yaml"], args: ["--timeout", "40s"])
+        defer { run.cleanup() }
+        #expect(run.wait { run.podRunningAndReady("first") && run.pod("second")?["status"]?["phase"]?.stringValue == "Running" },
+                "\(run.timeline.suffix(500))")
+        // One client address and port for every datagram: one conntrack entry.
+        let clientPort = String(Int.random(in: 40000...44999))
+        let client = """
+            import socket,sys
+            s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)
+            s.bind(('0.0.0.0',int(sys.argv[2]))); s.settimeout(1); s.connect((sys.argv[1],53))
+            s.send(b'ping'); print(s.recv(512).decode())
+            """
+        func ask() -> String {
+            (try? Tandem.exec("/usr/bin/python3", ["-c", client, vip, clientPort]))?.stdout.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        }
+        var reply = ""
+        #expect(run.wait(for: 10) { reply = ask(); return reply == "pong first" }, "reply: \(reply)")
+
+        // Readiness moves from the first pod to the second.
+        FileManager.default.createFile(atPath: gate + "/second", contents: nil)
+        try FileManager.default.removeItem(atPath: gate + "/first")
+        #expect(run.wait(for: 10) { run.podRunningAndReady("second") && !run.podRunningAndReady("first") })
+        #expect(run.wait(for: 5) { reply = ask(); return reply == "pong second" }, "the flow stayed on the first pod: \(reply)")
+        let r = run.stop()
+        #expect(r.status == 1, "the first pod was not ready when stopped: \(r.stderr.suffix(300))")
     }
 
     /// After `kill -9` the table and the leases stay; the next `tandem run` removes them.

@@ -59,10 +59,19 @@ struct EndpointTests {
         #expect(ports[0].ready.map(\.ip) == ["10.88.0.5"])
     }
 
-    @Test func terminatingPodsAreNotReady() throws {
+    @Test func terminatingPodsAreNotReadyButServeWhenNothingElseDoes() throws {
         let s = try service(web)
-        let ports = EndpointsController.endpoints(of: s, pods: [try pod("a", ip: "10.88.0.5", ready: true)], terminating: ["default/a"])
-        #expect(ports[0].ready.isEmpty)
+        let both = [try pod("a", ip: "10.88.0.5", ready: true), try pod("b", ip: "10.88.0.6", ready: true)]
+        let draining = EndpointsController.endpoints(of: s, pods: both, terminating: ["default/a"])
+        #expect(draining[0].ready.map(\.ip) == ["10.88.0.6"])
+        #expect(draining[0].usable.map(\.ip) == ["10.88.0.6"])
+        let allGoing = EndpointsController.endpoints(of: s, pods: both, terminating: ["default/a", "default/b"])
+        #expect(allGoing[0].ready.isEmpty)
+        #expect(allGoing[0].usable.map(\.ip) == ["10.88.0.5", "10.88.0.6"])
+        let slice = EndpointSlices.slices(service: s, ports: allGoing, nodeName: "n")[0]
+        guard case .array(let eps)? = slice["endpoints"] else { Issue.record("no endpoints"); return }
+        let drainingConditions: JSONValue = .object(["ready": .bool(false), "serving": .bool(true), "terminating": .bool(true)])
+        #expect(eps.map { $0["conditions"] } == [drainingConditions, drainingConditions])
     }
 
     @Test func headlessServiceRecordsAreTheReadyPods() throws {
@@ -137,6 +146,23 @@ struct NFTRulesTests {
     }
 }
 
+struct ConntrackTests {
+    private func state(_ ips: [String], udp: Bool = true) -> [ServiceState] {
+        let eps = ips.map { Endpoint(ip: $0, port: 5353, serving: true, podName: $0) }
+        return [ServiceState(namespace: "default", name: "dns", clusterIP: "10.96.0.53",
+                             ports: [PortEndpoints(name: "", proto: udp ? "UDP" : "TCP", port: 53, nodePort: nil, endpoints: eps)])]
+    }
+
+    @Test func flowsToEndpointsNoLongerUsedAndRejectedFlowsAreDeleted() {
+        #expect(ConntrackCleanup.commands(old: state(["10.88.0.5", "10.88.0.6"]), new: state(["10.88.0.6"]))
+                == [["-D", "-p", "udp", "--orig-dst", "10.96.0.53", "--orig-port-dst", "53", "--dst-nat", "10.88.0.5"]])
+        #expect(ConntrackCleanup.commands(old: state([]), new: state(["10.88.0.6"]))
+                == [["-D", "-p", "udp", "--orig-dst", "10.96.0.53", "--orig-port-dst", "53"]])
+        #expect(ConntrackCleanup.commands(old: state(["10.88.0.5"]), new: state(["10.88.0.5", "10.88.0.6"])).isEmpty)
+        #expect(ConntrackCleanup.commands(old: state(["10.88.0.5"], udp: false), new: state([], udp: false)).isEmpty)
+    }
+}
+
 struct HostPortTests {
     @Test func hostPortsOfRunningPodsAreDNATedFirstClaimWins() throws {
         guard case .pod(var p)? = try objects("""
@@ -177,6 +203,7 @@ struct AllocationTests {
             metadata: {name: s}
             spec: {type: NodePort, clusterIP: 10.0.0.1, ports: [{port: 80, nodePort: 80}]}
             """)
+        #expect(ServicePrinter.row(s) == ["s", "NodePort", "10.0.0.1", "<none>", "80:80/TCP"])
         #expect(AllocationPlan.rangeErrors(s, cidr: cidr) == [
             "spec.clusterIPs: Invalid value: []string{\"10.0.0.1\"}: failed to allocate IP 10.0.0.1: the provided IP (10.0.0.1) is not in the valid range. The range of valid IPs is 10.96.0.0/16",
             "spec.ports[0].nodePort: Invalid value: 80: provided port is not in the valid range. The range of valid ports is 30000-32767",
@@ -216,6 +243,83 @@ struct ClusterDNSTests {
         let aaaa = query("web.default.svc.cluster.local", type: 28)
         let none = DNSMessage.response(to: aaaa, try #require(DNSMessage.question(aaaa)), .records(["10.96.0.50"]), ttl: 5)
         #expect(none[3] & 0x0f == 0 && Array(none[6..<8]) == [0, 0])
+    }
+}
+
+/// A UDP socket on 127.0.0.1 with a receive timeout, for talking to the server under test.
+private final class UDPSocket {
+    let fd: Int32
+    let port: Int
+
+    init() throws {
+        let s = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, len) } }
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(s, $0, &len) } }
+        var tv = timeval(tv_sec: 3, tv_usec: 0)
+        setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        fd = s
+        port = Int(UInt16(bigEndian: addr.sin_port))
+    }
+
+    deinit { close(fd) }
+
+    func send(_ bytes: [UInt8], to port: Int) {
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        _ = withUnsafePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, bytes, bytes.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+    }
+
+    /// The next datagram and its sender's port (nil after the timeout).
+    func receive() -> ([UInt8], Int)? {
+        var buffer = [UInt8](repeating: 0, count: 1500)
+        var addr = sockaddr_in()
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let n = withUnsafeMutablePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(fd, &buffer, buffer.count, 0, $0, &len) }
+        }
+        return n > 0 ? (Array(buffer[0..<n]), Int(UInt16(bigEndian: addr.sin_port))) : nil
+    }
+}
+
+struct ClusterDNSServerTests {
+    private func query(_ name: String, id: (UInt8, UInt8)) -> [UInt8] {
+        var q: [UInt8] = [id.0, id.1, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]
+        for label in name.split(separator: ".") { q.append(UInt8(label.utf8.count)); q += Array(label.utf8) }
+        return q + [0, 0, 1, 0, 1]
+    }
+
+    /// Cluster names are answered by the server; others go to the upstream under another ID and
+    /// its answer comes back to the client with the client's ID.
+    @Test func answersClusterNamesAndRelaysTheRest() async throws {
+        let upstream = try UDPSocket()
+        let server = try await ClusterDNSServer.start(host: "127.0.0.1", upstream: "127.0.0.1", upstreamPort: upstream.port)
+        server.update(records: ["web.default.svc.cluster.local": ["10.96.0.50"]])
+        let client = try UDPSocket()
+
+        client.send(query("web.default.svc.cluster.local", id: (0xab, 0xcd)), to: server.port)
+        let answer = try #require(client.receive())
+        #expect(Array(answer.0[0..<2]) == [0xab, 0xcd] && Array(answer.0.suffix(4)) == [10, 96, 0, 50])
+
+        let outside = query("example.org", id: (0x01, 0x02))
+        client.send(outside, to: server.port)
+        let (forwarded, relayPort) = try #require(upstream.receive())
+        #expect(Array(forwarded[2...]) == Array(outside[2...]))
+        var reply = forwarded
+        reply[2] |= 0x80
+        reply[3] = 0x83  // RA, NXDOMAIN: whatever the upstream says is passed on
+        upstream.send(reply, to: relayPort)
+        let relayed = try #require(client.receive())
+        #expect(Array(relayed.0[0..<2]) == [0x01, 0x02])
+        #expect(Array(relayed.0[2...]) == Array(reply[2...]))
+        await server.stop()
     }
 }
 
