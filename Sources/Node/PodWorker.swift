@@ -35,10 +35,10 @@ public actor PodWorker {
     private var podSandbox: (process: ContainerProcess, sandbox: PodSandbox)?
     private var volumeManager: VolumeManager?
     private var volumes: [String: MountedVolume] = [:]
-    /// The pod's cgroup and each running container's, by container ID (`kubepods/…/pod<uid>/<id>`).
     /// The scheduler's `FailedScheduling` message while the pod does not fit the node; nil once bound.
     private var unschedulable: String?
     private var bound = false
+    /// The pod's cgroup and each running container's, by container ID (`kubepods/…/pod<uid>/<id>`).
     private var podCgroup: PodCgroupLease?
     private var containerCgroups: [String: CgroupName] = [:]
     private var timers: [Task<Void, Never>] = []
