@@ -41,6 +41,7 @@ public actor PodWorker {
     /// The pod's cgroup and each running container's, by container ID (`kubepods/…/pod<uid>/<id>`).
     private var podCgroup: PodCgroupLease?
     private var containerCgroups: [String: CgroupName] = [:]
+    private var sandboxCgroup: CgroupName?
     private var timers: [Task<Void, Never>] = []
     /// Removal of exited containers' writable layers, done off the actor so the next container
     /// does not wait for it; one chain (so a crash loop adds no tasks), awaited before the pod
@@ -209,7 +210,8 @@ public actor PodWorker {
             if podSandbox == nil {
                 let hostname = pod.spec.hostNetwork == true ? nil : (pod.spec.hostname ?? pod.name)
                 let started = try await ctx.runtime.startSandbox(id: pod.uid, hostname: hostname, shmDir: ctx.podDirectory(pod) + "/shm",
-                                                                 sharePIDNamespace: pod.spec.shareProcessNamespace == true)
+                                                                 sharePIDNamespace: pod.spec.shareProcessNamespace == true,
+                                                                 isolation: try sandboxIsolation())
                 podSandbox = started
                 let attempt = runtimeStatus.sandboxAttempt + 1
                 Task { [weak self] in
@@ -250,6 +252,10 @@ public actor PodWorker {
             process.signal(SIGKILL)
             _ = await process.wait()
         }
+        if let sandboxCgroup {
+            ctx.cgroups?.remove(sandboxCgroup)
+            self.sandboxCgroup = nil
+        }
         if let sandbox {
             await ctx.network.tearDown(sandbox, podUID: pod.uid)
             self.sandbox = nil
@@ -258,6 +264,20 @@ public actor PodWorker {
     }
 
     private var qosClass: String { PodStatusGenerator.qosClass(pod.spec) }
+
+    /// The pause process goes into a cgroup of its own below the pod's, as containerd puts the
+    /// sandbox container there, with the kubelet's `PodInfraOOMAdj` (-998).
+    private func sandboxIsolation() throws -> ProcessIsolation {
+        var iso = ProcessIsolation()
+        iso.oomScoreAdj = -998
+        if let cgroups = ctx.cgroups, let podCgroup {
+            let cgroup = podCgroup.name.child(Self.newID())
+            try cgroups.create(cgroup, ResourceConfig())
+            sandboxCgroup = cgroup
+            iso.cgroupProcs = cgroups.procsFiles(cgroup)
+        }
+        return iso
+    }
 
     /// The pod-level cgroup (`UpdateQOSCgroups` + `EnsureExists` in `SyncPod`), with the limits of
     /// `ResourceConfigForPod`.
