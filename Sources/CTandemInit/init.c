@@ -638,6 +638,8 @@ static void run_mode(void) {
  * The mount namespace is a slave of the host's, so later host mounts (volumes) reach it,
  * and the tmpfs exists only in it and its copies: nothing to unmount, even after kill -9. */
 static void child_pause(void) {
+    const char *iso_arg, *iso_step;
+    if ((iso_step = isolation_enter(&iso_arg))) die(iso_step, iso_arg);
     if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) die("make / rslave", NULL);
     if (mount("shm", cfg.shm, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k") < 0) die("mount shm at", cfg.shm);
     if (cfg.hostname && sethostname(cfg.hostname, strlen(cfg.hostname)) < 0) die("sethostname", cfg.hostname);

@@ -299,12 +299,15 @@ public final class Runtime: Sendable {
     /// `shmDir` in a mount namespace of its own. Containers
     /// started with the returned sandbox join it. Waiting on the process tells when the sandbox
     /// is lost; `signal(SIGKILL)` removes it (the kubelet's StopPodSandbox).
+    /// `isolation` places it (its cgroups and OOM score; the sandbox is not a user's process).
     public func startSandbox(id: String, hostname: String?, shmDir: String, sharePIDNamespace: Bool = false,
-                             hostPID: Bool = false, hostIPC: Bool = false) async throws
+                             hostPID: Bool = false, hostIPC: Bool = false,
+                             isolation: ProcessIsolation = ProcessIsolation()) async throws
         -> (process: ContainerProcess, sandbox: PodSandbox) {
         try Sys.mkdirs(shmDir)
         var config = ShimConfig()
         config.add("shm", shmDir)
+        isolation.add(to: &config)
         if let hostname { config.add("hostname", hostname) }
         if sharePIDNamespace { config.add("sharepid", "1") }
         if hostIPC { config.add("hostipc", "1") }

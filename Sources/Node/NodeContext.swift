@@ -30,8 +30,8 @@ public struct NodeContext: Sendable {
 
     public init(root: String, runtime: Runtime, network: PodNetwork, images: ImageCatalog, timeline: Timeline, hostIP: String = "127.0.0.1", nodeName: String,
                 containerStartSpacing: Duration = .milliseconds(100), cgroups: NodeCgroups? = nil,
-                resources: NodeResources = NodeResources()) {
-        self.resources = resources
+                resources: NodeResources? = nil) {
+        self.resources = resources ?? NodeResources(cgroups: cgroups)
         self.containerStartSpacing = containerStartSpacing
         self.cgroups = cgroups
         self.root = root

@@ -1,18 +1,26 @@
 import Cgroups
 import KubeAPI
+import PodLifecycle
 
 /// The scheduler's view of this one node: the `NodeResourcesFit` filter over the pods bound to it.
 /// A pod whose requests do not fit beside the pods already running stays `Pending`, unscheduled,
 /// with the scheduler's message, and is tried again whenever a pod leaves (the scheduler requeues
 /// unschedulable pods on a pod deletion). Terminal pods count no more, as the scheduler's pod
 /// informer leaves them out.
+///
+/// It also keeps the kubelet's QoS cgroups in step (`qosContainerManager.UpdateCgroups`): the
+/// `burstable` cgroup's CPU shares are those of the Burstable pods' summed CPU requests.
 public actor NodeResources {
     private let allocatable: NodeAllocatable
-    private var reserved: [String: (milliCPU: Int64, memory: Int64)] = [:]
+    private let cgroups: NodeCgroups?
+    private var reserved: [String: (milliCPU: Int64, memory: Int64, burstable: Bool)] = [:]
     /// Unschedulable pods' retry hooks, by pod UID.
     private var waiting: [String: @Sendable () -> Void] = [:]
 
-    public init(allocatable: NodeAllocatable = .host) { self.allocatable = allocatable }
+    public init(allocatable: NodeAllocatable = .host, cgroups: NodeCgroups? = nil) {
+        self.allocatable = allocatable
+        self.cgroups = cgroups
+    }
 
     /// Binds the pod (its requests now count) and returns nil, or returns the scheduler's
     /// `FailedScheduling` message and calls `retry` once another pod has left.
@@ -23,8 +31,10 @@ public actor NodeResources {
         if cpu > 0 && usedCPU + cpu > allocatable.cpuMillis { insufficient.append("Insufficient cpu") }
         if memory > 0 && usedMemory + memory > allocatable.memoryBytes { insufficient.append("Insufficient memory") }
         guard !insufficient.isEmpty else {
-            reserved[pod.uid] = (cpu, memory)
+            let burstable = PodStatusGenerator.qosClass(pod.spec) == "Burstable"
+            reserved[pod.uid] = (cpu, memory, burstable)
             waiting[pod.uid] = nil
+            if burstable { updateBurstableShares() }
             return nil
         }
         waiting[pod.uid] = retry
@@ -35,7 +45,14 @@ public actor NodeResources {
     /// The pod is gone (or finished): its requests are free for the pods waiting.
     func release(_ uid: String) {
         waiting[uid] = nil
-        guard reserved.removeValue(forKey: uid) != nil else { return }
+        guard let released = reserved.removeValue(forKey: uid) else { return }
+        if released.burstable { updateBurstableShares() }
         for retry in waiting.values { retry() }
+    }
+
+    /// Best effort, as the kubelet's periodic update is: a failed write leaves the last value.
+    private func updateBurstableShares() {
+        let requests = reserved.values.filter(\.burstable).reduce(0) { $0 + $1.milliCPU }
+        try? cgroups?.create(.kubepods.child("burstable"), ResourceConfig(cpuShares: ResourceMath.milliCPUToShares(requests)))
     }
 }

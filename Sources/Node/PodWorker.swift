@@ -35,12 +35,13 @@ public actor PodWorker {
     private var podSandbox: (process: ContainerProcess, sandbox: PodSandbox)?
     private var volumeManager: VolumeManager?
     private var volumes: [String: MountedVolume] = [:]
-    /// The pod's cgroup and each running container's, by container ID (`kubepods/…/pod<uid>/<id>`).
     /// The scheduler's `FailedScheduling` message while the pod does not fit the node; nil once bound.
     private var unschedulable: String?
     private var bound = false
+    /// The pod's cgroup and each running container's, by container ID (`kubepods/…/pod<uid>/<id>`).
     private var podCgroup: PodCgroupLease?
     private var containerCgroups: [String: CgroupName] = [:]
+    private var sandboxCgroup: CgroupName?
     private var timers: [Task<Void, Never>] = []
     /// Removal of exited containers' writable layers, done off the actor so the next container
     /// does not wait for it; one chain (so a crash loop adds no tasks), awaited before the pod
@@ -225,7 +226,8 @@ public actor PodWorker {
                 let hostname = pod.spec.hostNetwork == true ? nil : (pod.spec.hostname ?? pod.name)
                 let started = try await ctx.runtime.startSandbox(id: pod.uid, hostname: hostname, shmDir: ctx.podDirectory(pod) + "/shm",
                                                                  sharePIDNamespace: pod.spec.shareProcessNamespace == true,
-                                                                 hostPID: pod.spec.hostPID == true, hostIPC: pod.spec.hostIPC == true)
+                                                                 hostPID: pod.spec.hostPID == true, hostIPC: pod.spec.hostIPC == true,
+                                                                 isolation: try sandboxIsolation())
                 podSandbox = started
                 let attempt = runtimeStatus.sandboxAttempt + 1
                 Task { [weak self] in
@@ -266,6 +268,10 @@ public actor PodWorker {
             process.signal(SIGKILL)
             _ = await process.wait()
         }
+        if let sandboxCgroup {
+            ctx.cgroups?.remove(sandboxCgroup)
+            self.sandboxCgroup = nil
+        }
         if let sandbox {
             await ctx.network.tearDown(sandbox, podUID: pod.uid)
             self.sandbox = nil
@@ -274,6 +280,20 @@ public actor PodWorker {
     }
 
     private var qosClass: String { PodStatusGenerator.qosClass(pod.spec) }
+
+    /// The pause process goes into a cgroup of its own below the pod's, as containerd puts the
+    /// sandbox container there, with the kubelet's `PodInfraOOMAdj` (-998).
+    private func sandboxIsolation() throws -> ProcessIsolation {
+        var iso = ProcessIsolation()
+        iso.oomScoreAdj = -998
+        if let cgroups = ctx.cgroups, let podCgroup {
+            let cgroup = podCgroup.name.child(Self.newID())
+            try cgroups.create(cgroup, ResourceConfig())
+            sandboxCgroup = cgroup
+            iso.cgroupProcs = cgroups.procsFiles(cgroup)
+        }
+        return iso
+    }
 
     /// The pod-level cgroup (`UpdateQOSCgroups` + `EnsureExists` in `SyncPod`), with the limits of
     /// `ResourceConfigForPod`.

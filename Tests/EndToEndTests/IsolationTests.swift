@@ -252,6 +252,13 @@ struct IsolationTests {
         let uid = try #require(run.pod("sleeper")?["metadata"]?["uid"]?.stringValue)
         let podDir = memoryDir + "/kubepods/besteffort/pod" + uid
         #expect(FileManager.default.fileExists(atPath: podDir))
+        // The container and the pod sandbox (`pause`), each in a cgroup of its own below the pod's.
+        let children = Self.tree(podDir)
+        let commands = children.map { child in
+            ((try? String(contentsOfFile: podDir + "/" + child + "/cgroup.procs", encoding: .utf8)) ?? "").split(separator: "\n")
+                .map { (try? String(contentsOfFile: "/proc/\($0)/comm", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "" }
+        }
+        #expect(children.count == 2 && commands.contains(["pause"]) && commands.contains(["sleep"]), "\(children) \(commands)")
 
         kill(run.process.processIdentifier, SIGKILL)
         run.process.waitUntilExit()
