@@ -15,6 +15,8 @@ let package = Package(
         // Traits off: no swift-configuration, no FullFoundation extras; the server core is all we use.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // Kubernetes objects, decoding, defaulting and validation (the API server's job).
@@ -54,6 +56,11 @@ let package = Package(
         .target(name: "GitSync", dependencies: [
             "KubeAPI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         // kube-proxy (nftables mode) and the API server's Service IP / node port allocation.
         .target(name: "ServiceProxy", dependencies: ["KubeAPI", "ContainerRuntime"]),

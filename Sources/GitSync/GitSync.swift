@@ -51,15 +51,12 @@ public enum GitSyncProgram {
         }
 
         let ready = Atomic<Bool>(false)
+        var httpServer: Task<Void, any Error>?
+        defer { httpServer?.cancel() }
         if let bind = config.httpBind {
             do {
-                let server = try HTTPServer(address: bind) { [httpMetrics = config.httpMetrics] path in
-                    if httpMetrics && path == "/metrics" {
-                        return .init(status: 200, body: metrics.exposition(), contentType: "text/plain; version=0.0.4; charset=utf-8")
-                    }
-                    return ready.load(ordering: .relaxed) ? .init(status: 200, body: "") : .init(status: 503, body: "repo is not ready\n")
-                }
-                server.start()
+                let endpoint = HTTPEndpoint(metrics: config.httpMetrics ? metrics : nil, ready: { ready.load(ordering: .relaxed) })
+                httpServer = try await endpoint.serve(address: bind)
                 log.info(0, "serving HTTP", ("endpoint", bind), ("reasons", config.httpMetrics ? ["liveness", "metrics"] : ["liveness"]))
             } catch {
                 log.error(error, "can't bind HTTP endpoint", ("endpoint", bind))

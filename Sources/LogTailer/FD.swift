@@ -28,6 +28,20 @@ enum FD {
         }
     }
 
+    /// The first `length` bytes of `fd` (fewer if it is shorter), read with `pread` so the
+    /// descriptor's position is not disturbed.
+    static func head(of fd: Int32, length: Int) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: length) { buffer, count in
+            count = 0
+            while count < length {
+                let n = pread(fd, buffer.baseAddress! + count, length - count, off_t(count))
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break }
+                count += n
+            }
+        }
+    }
+
     static func status(of fd: Int32) -> Glibc.stat? {
         var st = Glibc.stat()
         return fstat(fd, &st) == 0 ? st : nil

@@ -52,19 +52,8 @@ public struct Fingerprint: Hashable, Sendable, Codable {
 
     /// The fingerprint of `fd`'s first `length` bytes (fewer if the file is shorter), read
     /// with `pread` so the descriptor's position is not disturbed.
-    public static func read(fd: Int32, length: Int = maxLength) -> Fingerprint? {
-        var buffer = [UInt8](repeating: 0, count: length)
-        var got = 0
-        while got < length {
-            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + got, length - got, off_t(got)) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                return nil
-            }
-            if n == 0 { break }
-            got += n
-        }
-        return Fingerprint(bytes: buffer[0..<got])
+    public static func read(fd: Int32, length: Int = maxLength) -> Fingerprint {
+        Fingerprint(bytes: FD.head(of: fd, length: length))
     }
 
     /// Whether `fd` still starts with the bytes this fingerprint was taken of.

@@ -29,7 +29,7 @@ public struct HTTPSink: LogSink {
         self.report = report
     }
 
-    public func write(_ batch: LineBatch) async throws {
+    public nonisolated(nonsending) func write(_ batch: LineBatch) async throws {
         for part in batch.split(maxLines: maxBatchLines) {
             try await deliver(format.body(part, options: options), lines: part.lineCount)
         }

@@ -4,19 +4,23 @@
 /// is attached.
 public struct LineBatch: Sendable {
     public struct Chunk: Sendable {
-        public var path: String
-        public var bytes: [UInt8]
-        public var lines: [Range<Int>]
+        public let path: String
+        public let bytes: [UInt8]
+        public let lines: [Range<Int>]
 
-        public init(path: String, bytes: [UInt8], lines: [Range<Int>]) {
+        /// Whether `bytes` is exactly the lines, each followed by its newline (no line was cut
+        /// for length, no final line without a newline): then it can be written out as it was
+        /// read. Known to whoever split the bytes; worked out line by line otherwise.
+        public let isWholeLines: Bool
+
+        public init(path: String, bytes: [UInt8], lines: [Range<Int>], isWholeLines: Bool? = nil) {
             self.path = path
             self.bytes = bytes
             self.lines = lines
+            self.isWholeLines = isWholeLines ?? Self.areWholeLines(bytes, lines)
         }
 
-        /// Whether `bytes` is exactly the lines, each followed by its newline (no line was cut
-        /// for length, no final line without a newline).
-        public var isWholeLines: Bool {
+        private static func areWholeLines(_ bytes: [UInt8], _ lines: [Range<Int>]) -> Bool {
             var expected = 0
             for r in lines {
                 guard r.lowerBound == expected, r.upperBound < bytes.count, bytes[r.upperBound] == 0x0A else { return false }

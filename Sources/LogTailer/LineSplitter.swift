@@ -25,37 +25,43 @@ public struct LineSplitter: Sendable {
         /// Everything before this index is accounted for by `lines`; the rest is an
         /// unfinished line to keep.
         public var consumed: Int
+        /// Whether a line was cut for length. When none was, `buffer[..<consumed]` is exactly
+        /// the lines, each followed by its newline, and can be written out as it is.
+        public var cut = false
     }
 
     public func split(_ buffer: UnsafeRawBufferPointer) -> Result {
-        var lines: [Range<Int>] = []
+        var result = Result(lines: [], consumed: 0)
         var start = 0
         let count = buffer.count
-        guard let base = buffer.baseAddress else { return Result(lines: [], consumed: 0) }
+        guard let base = buffer.baseAddress else { return result }
         while start < count {
             guard let p = memchr(base + start, 0x0A, count - start) else { break }
             let nl = UnsafeRawPointer(p) - base
-            appendCapped(start..<nl, to: &lines)
+            appendCapped(start..<nl, to: &result)
             start = nl + 1
         }
         // An unfinished line that already exceeds the cap is cut now, or it would grow forever.
         while count - start >= maxLineBytes {
-            lines.append(start..<(start + maxLineBytes))
+            result.lines.append(start..<(start + maxLineBytes))
+            result.cut = true
             start += maxLineBytes
         }
-        return Result(lines: lines, consumed: start)
+        result.consumed = start
+        return result
     }
 
     public func split(_ bytes: [UInt8]) -> Result {
         bytes.withUnsafeBytes { split($0) }
     }
 
-    private func appendCapped(_ line: Range<Int>, to lines: inout [Range<Int>]) {
+    private func appendCapped(_ line: Range<Int>, to result: inout Result) {
         var s = line.lowerBound
         while line.upperBound - s > maxLineBytes {
-            lines.append(s..<(s + maxLineBytes))
+            result.lines.append(s..<(s + maxLineBytes))
+            result.cut = true
             s += maxLineBytes
         }
-        lines.append(s..<line.upperBound)
+        result.lines.append(s..<line.upperBound)
     }
 }

@@ -6,8 +6,12 @@ import Glibc
 /// How far each file has been *written out*: identity → (path hint, fingerprint, offset just
 /// past the last line the sink acknowledged). Updated only after a sink returns, never when a
 /// line is merely read, so a restart resumes after the last line that left the process: no line
-/// is lost, and the only lines sent twice are those of a batch that was written out but whose
-/// checkpoint the process died before saving (at most one batch; none on a graceful stop).
+/// is lost. The only lines sent twice after a crash (not a graceful stop, which saves last) are
+/// those written out after the last save, at most `maxUnsavedBytes` of them: the file is
+/// rewritten once that much was written out, or `minSaveInterval` after the last rewrite,
+/// whichever comes first (a tailer catching up hands the sink thousands of small chunks a
+/// second, and a rewrite per chunk would cost more than the chunk). A change not yet saved is
+/// saved by the next pass, at the latest the periodic one a rescan interval later.
 ///
 /// Keyed by identity, not path (Promtail's path-keyed positions cannot tell a rotated file
 /// from its successor). The file is replaced atomically (temp file, fsync, rename), so a crash
@@ -42,9 +46,17 @@ public struct OffsetStore: Sendable {
     /// (or that is found after a restart) resumes where it was left. The oldest go first.
     public static let maxEntries = 1024
 
+    /// The shortest time between two rewrites of the file, unless `maxUnsavedBytes` more were
+    /// written out or the save is forced (see above).
+    public static let minSaveInterval: Duration = .milliseconds(10)
+    /// The most bytes written out and not yet saved: what a crash can send twice.
+    public static let maxUnsavedBytes: Int64 = 1 << 20
+
     public let path: String?
     public private(set) var checkpoints: [FileIdentity: Checkpoint] = [:]
     private var lastSync: Int = 0
+    private var lastWrite: ContinuousClock.Instant?
+    private var unsavedBytes: Int64 = 0
     private var dirty = false
 
     public struct LoadError: Error, CustomStringConvertible {
@@ -80,15 +92,20 @@ public struct OffsetStore: Sendable {
     public subscript(identity: FileIdentity) -> Checkpoint? { checkpoints[identity] }
 
     public mutating func update(_ c: Checkpoint) {
-        if checkpoints[c.identity] != c {
+        let old = checkpoints[c.identity]
+        if old != c {
+            unsavedBytes += max(0, c.offset - (old?.offset ?? 0))
             checkpoints[c.identity] = c
             dirty = true
         }
     }
 
-    /// Writes the store out if anything changed. `sync` forces the fsync (graceful stop).
+    /// Writes the store out if anything changed and the last write is `minSaveInterval` old.
+    /// `sync` forces the write and the fsync (graceful stop, error).
     public mutating func save(sync: Bool = false) throws {
         guard let path, dirty || sync else { return }
+        let writeTime = ContinuousClock.now
+        if !sync, unsavedBytes < Self.maxUnsavedBytes, let lastWrite, writeTime - lastWrite < Self.minSaveInterval { return }
         if checkpoints.count > Self.maxEntries {
             let keep = checkpoints.values.sorted { $0.updated > $1.updated }.prefix(Self.maxEntries)
             checkpoints = Dictionary(uniqueKeysWithValues: keep.map { ($0.identity, $0) })
@@ -101,6 +118,8 @@ public struct OffsetStore: Sendable {
         let doSync = sync || now != lastSync
         try Self.atomicWrite(data, to: path, fsync: doSync)
         if doSync { lastSync = now }
+        lastWrite = writeTime
+        unsavedBytes = 0
         dirty = false
     }
 

@@ -14,7 +14,7 @@ public struct StdoutSink: LogSink {
         self.format = format
     }
 
-    public func write(_ batch: LineBatch) async throws {
+    public nonisolated(nonsending) func write(_ batch: LineBatch) async throws {
         // `{line}` alone: a chunk is already its lines and their newlines, so it is written as
         // it was read, with no copy.
         if format.isPlain, batch.chunks.allSatisfy(\.isWholeLines) {

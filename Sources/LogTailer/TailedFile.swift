@@ -18,7 +18,10 @@ final class TailedFile {
     /// and a second look would otherwise give a fingerprint of the new content for offsets
     /// counted in the old.
     private(set) var fingerprint: Fingerprint
+    /// The first bytes this reader read from offset 0 (up to `headLength`): the fingerprint's
+    /// bytes, and longer, to tell a copy of this generation from another one (`isCopy`).
     private var head: [UInt8] = []
+    static let headLength = 4096
     /// Bytes read from the file so far; `committed` = `offset - pending.count`.
     private(set) var offset: Int64
     /// The unfinished last line.
@@ -75,7 +78,7 @@ final class TailedFile {
         pending = []
         head = []
         // Not read from the start: the head as it is now is the best there is.
-        fingerprint = newOffset == 0 ? Fingerprint(bytes: []) : Fingerprint.read(fd: fd) ?? Fingerprint(bytes: [])
+        fingerprint = newOffset == 0 ? Fingerprint(bytes: []) : Fingerprint.read(fd: fd)
     }
 
     /// Starts reading where a checkpoint left this file, with the checkpoint's head: if the
@@ -134,14 +137,24 @@ final class TailedFile {
         }
         offset += Int64(n)
         let readStart = Int(offset) - n
-        if readStart == head.count, head.count < Fingerprint.maxLength {
-            head += buffer[keep..<(keep + min(n, Fingerprint.maxLength - readStart))]
-            fingerprint = Fingerprint(bytes: head)
+        if readStart == head.count, head.count < Self.headLength {
+            head += buffer[keep..<(keep + min(n, Self.headLength - readStart))]
+            if readStart < Fingerprint.maxLength { fingerprint = Fingerprint(bytes: head.prefix(Fingerprint.maxLength)) }
         }
         let result = splitter.split(buffer)
         pending = Array(buffer[result.consumed...])
         if result.consumed < buffer.count { buffer.removeLast(buffer.count - result.consumed) }
-        return LineBatch.Chunk(path: path, bytes: buffer, lines: result.lines)
+        return LineBatch.Chunk(path: path, bytes: buffer, lines: result.lines, isWholeLines: !result.cut)
+    }
+
+    /// Whether `copy` holds the generation this reader is reading from its start: it begins
+    /// with the same bytes, as far as both were read. logrotate's copytruncate copies before it
+    /// truncates, so until the truncation the copy beside the file (complete, or still being
+    /// written and shorter than what was read here) holds lines this reader reads from the file
+    /// itself: read as a generation of its own, they would come out twice.
+    func isCopy(_ copy: TailedFile) -> Bool {
+        let theirs = FD.head(of: copy.fd, length: head.count)
+        return head.starts(with: theirs)
     }
 
     /// Hands out the unfinished line as a line of its own: only for a file that is being closed
@@ -150,6 +163,6 @@ final class TailedFile {
         guard !pending.isEmpty else { return nil }
         let bytes = pending
         pending = []
-        return LineBatch.Chunk(path: path, bytes: bytes, lines: [0..<bytes.count])
+        return LineBatch.Chunk(path: path, bytes: bytes, lines: [0..<bytes.count], isWholeLines: false)
     }
 }

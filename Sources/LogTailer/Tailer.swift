@@ -199,12 +199,13 @@ public actor Tailer {
     /// path had not been read past 0 (`copytruncate`, where the truncation cannot be seen).
     /// Such a file is beside the path under a rotated name (`NAME.1`) with an identity never
     /// accounted for: not being read, no checkpoint, not there when the tailer started, and
-    /// not a copy of what the path holds now. It is read whole, oldest first, just before the
+    /// not a copy of what the path holds now (`isCopy`: also a copy logrotate is still
+    /// writing, shorter than what was read). It is read whole, oldest first, just before the
     /// first lines of the file now at the path.
     private func readUnaccountedGenerations(of path: String, before current: TailedFile) async throws {
         let missed = rotatedSiblings(of: path, excluding: current.identity).reversed().filter {
             store[$0.identity] == nil && pendingCheckpoints[$0.identity] == nil && !knownAtStart.contains($0.identity)
-                && !current.fingerprint.matches(fd: $0.fd)
+                && !current.isCopy($0)
         }
         for file in missed {
             report("\(file.path) was rotated away before it was read at \(path); reading it")
@@ -353,13 +354,24 @@ public actor Tailer {
     /// head, like `access.log.1`), then the file is read again from its start. If the file was
     /// copied and truncated more than once since the last look, the newer copies (whose heads
     /// are unknown here, but whose names say they are newer: `.1` is newer than `.2`) are read
-    /// whole, in order, before the file itself.
+    /// whole, in order, before the file itself. Not the newest copy if it is a copy of what the
+    /// file holds now: logrotate has copied the file again (or is copying it) but not yet
+    /// truncated it, and those lines are read from the file; when its truncation comes, that
+    /// copy is the one the rest of them is read from.
     private func truncated(_ file: TailedFile, at path: String) async throws {
         let from = file.committed
-        let copies = rotatedSiblings(of: path, excluding: file.identity)
+        // Before the copies are looked at: a copy that is a prefix of this was made before it.
+        let now = FD.head(of: file.fd, length: TailedFile.headLength)
+        var copies = rotatedSiblings(of: path, excluding: file.identity)
+        // A listing made while logrotate renames `.1` to `.2` can miss the file being renamed
+        // (readdir during a rename): one more look before giving up on the copy.
+        if !copies.contains(where: { file.fingerprint.matches(fd: $0.fd) }) {
+            copies = rotatedSiblings(of: path, excluding: file.identity)
+        }
         if let mine = copies.firstIndex(where: { file.fingerprint.matches(fd: $0.fd) }) {
             copies[mine].seek(to: from)
             for (i, copy) in copies[...mine].enumerated().reversed() {
+                if i != mine, now.starts(with: FD.head(of: copy.fd, length: TailedFile.headLength)) { continue }
                 // Copies of later generations that are already known (a glob reads them, or an
                 // earlier pass did) are not read again.
                 if i != mine, let cp = store[copy.identity] ?? pendingCheckpoints[copy.identity], cp.fingerprint.matches(fd: copy.fd) {

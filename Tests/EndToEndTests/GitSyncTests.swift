@@ -239,6 +239,31 @@ func publishedHash(_ link: String) -> String? {
         p.stop()
     }
 
+    /// --http-bind on a port another process listens on: exit 1 before any sync, with
+    /// git-sync's message, not a sidecar that syncs without its probe endpoint.
+    @Test func httpBindOnABusyPortFailsBeforeSyncing() throws {
+        let repo = try GitFixture()
+        defer { repo.cleanup() }
+        try repo.commit(["a": "1"])
+        let holder = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(holder) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(holder, $0, len) == 0 && listen(holder, 1) == 0 && getsockname(holder, $0, &len) == 0 }
+        }
+        try #require(bound)
+        let port = Int(UInt16(bigEndian: addr.sin_port))
+        let root = repo.dir + "/root"
+        let r = try Tandem.exec(Tandem.binary, ["sidecar", "git-sync", "--repo", repo.bare, "--root", root, "--one-time",
+                                                "--http-bind", "127.0.0.1:\(port)"])
+        #expect(r.status == 1, "\(r.stderr)")
+        #expect(r.stderr.contains("can't bind HTTP endpoint"), "\(r.stderr)")
+        #expect(publishedHash(root + "/site.git") == nil, "nothing synced")
+    }
+
     /// A repository that does not exist: git's own error, "too many failures", exit 1.
     @Test func missingRepositoryFailsClearly() throws {
         let root = try Tandem.tempDir("tandem-gitsync-missing")

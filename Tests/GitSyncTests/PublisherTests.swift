@@ -51,7 +51,7 @@ extension PublisherTests {
         #expect(text.contains("# TYPE git_sync_count_total counter\n"))
         #expect(text.contains("git_sync_count_total{status=\"success\"} 1\n"))
         #expect(text.contains("git_sync_count_total{status=\"noop\"} 1\n"))
-        #expect(text.contains("# TYPE git_sync_duration_seconds summary\n"))
+        #expect(text.contains("# TYPE git_sync_duration_seconds histogram\n"))
         #expect(text.contains("git_sync_duration_seconds_sum{status=\"success\"} 0.25\n"))
         #expect(text.contains("git_sync_duration_seconds_count{status=\"noop\"} 1\n"))
         #expect(text.contains("git_fetch_count_total 1\n"))

@@ -147,6 +147,32 @@ struct Following {
         #expect(s.output == ["a1", "a2", "a3", "b1", "b2 longer than before"])
     }
 
+    /// The tailer notices a copytruncate late: logrotate has already copied the file again
+    /// (and is still writing that copy) but not yet truncated it. The new copy holds lines that
+    /// are still in the file: read as an older generation, they came out twice (seen under
+    /// heavy load with the real logrotate).
+    @Test func copytruncateCopyOfTheCurrentContentIsNotReadAsAGeneration() async throws {
+        let s = try Scratch()
+        try s.append("app.log", "a1\na2\n")
+        try await s.once(["app.log"])
+        try s.append("app.log", "a3\n")
+        try FileManager.default.copyItem(atPath: s.dir + "/app.log", toPath: s.dir + "/app.log.1")
+        truncate(s.dir + "/app.log", 0)
+        let b = "b1 the second generation\nb2\n"
+        try s.append("app.log", b)
+        // The next rotation, half done: .1 shifted to .2, the new .1 a partial copy of app.log.
+        rename(s.dir + "/app.log.1", s.dir + "/app.log.2")
+        try s.append("app.log.1", String(b.prefix(26)))
+        try await s.once(["app.log"])
+        #expect(s.output == ["a1", "a2", "a3", "b1 the second generation", "b2"])
+        // The copy completes, the truncation comes: the rest (nothing) is read from the copy.
+        try s.append("app.log.1", String(b.dropFirst(26)))
+        truncate(s.dir + "/app.log", 0)
+        try s.append("app.log", "c1\n")
+        try await s.once(["app.log"])
+        #expect(s.output == ["a1", "a2", "a3", "b1 the second generation", "b2", "c1"])
+    }
+
     @Test func generationRotatedBeforeItWasOpenedIsStillRead() async throws {
         let s = try Scratch()
         let f = try Following(s, ["app.log"])
