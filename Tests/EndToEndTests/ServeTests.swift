@@ -60,6 +60,24 @@ final class ServeRun: @unchecked Sendable {
                 (try? String(contentsOfFile: dir + "/err", encoding: .utf8)) ?? "")
     }
 
+    /// kubectl left running (`get -w`, `logs -f`); its output goes to `out`.
+    func kubectlInBackground(_ args: [String]) throws -> (process: Process, out: String) {
+        let out = outDir + "/bg-\(UUID().uuidString.prefix(6))"
+        FileManager.default.createFile(atPath: out, contents: nil)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/kubectl")
+        p.arguments = ["--cache-dir", cacheDir] + args
+        var env = ProcessInfo.processInfo.environment
+        env["KUBECONFIG"] = root + "/kubeconfig"
+        env["HOME"] = cacheDir
+        p.environment = env
+        p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
+        p.standardError = FileHandle.nullDevice
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        return (p, out)
+    }
+
     /// Processes below serve whose command line contains `marker`.
     func containers(_ marker: String) -> [Int32] {
         descendants(of: process.processIdentifier).filter { commandLine($0).contains(marker) }
@@ -136,9 +154,20 @@ final class ServeRun: @unchecked Sendable {
         #expect(yaml.stdout.contains("kind: Pod") && yaml.stdout.contains("nodeName:"), "\(yaml.stdout)")
         #expect(!serve.containers("Monitoring...").isEmpty, "the sidecar is not running under serve")
 
+        let watch = try serve.kubectlInBackground(["get", "pods", "-w"])
+        let follow = try serve.kubectlInBackground(["logs", "-f", "init-and-sidecar", "-c", "sidecar-monitor"])
+        defer {
+            for p in [watch.process, follow.process] where p.isRunning { p.terminate() }
+        }
+        #expect(waitUntil(10) { ((try? String(contentsOfFile: watch.out, encoding: .utf8)) ?? "").contains("Running") })
         let delete = try serve.kubectl(["delete", "pod", "init-and-sidecar"])
         #expect(delete.status == 0, "\(delete.stderr)")
         #expect(delete.stdout == "pod \"init-and-sidecar\" deleted\n", "\(delete.stdout)")
+        // `get -w` saw the deletion as the watch's rows; `logs -f` ended with the container.
+        let rows = (try? String(contentsOfFile: watch.out, encoding: .utf8)) ?? ""
+        #expect(rows.range(of: #"(?m)^init-and-sidecar\s+2/2\s+Terminating\s+0\s+"#, options: .regularExpression) != nil, "\(rows)")
+        #expect(waitUntil(5) { !follow.process.isRunning }, "logs -f did not end with the container")
+        #expect(((try? String(contentsOfFile: follow.out, encoding: .utf8)) ?? "").hasPrefix("Monitoring...\n"))
         // kubectl waited for the DELETED event: the containers are gone by now.
         #expect(serve.containers("Monitoring...").isEmpty)
         #expect(serve.containers("nginx").isEmpty)
