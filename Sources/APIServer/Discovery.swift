@@ -43,8 +43,10 @@ enum Discovery {
                 if !r.categories.isEmpty { o["categories"] = .array(r.categories.map { .string($0) }) }
                 if !r.subresources.isEmpty {
                     o["subresources"] = .array(r.subresources.map { s in
-                        .object(["subresource": .string(s),
-                                 "responseKind": .object(["group": .string(""), "version": .string(r.version), "kind": .string(s == "log" ? "" : r.kind)]),
+                        let kind: JSONValue = s == "scale"
+                            ? .object(["group": .string("autoscaling"), "version": .string("v1"), "kind": .string("Scale")])
+                            : .object(["group": .string(""), "version": .string(r.version), "kind": .string(s == "log" ? "" : r.kind)])
+                        return .object(["subresource": .string(s), "responseKind": kind,
                                  "verbs": .array((s == "log" ? ["get"] : ["get", "patch", "update"]).map { .string($0) })])
                     })
                 }
@@ -84,7 +86,7 @@ enum Discovery {
             resources.append(.object(o))
             for s in r.subresources {
                 resources.append(.object(["name": .string("\(r.resource)/\(s)"), "singularName": .string(""), "namespaced": .bool(r.namespaced),
-                                          "kind": .string(s == "log" ? "Pod" : r.kind),
+                                          "kind": .string(s == "log" ? "Pod" : s == "scale" ? "Scale" : r.kind),
                                           "verbs": .array((s == "log" ? ["get"] : ["get", "patch", "update"]).map { .string($0) })]))
             }
         }

@@ -99,6 +99,8 @@ struct Handler: HTTPResponder {
             }
             return Self.json(.object(["kind": .string(resource.kind + "List"), "apiVersion": .string(resource.apiVersion),
                                       "metadata": .object(["resourceVersion": .string(String(revision))]), "items": .array(chosen)]))
+        case (_, let name?, "scale"?):
+            return Self.json(try await scale(resource, namespace: ns, name: name, request: request, dryRun: dryRun))
         case (.get, let name?, "log"?):
             return try await logs.response(namespace: ns, pod: name, query: query, registry: registry)
         case (.get, let name?, _):
@@ -134,6 +136,43 @@ struct Handler: HTTPResponder {
         default:
             throw APIError.methodNotAllowed
         }
+    }
+
+    // MARK: scale
+
+    /// The `scale` subresource (`kubectl scale`): an `autoscaling/v1` Scale read from and written
+    /// to the workload's `spec.replicas`.
+    func scale(_ r: APIResource, namespace: String, name: String, request: Request, dryRun: Bool) async throws -> JSONValue {
+        var object = try registry.get(r, namespace: namespace, name: name)
+        if request.method == .patch || request.method == .put {
+            let body = try await Self.body(request, allowArray: true)
+            let current = Self.scaleObject(object)
+            let next: JSONValue
+            switch request.method == .put ? .merge : PatchType(contentType: request.headers[.contentType] ?? "") {
+            case .merge?: next = Patch.mergePatch(current, body)
+            case .strategic?: next = try Patch.strategicMerge(current, body)
+            case .json?: next = try Patch.jsonPatch(current, body)
+            case nil: throw APIError.unsupportedMediaType(request.headers[.contentType] ?? "", accepted: PatchType.accepted)
+            }
+            guard case .int(let replicas)? = next["spec"]?["replicas"], replicas >= 0 else {
+                throw APIError.invalid(r, name, [.invalid("spec.replicas", "\(next["spec"]?["replicas"] ?? .null)", "must be greater than or equal to 0")])
+            }
+            object = try registry.patch(r, namespace: namespace, name: name, type: .merge,
+                                        patch: .object(["spec": .object(["replicas": .int(replicas)])]), dryRun: dryRun)
+        }
+        return Self.scaleObject(object)
+    }
+
+    static func scaleObject(_ o: JSONValue) -> JSONValue {
+        let meta = o["metadata"]?.objectValue ?? [:]
+        let selector = (o["spec"]?["selector"]?["matchLabels"]?.objectValue ?? [:]).sorted { $0.key < $1.key }
+            .map { "\($0.key)=\($0.value.stringValue ?? "")" }.joined(separator: ",")
+        return .object([
+            "kind": .string("Scale"), "apiVersion": .string("autoscaling/v1"),
+            "metadata": .object(meta.filter { ["name", "namespace", "uid", "resourceVersion", "creationTimestamp"].contains($0.key) }),
+            "spec": .object(["replicas": o["spec"]?["replicas"] ?? .int(1)]),
+            "status": .object(["replicas": o["status"]?["replicas"] ?? .int(0), "selector": .string(selector)]),
+        ])
     }
 
     // MARK: watch

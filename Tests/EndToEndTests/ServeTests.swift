@@ -196,6 +196,45 @@ final class ServeRun: @unchecked Sendable {
         #expect(serve.stop() == 0)
     }
 
+    @Test func aDeploymentRollsOutScalesAndUpdatesThroughKubectl() throws {
+        let serve = try ServeRun()
+        defer { serve.cleanup() }
+        #expect(serve.ready(), "serve did not start: \(serve.stderr)")
+        // The seed, with a short grace period so that replaced pods go quickly.
+        let dir = try Tandem.tempDir("tandem-serve-deploy")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let seed = try String(contentsOfFile: "\(seeds)/deployment-sidecar-demo.yaml", encoding: .utf8)
+            .replacingOccurrences(of: "\n    spec:\n", with: "\n    spec:\n      terminationGracePeriodSeconds: 2\n")
+        try seed.write(toFile: dir + "/d.yaml", atomically: true, encoding: .utf8)
+        #expect(try serve.kubectl(["apply", "-f", dir + "/d.yaml"]).stdout == "deployment.apps/sidecar-demo created\n")
+        let rollout = try serve.kubectl(["rollout", "status", "deployment/sidecar-demo", "--timeout=60s"])
+        #expect(rollout.stdout.hasSuffix("deployment \"sidecar-demo\" successfully rolled out\n"), "\(rollout.stdout) \(rollout.stderr)")
+
+        let scale = try serve.kubectl(["scale", "deployment/sidecar-demo", "--replicas=2"])
+        #expect(scale.stdout == "deployment.apps/sidecar-demo scaled\n", "\(scale.stdout) \(scale.stderr)")
+        #expect(try serve.kubectl(["rollout", "status", "deployment/sidecar-demo", "--timeout=60s"]).status == 0)
+        let two = try serve.kubectl(["get", "deployment", "sidecar-demo"])
+        #expect(two.stdout.range(of: #"(?m)^sidecar-demo\s+2/2\s+2\s+2\s+"#, options: .regularExpression) != nil, "\(two.stdout)")
+
+        // A changed template through client-side apply (a strategic merge patch): a new ReplicaSet.
+        try seed.replacingOccurrences(of: "Writing the logs", with: "Writing new logs")
+            .write(toFile: dir + "/d.yaml", atomically: true, encoding: .utf8)
+        let configured = try serve.kubectl(["apply", "-f", dir + "/d.yaml"])
+        #expect(configured.stdout == "deployment.apps/sidecar-demo configured\n", "\(configured.stdout) \(configured.stderr)")
+        #expect(try serve.kubectl(["rollout", "status", "deployment/sidecar-demo", "--timeout=60s"]).status == 0)
+        let replicaSets = try serve.kubectl(["get", "rs", "-o", "jsonpath={range .items[*]}{.spec.replicas} {end}"])
+        // The manifest says `replicas: 1` and the live object 2: apply's three-way merge sets it back,
+        // as on a cluster.
+        #expect(replicaSets.stdout.split(separator: " ").sorted() == ["0", "1"], "\(replicaSets.stdout)")
+        let generation = try serve.kubectl(["get", "deployment", "sidecar-demo", "-o", "jsonpath={.metadata.generation} {.status.observedGeneration}"])
+        #expect(generation.stdout == "3 3", "\(generation.stdout)")
+
+        let delete = try serve.kubectl(["delete", "-f", dir + "/d.yaml"])
+        #expect(delete.stdout == "deployment.apps \"sidecar-demo\" deleted\n", "\(delete.stdout) \(delete.stderr)")
+        #expect(waitUntil(30) { (try? serve.kubectl(["get", "pods,rs", "-o", "name"]).stdout) == "" })
+        #expect(serve.stop() == 0)
+    }
+
     @Test func errorsReadAsARealClustersDo() throws {
         let serve = try ServeRun()
         defer { serve.cleanup() }
