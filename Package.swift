@@ -94,6 +94,7 @@ let package = Package(
         .testTarget(name: "LogTailerTests", dependencies: ["LogTailer"]),
         .testTarget(name: "GitSyncTests", dependencies: ["GitSync"]),
         .testTarget(name: "APIStoreTests", dependencies: ["APIStore", "KubeAPI"]),
+        .testTarget(name: "APIServerTests", dependencies: ["APIServer", "KubeAPI"]),
     ],
     swiftLanguageModes: [.v6]
 )
