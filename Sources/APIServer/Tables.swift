@@ -41,6 +41,9 @@ enum Tables {
                     Column(name: "Containers", priority: 1), Column(name: "Images", priority: 1), Column(name: "Selector", priority: 1)]
         case "ConfigMap":
             return [Column(name: "Name", format: "name"), Column(name: "Data", type: "integer"), Column(name: "Age")]
+        case "Service":
+            return [Column(name: "Name", format: "name"), Column(name: "Type"), Column(name: "Cluster-IP"), Column(name: "External-IP"),
+                    Column(name: "Port(s)"), Column(name: "Age"), Column(name: "Selector", priority: 1)]
         case "Secret":
             return [Column(name: "Name", format: "name"), Column(name: "Type"), Column(name: "Data", type: "integer"), Column(name: "Age")]
         default:
@@ -83,6 +86,14 @@ enum Tables {
             }
             let status: String = o["metadata"]?["deletionTimestamp"] != nil ? "Terminating" : (state ?? "Running")
             return [name, .string(status), .string(comp), .string(duration), age] + templateCells(o)
+        case "Service":
+            let ports = (o["spec"]?["ports"]?.arrayValue ?? []).map { p in
+                "\(int(p["port"]))/\(p["protocol"]?.stringValue ?? "TCP")"
+            }.joined(separator: ",")
+            let selector = (o["spec"]?["selector"]?.objectValue ?? [:]).sorted { $0.key < $1.key }
+                .map { "\($0.key)=\($0.value.stringValue ?? "")" }.joined(separator: ",")
+            return [name, .string(o["spec"]?["type"]?.stringValue ?? "ClusterIP"), .string(o["spec"]?["clusterIP"]?.stringValue ?? "<none>"),
+                    .string("<none>"), .string(ports.isEmpty ? "<none>" : ports), age, .string(selector.isEmpty ? "<none>" : selector)]
         case "ConfigMap":
             return [name, .int(Int64((o["data"]?.objectValue?.count ?? 0) + (o["binaryData"]?.objectValue?.count ?? 0))), age]
         case "Secret":

@@ -304,9 +304,19 @@ final class ServeRun: @unchecked Sendable {
               name: keep
             data:
               a: "1"
+            ---
+            apiVersion: v1
+            kind: Service
+            metadata:
+              name: web
+            spec:
+              selector:
+                app: web
+              ports:
+              - port: 80
             """.write(toFile: dir + "/keep.yaml", atomically: true, encoding: .utf8)
         let apply = try first.kubectl(["apply", "-f", dir + "/keep.yaml"])
-        #expect(apply.stdout == "namespace/team created\nconfigmap/keep created\n", "\(apply.stdout) \(apply.stderr)")
+        #expect(apply.stdout == "namespace/team created\nconfigmap/keep created\nservice/web created\n", "\(apply.stdout) \(apply.stderr)")
         // kubectl's typed create sends protobuf.
         let secret = try first.kubectl(["create", "secret", "generic", "cfg", "--from-literal=user=admin"])
         #expect(secret.stdout == "secret/cfg created\n", "\(secret.stdout) \(secret.stderr)")
@@ -319,6 +329,8 @@ final class ServeRun: @unchecked Sendable {
         #expect(second.ready(), "serve did not restart: \(second.stderr)")
         let cm = try second.kubectl(["get", "configmap", "keep", "-o", "jsonpath={.data.a} {.metadata.labels.tier}"])
         #expect(cm.stdout == "1 one", "\(cm.stdout) \(cm.stderr)")
+        let svc = try second.kubectl(["get", "svc"])
+        #expect(svc.stdout.range(of: #"(?m)^web\s+ClusterIP\s+<none>\s+<none>\s+80/TCP\s+\d+s$"#, options: .regularExpression) != nil, "\(svc.stdout)")
         let cfg = try second.kubectl(["get", "secret", "cfg", "-o", "jsonpath={.type} {.data.user}"])
         #expect(cfg.stdout == "Opaque YWRtaW4=", "\(cfg.stdout) \(cfg.stderr)")
         let ns = try second.kubectl(["get", "ns", "team", "-o", "name"])
