@@ -20,6 +20,9 @@ struct Handler: HTTPResponder {
             return try await route(request)
         } catch let e as APIError {
             return Self.json(e.status, status: e.code)
+        } catch {
+            let e = APIError(code: 500, reason: "InternalError", message: "Internal error occurred: \(error)")
+            return Self.json(e.status, status: e.code)
         }
     }
 
