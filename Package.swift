@@ -17,6 +17,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // Kubernetes objects, decoding, defaulting and validation (the API server's job).
@@ -69,9 +75,28 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
+        // The API server's storage: Kubernetes objects as JSON in SQLite, one global revision, a watch log.
+        .target(name: "APIStore", dependencies: ["KubeAPI", .product(name: "GRDB", package: "GRDB.swift")]),
+        // The Kubernetes API that kubectl drives: HTTPS, discovery, CRUD, watch, tables, logs.
+        .target(name: "APIServer", dependencies: [
+            "APIStore", "KubeAPI", "PodLifecycle", "Controllers", "LogTailer",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTLS", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "X509", package: "swift-certificates"),
+            .product(name: "SwiftASN1", package: "swift-asn1"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The kubelet of `tandem serve`: pods from the store run by Node's pod workers, status written back.
+        .target(name: "NodeAgent", dependencies: ["APIServer", "APIStore", "KubeAPI", "Node"]),
+        // kube-controller-manager of `tandem serve`: the Controllers' reconcile functions driven by the store.
+        .target(name: "ControllerManager", dependencies: ["APIServer", "APIStore", "KubeAPI", "Controllers"]),
         .executableTarget(name: "tandem", dependencies: [
             "KubeAPI", "PodLifecycle", "ContainerRuntime", "Node", "Controllers", "CTandemInit", "Cgroups", "ConfigSidecar", "LogTailer", "GitSync",
-            "ServiceProxy", "ClusterDNS",
+            "ServiceProxy", "ClusterDNS", "APIStore", "APIServer", "NodeAgent", "ControllerManager",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -86,6 +111,8 @@ let package = Package(
         .testTarget(name: "GitSyncTests", dependencies: ["GitSync"]),
         .testTarget(name: "ServiceProxyTests", dependencies: ["ServiceProxy", "ClusterDNS", "KubeAPI", "Node"]),
         .testTarget(name: "CgroupsTests", dependencies: ["Cgroups", "KubeAPI"]),
+        .testTarget(name: "APIStoreTests", dependencies: ["APIStore", "KubeAPI"]),
+        .testTarget(name: "APIServerTests", dependencies: ["APIServer", "KubeAPI"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -3,10 +3,11 @@
 # nginx-light (the nginx image), git (git-sync), the CNI plugins and iproute2 (pod networking),
 # python3 and python3-grpcio (the end-to-end tests' HTTP client and gRPC health server), logrotate
 # (the log sidecar's rotation tests and `tandem bench logs`), nftables and conntrack (the Service proxy's rules,
-# and its clean-up of UDP flows to endpoints that are gone).
+# and its clean-up of UDP flows to endpoints that are gone), libsqlite3-dev (GRDB, the API server's
+# store, links the system SQLite).
 set -euo pipefail
 need=()
-for pkg in busybox-static nginx-light git containernetworking-plugins iproute2 python3 python3-grpcio logrotate nftables conntrack; do
+for pkg in busybox-static nginx-light git containernetworking-plugins iproute2 python3 python3-grpcio logrotate nftables conntrack libsqlite3-dev; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

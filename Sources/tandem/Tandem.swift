@@ -6,6 +6,6 @@ struct Tandem: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tandem",
         abstract: "Runs Kubernetes Pods on this machine with the kubelet's lifecycle semantics.",
-        subcommands: [Run.self, Delete.self, BenchCommand.self, Sidecar.self]
+        subcommands: [Run.self, Serve.self, Delete.self, BenchCommand.self, Sidecar.self]
     )
 }

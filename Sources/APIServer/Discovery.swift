@@ -1,0 +1,133 @@
+import KubeAPI
+
+/// What kubectl asks before anything else: `/version` (the `/usr/bin/kubectl` dispatcher picks
+/// its binary by `minor`), discovery (aggregated `APIGroupDiscoveryList` when asked for, legacy
+/// lists otherwise) and OpenAPI v3 (one document per group-version whose PATCH operations
+/// advertise `fieldValidation`, so `kubectl apply` validates on the server rather than
+/// downloading schemas).
+enum Discovery {
+    static let gitVersion = "v1.32.5+tandem"
+
+    static var version: JSONValue {
+        .object(["major": .string("1"), "minor": .string("32"), "gitVersion": .string(gitVersion),
+                 "gitCommit": .string("tandem"), "gitTreeState": .string("clean"), "buildDate": .string("2026-01-01T00:00:00Z"),
+                 "goVersion": .string("go1.23.8"), "compiler": .string("gc"), "platform": .string("linux/amd64")])
+    }
+
+    static let aggregatedType = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+
+    /// Whether the Accept header asks for aggregated discovery (v2 or v2beta1).
+    static func wantsAggregated(_ accept: String) -> Bool {
+        accept.contains("as=APIGroupDiscoveryList")
+    }
+
+    static func verbs(_ r: APIResource) -> JSONValue { .array(APIResource.verbs.map { .string($0) }) }
+
+    /// `GET /api` or `GET /apis` (aggregated): the core group alone, or the named groups.
+    static func aggregated(core: Bool) -> JSONValue {
+        var groups: [String: [APIResource]] = [:]
+        var order: [String] = []
+        for r in APIResource.served where r.group.isEmpty == core {
+            if groups[r.group] == nil { order.append(r.group) }
+            groups[r.group, default: []].append(r)
+        }
+        let items: [JSONValue] = order.map { g in
+            let resources: [JSONValue] = groups[g]!.map { r in
+                var o: [String: JSONValue] = [
+                    "resource": .string(r.resource),
+                    "responseKind": .object(["group": .string(r.group), "version": .string(r.version), "kind": .string(r.kind)]),
+                    "scope": .string(r.namespaced ? "Namespaced" : "Cluster"), "singularResource": .string(r.singular),
+                    "verbs": verbs(r),
+                ]
+                if !r.shortNames.isEmpty { o["shortNames"] = .array(r.shortNames.map { .string($0) }) }
+                if !r.categories.isEmpty { o["categories"] = .array(r.categories.map { .string($0) }) }
+                if !r.subresources.isEmpty {
+                    o["subresources"] = .array(r.subresources.map { s in
+                        let kind: JSONValue = s == "scale"
+                            ? .object(["group": .string("autoscaling"), "version": .string("v1"), "kind": .string("Scale")])
+                            : .object(["group": .string(""), "version": .string(r.version), "kind": .string(s == "log" ? "" : r.kind)])
+                        return .object(["subresource": .string(s), "responseKind": kind,
+                                 "verbs": .array((s == "log" ? ["get"] : ["get", "patch", "update"]).map { .string($0) })])
+                    })
+                }
+                return .object(o)
+            }
+            return .object(["metadata": .object(["name": .string(g), "creationTimestamp": .null]),
+                            "versions": .array([.object(["version": .string(groups[g]![0].version), "freshness": .string("Current"),
+                                                         "resources": .array(resources)])])])
+        }
+        return .object(["kind": .string("APIGroupDiscoveryList"), "apiVersion": .string("apidiscovery.k8s.io/v2"),
+                        "metadata": .object([:]), "items": .array(items)])
+    }
+
+    static func apiVersions(serverAddress: String) -> JSONValue {
+        .object(["kind": .string("APIVersions"), "versions": .array([.string("v1")]),
+                 "serverAddressByClientCIDRs": .array([.object(["clientCIDR": .string("0.0.0.0/0"), "serverAddress": .string(serverAddress)])])])
+    }
+
+    static var groupList: JSONValue {
+        let groups: [JSONValue] = APIResource.groupVersions.filter { !$0.group.isEmpty }.map { gv in
+            let v = JSONValue.object(["groupVersion": .string("\(gv.group)/\(gv.version)"), "version": .string(gv.version)])
+            return .object(["name": .string(gv.group), "versions": .array([v]), "preferredVersion": v])
+        }
+        return .object(["kind": .string("APIGroupList"), "apiVersion": .string("v1"), "groups": .array(groups)])
+    }
+
+    /// `GET /api/v1` or `/apis/G/V`: the legacy `APIResourceList`.
+    static func resourceList(group: String, version: String) -> JSONValue? {
+        let rs = APIResource.served.filter { $0.group == group && $0.version == version }
+        guard !rs.isEmpty else { return nil }
+        var resources: [JSONValue] = []
+        for r in rs {
+            var o: [String: JSONValue] = ["name": .string(r.resource), "singularName": .string(r.singular), "namespaced": .bool(r.namespaced),
+                                          "kind": .string(r.kind), "verbs": verbs(r)]
+            if !r.shortNames.isEmpty { o["shortNames"] = .array(r.shortNames.map { .string($0) }) }
+            if !r.categories.isEmpty { o["categories"] = .array(r.categories.map { .string($0) }) }
+            resources.append(.object(o))
+            for s in r.subresources {
+                resources.append(.object(["name": .string("\(r.resource)/\(s)"), "singularName": .string(""), "namespaced": .bool(r.namespaced),
+                                          "kind": .string(s == "log" ? "Pod" : s == "scale" ? "Scale" : r.kind),
+                                          "verbs": .array((s == "log" ? ["get"] : ["get", "patch", "update"]).map { .string($0) })]))
+            }
+        }
+        return .object(["kind": .string("APIResourceList"), "apiVersion": .string("v1"),
+                        "groupVersion": .string(group.isEmpty ? version : "\(group)/\(version)"), "resources": .array(resources)])
+    }
+
+    static func openAPIPath(group: String, version: String) -> String {
+        group.isEmpty ? "api/\(version)" : "apis/\(group)/\(version)"
+    }
+
+    /// `GET /openapi/v3`: every served group-version (kubectl falls back to client-side
+    /// validation, which needs OpenAPI v2, for one that is missing).
+    static var openAPIRoot: JSONValue {
+        var paths: [String: JSONValue] = [:]
+        for gv in APIResource.groupVersions {
+            let p = openAPIPath(group: gv.group, version: gv.version)
+            paths[p] = .object(["serverRelativeURL": .string("/openapi/v3/\(p)?hash=\(hashTag)")])
+        }
+        return .object(["paths": .object(paths)])
+    }
+
+    /// Stable for a build, as the real server's content hash is.
+    static let hashTag = "TANDEM0132"
+
+    /// One group-version's document: a PATCH operation per kind with its GVK and the
+    /// `fieldValidation` parameter — what kubectl's `QueryParamVerifierV3` looks for.
+    static func openAPIDocument(path: String) -> JSONValue? {
+        guard let gv = APIResource.groupVersions.first(where: { openAPIPath(group: $0.group, version: $0.version) == path }) else { return nil }
+        var paths: [String: JSONValue] = [:]
+        for r in APIResource.served where r.group == gv.group && r.version == gv.version {
+            let base = "/" + path + (r.namespaced ? "/namespaces/{namespace}/" : "/") + r.resource + "/{name}"
+            let gvk = JSONValue.object(["group": .string(r.group), "version": .string(r.version), "kind": .string(r.kind)])
+            let params = JSONValue.array([.object(["name": .string("fieldValidation"), "in": .string("query"), "schema": .object(["type": .string("string")])])])
+            let op = JSONValue.object(["x-kubernetes-group-version-kind": gvk, "parameters": params,
+                                       "responses": .object(["200": .object(["description": .string("OK")])])])
+            paths[base] = .object(["patch": op, "put": op])
+            let collection = "/" + path + (r.namespaced ? "/namespaces/{namespace}/" : "/") + r.resource
+            paths[collection] = .object(["post": op])
+        }
+        return .object(["openapi": .string("3.0.0"), "info": .object(["title": .string("Kubernetes"), "version": .string(gitVersion)]),
+                        "paths": .object(paths), "components": .object(["schemas": .object([:])])])
+    }
+}

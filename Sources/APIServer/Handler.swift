@@ -1,0 +1,291 @@
+import APIStore
+import Foundation
+import Hummingbird
+import KubeAPI
+import NIOCore
+
+/// The request side of the API server: authentication, the URL space
+/// (`/api/v1[/namespaces/NS]/RES[/NAME[/SUB]]` and the same under `/apis/G/V`), and one
+/// function per verb. Every refusal is an `APIError`, written as a `metav1.Status`.
+struct Handler: HTTPResponder {
+    typealias Context = BasicRequestContext
+
+    let registry: Registry
+    let token: String
+    let serverAddress: String
+    let logs: LogReader
+
+    func respond(to request: Request, context: Context) async throws -> Response {
+        do {
+            return try await route(request)
+        } catch let e as APIError {
+            return Self.json(e.status, status: e.code)
+        } catch {
+            let e = APIError(code: 500, reason: "InternalError", message: "Internal error occurred: \(error)")
+            return Self.json(e.status, status: e.code)
+        }
+    }
+
+    /// Anonymous access is allowed only where the real API server's `system:public-info-viewer`
+    /// allows it: the version and the health endpoints.
+    static let publicPaths: Set<String> = ["/version", "/healthz", "/livez", "/readyz"]
+
+    func route(_ request: Request) async throws -> Response {
+        let path = request.uri.path
+        if !Self.publicPaths.contains(path) {
+            guard request.headers[.authorization] == "Bearer \(token)" else { throw APIError.unauthorized }
+        }
+        let query = Self.parseQuery(request.uri.query)
+        let accept = request.headers[.accept] ?? ""
+        let segments = path.split(separator: "/").map(String.init)
+        switch path {
+        case "/version": return Self.json(Discovery.version)
+        case "/healthz", "/livez", "/readyz": return Self.text("ok")
+        case "/api":
+            return Discovery.wantsAggregated(accept)
+                ? Self.json(Discovery.aggregated(core: true), contentType: Discovery.aggregatedType)
+                : Self.json(Discovery.apiVersions(serverAddress: serverAddress))
+        case "/apis":
+            return Discovery.wantsAggregated(accept)
+                ? Self.json(Discovery.aggregated(core: false), contentType: Discovery.aggregatedType)
+                : Self.json(Discovery.groupList)
+        case "/openapi/v3": return Self.json(Discovery.openAPIRoot)
+        default: break
+        }
+        if segments.first == "openapi" {
+            if segments.count > 2, segments[1] == "v3", let doc = Discovery.openAPIDocument(path: segments.dropFirst(2).joined(separator: "/")) {
+                return Self.json(doc)
+            }
+            throw APIError.pathNotFound
+        }
+        // /api/v1/... or /apis/G/V/...
+        let group: String, version: String, rest: ArraySlice<String>
+        if segments.first == "api", segments.count >= 2 {
+            (group, version, rest) = ("", segments[1], segments.dropFirst(2))
+        } else if segments.first == "apis", segments.count >= 3 {
+            (group, version, rest) = (segments[1], segments[2], segments.dropFirst(3))
+        } else {
+            throw APIError.pathNotFound
+        }
+        if rest.isEmpty {
+            guard let list = Discovery.resourceList(group: group, version: version) else { throw APIError.pathNotFound }
+            return Self.json(list)
+        }
+        let parts = Array(rest)
+        var namespace: String?
+        var tail = parts
+        if parts.count >= 3, parts[0] == "namespaces", let r = APIResource.find(group: group, version: version, resource: parts[2]), r.namespaced {
+            namespace = parts[1]
+            tail = Array(parts.dropFirst(2))
+        }
+        guard let resource = APIResource.find(group: group, version: version, resource: tail[0]), tail.count <= 3 else {
+            throw APIError.pathNotFound
+        }
+        let name = tail.count > 1 ? tail[1] : nil
+        let sub = tail.count > 2 ? tail[2] : nil
+        if let sub, !resource.subresources.contains(sub) { throw APIError.pathNotFound }
+        if resource.namespaced, name != nil, namespace == nil { throw APIError.pathNotFound }
+        let ns = namespace ?? ""
+        let dryRun = query["dryRun"] == "All"
+
+        switch (request.method, name, sub) {
+        case (.get, nil, _):
+            let selection = Selection(labels: try query["labelSelector"].map { s throws(APIError) in try LabelQuery(s) },
+                                      fields: try query["fieldSelector"].map { s throws(APIError) in try FieldQuery(s, resource: resource) })
+            if query["watch"] == "true" || query["watch"] == "1" {
+                return try watch(resource, namespace: namespace, query: query, selection: selection, table: accept.contains("as=Table"))
+            }
+            let (items, revision) = try registry.list(resource, namespace: namespace)
+            let chosen = items.filter(selection.matches)
+            if accept.contains("as=Table") {
+                return Self.json(Tables.table(resource, items: chosen, revision: revision, includeObject: query["includeObject"]))
+            }
+            return Self.json(.object(["kind": .string(resource.kind + "List"), "apiVersion": .string(resource.apiVersion),
+                                      "metadata": .object(["resourceVersion": .string(String(revision))]), "items": .array(chosen)]))
+        case (_, let name?, "scale"?):
+            return Self.json(try await scale(resource, namespace: ns, name: name, request: request, dryRun: dryRun))
+        case (.get, let name?, "log"?):
+            return try await logs.response(namespace: ns, pod: name, query: query, registry: registry)
+        case (.get, let name?, _):
+            let object = try registry.get(resource, namespace: ns, name: name)
+            if accept.contains("as=Table") {
+                return Self.json(Tables.table(resource, items: [object], revision: nil, includeObject: query["includeObject"]))
+            }
+            return Self.json(object)
+        case (.post, nil, nil):
+            let body = try await Self.body(request)
+            return Self.json(try registry.create(resource, namespace: ns, body: body, dryRun: dryRun), status: 201)
+        case (.put, let name?, _):
+            let body = try await Self.body(request)
+            return Self.json(try registry.update(resource, namespace: ns, name: name, body: body, subresource: sub, dryRun: dryRun))
+        case (.patch, let name?, _):
+            let contentType = request.headers[.contentType] ?? ""
+            guard let type = PatchType(contentType: contentType) else {
+                throw APIError.unsupportedMediaType(contentType, accepted: PatchType.accepted)
+            }
+            let body = try await Self.body(request, allowArray: type == .json)
+            return Self.json(try registry.patch(resource, namespace: ns, name: name, type: type, patch: body, subresource: sub, dryRun: dryRun))
+        case (.delete, let name?, nil):
+            var options = JSONValue.object([:])
+            if let text = try? await Self.bodyText(request), !text.isEmpty {
+                options = (try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))) ?? .object([:])
+            }
+            var grace: Int64?
+            if case .int(let g)? = options["gracePeriodSeconds"] { grace = g }
+            if let g = query["gracePeriodSeconds"].flatMap(Int64.init) { grace = g }
+            let policy = options["propagationPolicy"]?.stringValue ?? query["propagationPolicy"]
+            let dry = dryRun || options["dryRun"]?.arrayValue?.contains(.string("All")) == true
+            return Self.json(try registry.delete(resource, namespace: ns, name: name, gracePeriod: grace, propagation: policy, dryRun: dry))
+        default:
+            throw APIError.methodNotAllowed
+        }
+    }
+
+    // MARK: scale
+
+    /// The `scale` subresource (`kubectl scale`): an `autoscaling/v1` Scale read from and written
+    /// to the workload's `spec.replicas`.
+    func scale(_ r: APIResource, namespace: String, name: String, request: Request, dryRun: Bool) async throws -> JSONValue {
+        var object = try registry.get(r, namespace: namespace, name: name)
+        if request.method == .patch || request.method == .put {
+            let body = try await Self.body(request, allowArray: true)
+            let current = Self.scaleObject(object)
+            let next: JSONValue
+            switch request.method == .put ? .merge : PatchType(contentType: request.headers[.contentType] ?? "") {
+            case .merge?: next = Patch.mergePatch(current, body)
+            case .strategic?: next = try Patch.strategicMerge(current, body)
+            case .json?: next = try Patch.jsonPatch(current, body)
+            case nil: throw APIError.unsupportedMediaType(request.headers[.contentType] ?? "", accepted: PatchType.accepted)
+            }
+            guard case .int(let replicas)? = next["spec"]?["replicas"], replicas >= 0 else {
+                throw APIError.invalid(r, name, [.invalid("spec.replicas", "\(next["spec"]?["replicas"] ?? .null)", "must be greater than or equal to 0")])
+            }
+            object = try registry.patch(r, namespace: namespace, name: name, type: .merge,
+                                        patch: .object(["spec": .object(["replicas": .int(replicas)])]), dryRun: dryRun)
+        }
+        return Self.scaleObject(object)
+    }
+
+    static func scaleObject(_ o: JSONValue) -> JSONValue {
+        let meta = o["metadata"]?.objectValue ?? [:]
+        let selector = (o["spec"]?["selector"]?["matchLabels"]?.objectValue ?? [:]).sorted { $0.key < $1.key }
+            .map { "\($0.key)=\($0.value.stringValue ?? "")" }.joined(separator: ",")
+        return .object([
+            "kind": .string("Scale"), "apiVersion": .string("autoscaling/v1"),
+            "metadata": .object(meta.filter { ["name", "namespace", "uid", "resourceVersion", "creationTimestamp"].contains($0.key) }),
+            "spec": .object(["replicas": o["spec"]?["replicas"] ?? .int(1)]),
+            "status": .object(["replicas": o["status"]?["replicas"] ?? .int(0), "selector": .string(selector)]),
+        ])
+    }
+
+    // MARK: watch
+
+    /// A chunked stream of `{"type":…,"object":…}` lines: from `resourceVersion` (or, without
+    /// one, ADDED for every current object first), until `timeoutSeconds` (default 30 min), the
+    /// client goes away, or the server stops. A too-old version gets one ERROR event, 410 Expired.
+    func watch(_ r: APIResource, namespace: String?, query: [String: String], selection: Selection, table: Bool) throws(APIError) -> Response {
+        var initial: [JSONValue] = []
+        var from: Int64
+        let rv = query["resourceVersion"] ?? ""
+        if rv.isEmpty || rv == "0" {
+            let (items, revision) = try registry.list(r, namespace: namespace)
+            initial = items.filter(selection.matches)
+            from = revision
+        } else {
+            guard let n = Int64(rv) else { throw .badRequest("invalid resource version: \(rv)") }
+            from = n
+        }
+        let store = registry.store
+        let changes: AsyncStream<Change>
+        do {
+            changes = try store.watch(resource: r.qualifiedName, namespace: r.namespaced ? namespace : nil, from: from)
+        } catch let StoreError.expired(requested, oldest) {
+            let event = Self.eventLine(type: "ERROR", object: APIError.expired("too old resource version: \(requested) (\(oldest))").status)
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: event)))
+        } catch {
+            throw APIError(code: 500, reason: "InternalError", message: "Internal error occurred: \(error)")
+        }
+        let timeout = Duration.seconds(query["timeoutSeconds"].flatMap(Int64.init) ?? 1800)
+        let registry = self.registry
+        let firstEvents = initial
+        let body = ResponseBody { writer in
+            // The store's stream and the timeout feed one relay, so the writer stays in this task.
+            let (relay, feed) = AsyncStream.makeStream(of: Change.self)
+            let forward = Task {
+                for await c in changes { feed.yield(c) }
+                feed.finish()
+            }
+            let timer = Task {
+                try? await Task.sleep(for: timeout)
+                feed.finish()
+            }
+            defer {
+                forward.cancel()
+                timer.cancel()
+            }
+            var first = true
+            func send(_ type: String, _ object: JSONValue) async throws {
+                let typed = registry.withTypeMeta(object, r)
+                let payload = table ? Tables.table(r, items: [typed], revision: nil, includeObject: query["includeObject"], withColumns: first) : typed
+                first = false
+                try await writer.write(ByteBuffer(string: Self.eventLine(type: type, object: payload)))
+            }
+            for object in firstEvents { try await send("ADDED", object) }
+            for await change in relay where selection.matches(change.object) {
+                try await send(change.type.rawValue, change.object)
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: table ? "application/json;as=Table;v=v1;g=meta.k8s.io" : "application/json"], body: body)
+    }
+
+    static func eventLine(type: String, object: JSONValue) -> String {
+        encode(.object(["type": .string(type), "object": object])) + "\n"
+    }
+
+    // MARK: helpers
+
+    static func parseQuery(_ query: String?) -> [String: String] {
+        var out: [String: String] = [:]
+        for pair in (query ?? "").split(separator: "&") {
+            let kv = pair.split(separator: "=", maxSplits: 1).map { String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String($0) }
+            if let k = kv.first { out[k] = kv.count > 1 ? kv[1] : "" }
+        }
+        return out
+    }
+
+    static func bodyText(_ request: Request) async throws -> String {
+        var r = request
+        let buffer = try await r.collectBody(upTo: 32 << 20)
+        return String(buffer: buffer)
+    }
+
+    static func body(_ request: Request, allowArray: Bool = false) async throws -> JSONValue {
+        let contentType = request.headers[.contentType] ?? "application/json"
+        if contentType.contains("protobuf") {
+            var r = request
+            let buffer = try await r.collectBody(upTo: 32 << 20)
+            return try Protobuf.decode(Array(buffer.readableBytesView))
+        }
+        let text = try await bodyText(request)
+        guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) else {
+            throw APIError.badRequest("couldn't get version/kind; json parse error: invalid JSON in the request body")
+        }
+        if case .object = value { return value }
+        if allowArray, case .array = value { return value }
+        throw APIError.badRequest("the body of the request was not a JSON object")
+    }
+
+    static func encode(_ value: JSONValue) -> String {
+        String(decoding: (try? JSONEncoder().encode(value)) ?? Data(), as: UTF8.self)
+    }
+
+    static func json(_ value: JSONValue, status: Int = 200, contentType: String = "application/json") -> Response {
+        Response(status: HTTPResponse.Status(code: status), headers: [.contentType: contentType],
+                 body: ResponseBody(byteBuffer: ByteBuffer(string: encode(value))))
+    }
+
+    static func text(_ s: String) -> Response {
+        Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: ResponseBody(byteBuffer: ByteBuffer(string: s)))
+    }
+}

@@ -1,0 +1,266 @@
+import Foundation
+import GRDB
+import KubeAPI
+import Synchronization
+
+/// Where an object lives: its resource (`pods`, `deployments.apps`), namespace ("" for
+/// cluster-scoped kinds) and name, the key etcd's registry builds as `/registry/RES/NS/NAME`.
+public struct ObjectKey: Hashable, Sendable, CustomStringConvertible {
+    public var resource: String
+    public var namespace: String
+    public var name: String
+
+    public init(resource: String, namespace: String, name: String) {
+        self.resource = resource
+        self.namespace = namespace
+        self.name = name
+    }
+
+    public var description: String { "\(resource)/\(namespace)/\(name)" }
+}
+
+/// A watch event's type, spelled as the API server's watch stream spells it.
+public enum ChangeType: String, Sendable {
+    case added = "ADDED"
+    case modified = "MODIFIED"
+    case deleted = "DELETED"
+}
+
+/// One write, as a watcher sees it: the object after the write (for a deletion, its last state
+/// with the deletion's revision).
+public struct Change: Sendable {
+    public var revision: Int64
+    public var type: ChangeType
+    public var key: ObjectKey
+    public var object: JSONValue
+}
+
+/// Why a write or a watch was refused; the API server maps each to its Status.
+public enum StoreError: Error, Equatable, Sendable {
+    case notFound
+    case alreadyExists
+    /// The caller's resourceVersion precondition is not the stored one.
+    case conflict
+    /// A watch from a revision whose changes were compacted away (410 Gone, reason Expired).
+    case expired(requested: Int64, oldest: Int64)
+}
+
+/// Kubernetes objects in SQLite the way k3s's kine keeps them: one row per object, JSON text,
+/// and one global revision that is every object's `resourceVersion`. Each write appends to a
+/// change log, from which a watch is answered from any revision it still holds; older ones are
+/// compacted away and a watch from before them gets `expired` (the API server's 410).
+///
+/// Writes are serialised by GRDB's `DatabaseQueue`; a write's change is handed to the live
+/// watchers inside the same serialised block, so every watcher sees changes in revision order
+/// and registering a watch (replay plus subscription) cannot miss or repeat one.
+public final class ObjectStore: Sendable {
+    private struct Watcher {
+        var resource: String
+        var namespace: String?
+        var continuation: AsyncStream<Change>.Continuation
+    }
+
+    private let db: DatabaseQueue
+    private let watchers = Mutex<[UUID: Watcher]>([:])
+    /// How many of the latest changes stay in the log (kine keeps at least 1000).
+    private let retainedChanges: Int64
+
+    /// Opens (or creates, mode 0600) the database at `path`.
+    public init(path: String, retainedChanges: Int64 = 1000) throws {
+        let dir = (path as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        if !FileManager.default.fileExists(atPath: path) {
+            // SQLite gives its -wal and -shm files the database file's mode.
+            FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+        }
+        var config = Configuration()
+        config.busyMode = .timeout(30)
+        db = try DatabaseQueue(path: path, configuration: config)
+        self.retainedChanges = retainedChanges
+        try db.write { db in
+            try db.execute(sql: """
+                CREATE TABLE IF NOT EXISTS objects (
+                    resource TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL,
+                    revision INTEGER NOT NULL, json TEXT NOT NULL,
+                    PRIMARY KEY (resource, namespace, name));
+                CREATE TABLE IF NOT EXISTS changes (
+                    revision INTEGER PRIMARY KEY, type TEXT NOT NULL,
+                    resource TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL, json TEXT NOT NULL);
+                CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+                INSERT OR IGNORE INTO counters VALUES ('revision', 0), ('compacted', 0);
+                """)
+        }
+    }
+
+    /// The current global revision: a list's `resourceVersion`.
+    public func revision() throws -> Int64 {
+        try db.read { db in try Self.counter(db, "revision") }
+    }
+
+    public func get(_ key: ObjectKey) throws -> JSONValue? {
+        try db.read { db in try Self.fetch(db, key) }
+    }
+
+    /// Every object of a resource (in one namespace, or all when `namespace` is nil), in
+    /// namespace and name order, with the revision the list is consistent at.
+    public func list(resource: String, namespace: String?) throws -> (items: [JSONValue], revision: Int64) {
+        try db.read { db in
+            let rows: [Row]
+            if let namespace {
+                rows = try Row.fetchAll(db, sql: "SELECT json FROM objects WHERE resource = ? AND namespace = ? ORDER BY name",
+                                        arguments: [resource, namespace])
+            } else {
+                rows = try Row.fetchAll(db, sql: "SELECT json FROM objects WHERE resource = ? ORDER BY namespace, name", arguments: [resource])
+            }
+            return (try rows.map { try Self.decode($0["json"]) }, try Self.counter(db, "revision"))
+        }
+    }
+
+    /// Stores a new object. Sets what the API server sets on create: `uid`,
+    /// `creationTimestamp` and `resourceVersion`; `generation` starts at 1 when the object has a
+    /// `spec` (the kinds whose controllers report `observedGeneration`) and `trackGeneration`.
+    public func create(_ key: ObjectKey, _ object: JSONValue, trackGeneration: Bool) throws -> JSONValue {
+        try db.write { db in
+            if try Self.fetch(db, key) != nil { throw StoreError.alreadyExists }
+            var meta = object["metadata"] ?? .object([:])
+            meta = meta.setting("uid", .string(UUID().uuidString.lowercased()))
+            meta = meta.setting("creationTimestamp", .string(Timestamp.string(Date())))
+            if trackGeneration { meta = meta.setting("generation", .int(1)) }
+            let stored = object.setting("metadata", meta)
+            return try self.write(db, key, stored, type: .added)
+        }
+    }
+
+    /// Replaces an object with `transform(current)`, atomically. When `precondition` (a
+    /// resourceVersion) is given and is not the stored one, nothing changes: `conflict`. The
+    /// identity fields stay the stored ones (uid, creationTimestamp, generation), and
+    /// `generation` goes up by one when the `spec` changed. A transform that changes nothing
+    /// writes nothing (the API server's no-op update keeps the resourceVersion).
+    public func update(_ key: ObjectKey, precondition: String? = nil, _ transform: (JSONValue) throws -> JSONValue) throws -> JSONValue {
+        try db.write { db in
+            guard let current = try Self.fetch(db, key) else { throw StoreError.notFound }
+            let currentMeta = current["metadata"] ?? .object([:])
+            if let precondition, !precondition.isEmpty, precondition != currentMeta["resourceVersion"]?.stringValue {
+                throw StoreError.conflict
+            }
+            var next = try transform(current)
+            var meta = next["metadata"] ?? .object([:])
+            for field in ["uid", "creationTimestamp", "resourceVersion"] {
+                meta = meta.setting(field, currentMeta[field])
+            }
+            if case .int(let generation)? = currentMeta["generation"] {
+                meta = meta.setting("generation", .int(next["spec"] != current["spec"] ? generation + 1 : generation))
+            }
+            next = next.setting("metadata", meta)
+            if next == current { return current }
+            return try self.write(db, key, next, type: .modified)
+        }
+    }
+
+    /// Removes an object; the DELETED event carries its last state at the deletion's revision.
+    public func delete(_ key: ObjectKey, precondition: String? = nil) throws -> JSONValue {
+        try db.write { db in
+            guard let current = try Self.fetch(db, key) else { throw StoreError.notFound }
+            if let precondition, !precondition.isEmpty, precondition != current["metadata"]?["resourceVersion"]?.stringValue {
+                throw StoreError.conflict
+            }
+            return try self.write(db, key, current, type: .deleted)
+        }
+    }
+
+    /// Every change to `resource` (in `namespace`, or all) after revision `from`: first those
+    /// still in the log, then live ones, until the stream's consumer goes away.
+    public func watch(resource: String, namespace: String?, from: Int64) throws -> AsyncStream<Change> {
+        let (stream, continuation) = AsyncStream.makeStream(of: Change.self, bufferingPolicy: .unbounded)
+        let id = UUID()
+        try db.read { db in
+            let compacted = try Self.counter(db, "compacted")
+            if from < compacted { throw StoreError.expired(requested: from, oldest: compacted + 1) }
+            var sql = "SELECT * FROM changes WHERE revision > ? AND resource = ?"
+            var args: StatementArguments = [from, resource]
+            if let namespace {
+                sql += " AND namespace = ?"
+                args += [namespace]
+            }
+            for row in try Row.fetchAll(db, sql: sql + " ORDER BY revision", arguments: args) {
+                continuation.yield(Change(revision: row["revision"], type: ChangeType(rawValue: row["type"]) ?? .modified,
+                                          key: ObjectKey(resource: row["resource"], namespace: row["namespace"], name: row["name"]),
+                                          object: try Self.decode(row["json"])))
+            }
+            watchers.withLock { $0[id] = Watcher(resource: resource, namespace: namespace, continuation: continuation) }
+        }
+        continuation.onTermination = { [weak self] _ in
+            _ = self?.watchers.withLock { $0.removeValue(forKey: id) }
+        }
+        return stream
+    }
+
+    /// Ends every watch (shutdown): their streams finish.
+    public func closeWatches() {
+        let all = watchers.withLock { w in
+            defer { w.removeAll() }
+            return Array(w.values)
+        }
+        for w in all { w.continuation.finish() }
+    }
+
+    // MARK: internals
+
+    /// Writes one object at the next revision, logs the change, compacts the log now and then,
+    /// and hands the change to the matching watchers.
+    private func write(_ db: Database, _ key: ObjectKey, _ object: JSONValue, type: ChangeType) throws -> JSONValue {
+        let revision = try Self.counter(db, "revision") + 1
+        try db.execute(sql: "UPDATE counters SET value = ? WHERE name = 'revision'", arguments: [revision])
+        let meta = (object["metadata"] ?? .object([:])).setting("resourceVersion", .string(String(revision)))
+        let stored = object.setting("metadata", meta)
+        let text = Self.encode(stored)
+        if type == .deleted {
+            try db.execute(sql: "DELETE FROM objects WHERE resource = ? AND namespace = ? AND name = ?",
+                           arguments: [key.resource, key.namespace, key.name])
+        } else {
+            try db.execute(sql: "INSERT OR REPLACE INTO objects VALUES (?, ?, ?, ?, ?)",
+                           arguments: [key.resource, key.namespace, key.name, revision, text])
+        }
+        try db.execute(sql: "INSERT INTO changes VALUES (?, ?, ?, ?, ?, ?)",
+                       arguments: [revision, type.rawValue, key.resource, key.namespace, key.name, text])
+        if revision % 100 == 0, revision > retainedChanges {
+            let through = revision - retainedChanges
+            try db.execute(sql: "DELETE FROM changes WHERE revision <= ?", arguments: [through])
+            try db.execute(sql: "UPDATE counters SET value = ? WHERE name = 'compacted'", arguments: [through])
+        }
+        let change = Change(revision: revision, type: type, key: key, object: stored)
+        let targets = watchers.withLock { w in
+            w.values.filter { $0.resource == key.resource && ($0.namespace == nil || $0.namespace == key.namespace) }.map(\.continuation)
+        }
+        for c in targets { c.yield(change) }
+        return stored
+    }
+
+    private static func counter(_ db: Database, _ name: String) throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT value FROM counters WHERE name = ?", arguments: [name]) ?? 0
+    }
+
+    private static func fetch(_ db: Database, _ key: ObjectKey) throws -> JSONValue? {
+        guard let text = try String.fetchOne(db, sql: "SELECT json FROM objects WHERE resource = ? AND namespace = ? AND name = ?",
+                                             arguments: [key.resource, key.namespace, key.name]) else { return nil }
+        return try decode(text)
+    }
+
+    private static func decode(_ text: String) throws -> JSONValue {
+        try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+    }
+
+    private static func encode(_ value: JSONValue) -> String {
+        String(decoding: (try? JSONEncoder().encode(value)) ?? Data("{}".utf8), as: UTF8.self)
+    }
+}
+
+extension JSONValue {
+    /// This object with `key` set (or removed, for nil); non-objects become objects.
+    public func setting(_ key: String, _ value: JSONValue?) -> JSONValue {
+        var o: [String: JSONValue] = [:]
+        if case .object(let existing) = self { o = existing }
+        o[key] = value
+        return .object(o)
+    }
+}

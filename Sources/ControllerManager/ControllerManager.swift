@@ -1,0 +1,136 @@
+import APIServer
+import APIStore
+import Controllers
+import Foundation
+import KubeAPI
+
+/// kube-controller-manager for `tandem serve`: the Job, CronJob, Deployment and ReplicaSet
+/// controllers (the pure reconcile functions `tandem run` also uses), woken by any change to
+/// the objects they read and by their own requeue times. Their decisions are written through
+/// the `Registry`, so controller-made objects are admitted exactly as a client's are.
+public actor ControllerManager {
+    private let registry: Registry
+    private let wakes: AsyncStream<Void>
+    private let wake: AsyncStream<Void>.Continuation
+    private var timer: Task<Void, Never>?
+    private var timerDue: Date?
+
+    static let watched: [APIResource] = [.pods, .jobs, .cronJobs, .deployments, .replicaSets]
+
+    public init(registry: Registry) {
+        self.registry = registry
+        (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Runs until cancelled. Changes coalesce: one reconcile pass covers every change since the last.
+    public func run() async {
+        let store = registry.store
+        guard let revision = try? store.revision() else { return }
+        let feeds = Self.watched.compactMap { r -> Task<Void, Never>? in
+            guard let changes = try? store.watch(resource: r.qualifiedName, namespace: nil, from: revision) else { return nil }
+            return Task { [wake] in for await _ in changes { wake.yield() } }
+        }
+        defer {
+            feeds.forEach { $0.cancel() }
+            timer?.cancel()
+        }
+        wake.yield()
+        for await _ in wakes {
+            if Task.isCancelled { break }
+            reconcile()
+        }
+    }
+
+    private func items<T: Decodable>(_ r: APIResource, as type: T.Type) -> [T] {
+        ((try? registry.list(r, namespace: nil).items) ?? []).compactMap { try? $0.decode(T.self) }
+    }
+
+    private func reconcile() {
+        let now = Date()
+        let pods = items(.pods, as: Pod.self)
+        let jobs = items(.jobs, as: Job.self)
+        let replicaSets = items(.replicaSets, as: ReplicaSet.self)
+        var requeue: Duration?
+        func note(_ d: Duration?) { if let d { requeue = min(requeue ?? d, d) } }
+
+        for cj in items(.cronJobs, as: CronJob.self) {
+            let owned = jobs.filter { $0.metadata.isOwned(by: cj.metadata.uid) }
+            let result = CronJobController.reconcile(cronJob: cj, jobs: owned, now: now)
+            writeStatus(.cronJobs, cj.metadata, result.status.json)
+            apply(result.actions)
+            note(result.requeueAfter)
+        }
+        for job in jobs {
+            let owned = pods.filter { $0.metadata.isOwned(by: job.metadata.uid) }
+            let result = JobController.reconcile(job: job, pods: owned, now: now, randomSuffix: NameGenerator.randomSuffix)
+            writeStatus(.jobs, job.metadata, try? JSONValue(encoding: result.status))
+            apply(result.actions)
+            note(result.requeueAfter)
+        }
+        for d in items(.deployments, as: Deployment.self) {
+            let rss = replicaSets.filter { $0.metadata.isOwned(by: d.metadata.uid) }
+            let owned = pods.filter { p in rss.contains { p.metadata.isOwned(by: $0.metadata.uid) } }
+            let result = DeploymentController.reconcile(deployment: d, replicaSets: rss, pods: owned, now: now)
+            writeStatus(.deployments, d.metadata, try? JSONValue(encoding: result.status))
+            apply(result.actions)
+            note(result.requeueAfter)
+        }
+        for rs in replicaSets {
+            let owned = pods.filter { $0.metadata.isOwned(by: rs.metadata.uid) }
+            let result = ReplicaSetController.reconcile(rs: rs, pods: owned, now: now, randomSuffix: NameGenerator.randomSuffix)
+            writeStatus(.replicaSets, rs.metadata, try? JSONValue(encoding: result.status))
+            apply(result.actions)
+            note(result.requeueAfter)
+        }
+        if let requeue { schedule(after: requeue) }
+    }
+
+    private func writeStatus(_ r: APIResource, _ meta: ObjectMeta, _ status: JSONValue?) {
+        guard let status, let name = meta.name else { return }
+        registry.writeStatus(r, namespace: meta.namespace ?? "default", name: name, uid: meta.uid, status: status)
+    }
+
+    /// The controllers' client calls. A refusal (the object changed meanwhile, or already
+    /// exists) is dropped: the change that caused it wakes the next pass.
+    private func apply(_ actions: [ControllerAction]) {
+        for action in actions {
+            switch action {
+            case .createPod(let pod):
+                if let body = try? JSONValue(encoding: pod) { _ = try? registry.create(.pods, namespace: pod.namespace, body: body) }
+            case .deletePod(let ns, let name):
+                _ = try? registry.delete(.pods, namespace: ns, name: name)
+            case .createReplicaSet(let rs):
+                if let body = try? JSONValue(encoding: rs) { _ = try? registry.create(.replicaSets, namespace: rs.metadata.namespace ?? "default", body: body) }
+            case .updateReplicaSet(let rs):
+                if let body = try? JSONValue(encoding: rs), let name = rs.metadata.name {
+                    _ = try? registry.update(.replicaSets, namespace: rs.metadata.namespace ?? "default", name: name, body: body)
+                }
+            case .deleteReplicaSet(let ns, let name):
+                _ = try? registry.delete(.replicaSets, namespace: ns, name: name)
+            case .createJob(let job):
+                if let body = try? JSONValue(encoding: job) { _ = try? registry.create(.jobs, namespace: job.metadata.namespace ?? "default", body: body) }
+            case .deleteJob(let ns, let name):
+                _ = try? registry.delete(.jobs, namespace: ns, name: name, propagation: "Background")
+            }
+        }
+    }
+
+    /// `queue.AddAfter`: one timer, at the earliest time any controller asked to look again.
+    private func schedule(after d: Duration) {
+        let due = Date().addingTimeInterval(Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
+        if let timerDue, timerDue <= due, timer != nil { return }
+        timer?.cancel()
+        timerDue = due
+        timer = Task { [wake] in
+            try? await Task.sleep(for: d)
+            guard !Task.isCancelled else { return }
+            wake.yield()
+            await self.timerFired()
+        }
+    }
+
+    private func timerFired() {
+        timer = nil
+        timerDue = nil
+    }
+}

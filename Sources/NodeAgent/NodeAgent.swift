@@ -1,0 +1,136 @@
+import APIServer
+import APIStore
+import Foundation
+import KubeAPI
+import Node
+
+/// The kubelet's side of `tandem serve`: it watches the pods in the store, binds new ones to this
+/// node (the scheduler's one decision on a one-node cluster), runs each in a `Node.PodWorker` —
+/// the engine `tandem run` uses — writes the worker's status back through the status
+/// subresource, stops a pod when it gets a `deletionTimestamp`, and removes the object once its
+/// containers are gone (what `kubectl delete` waits for).
+public actor NodeAgent {
+    private let registry: Registry
+    private let ctx: NodeContext
+    private var workers: [String: (uid: String, worker: PodWorker, task: Task<Void, Never>, images: [String?])] = [:]
+    private var stopping = false
+    /// Pods whose worker has finished in this process: never started again (a late status
+    /// write can still show them running).
+    private var finishedUIDs: Set<String> = []
+    /// Status writes in the order the workers publish them: one consumer, so a late write never
+    /// overtakes a newer one.
+    private let statusFeed: AsyncStream<Pod>.Continuation
+    private let statusStream: AsyncStream<Pod>
+
+    public init(registry: Registry, context: NodeContext) {
+        self.registry = registry
+        ctx = context
+        (statusStream, statusFeed) = AsyncStream.makeStream(of: Pod.self)
+    }
+
+    /// Runs until cancelled: first the pods already stored (after a restart their containers
+    /// are gone, so they start afresh, as after a node reboot), then every change.
+    public func run() async {
+        let writer = Task { [registry, statusStream] in
+            for await pod in statusStream {
+                let status = (try? JSONValue(encoding: pod.status)) ?? .object([:])
+                registry.writeStatus(.pods, namespace: pod.namespace, name: pod.name, uid: pod.uid, status: status)
+            }
+        }
+        defer { writer.cancel() }
+        guard let listed = try? registry.list(.pods, namespace: nil),
+              let changes = try? registry.store.watch(resource: APIResource.pods.qualifiedName, namespace: nil, from: listed.revision) else { return }
+        for item in listed.items { sync(item, deleted: false) }
+        for await change in changes {
+            if stopping { break }
+            sync(change.object, deleted: change.type == .deleted)
+        }
+    }
+
+    private func sync(_ object: JSONValue, deleted: Bool) {
+        guard let pod = try? object.decode(Pod.self), !stopping else { return }
+        let key = "\(pod.namespace)/\(pod.name)"
+        let entry = workers[key].flatMap { $0.uid == pod.uid ? $0 : nil }
+        if deleted {
+            // Removed without waiting (`--grace-period=0 --force`): stop what still runs.
+            if let entry { Task { await entry.worker.terminate(gracePeriod: 0) } }
+            return
+        }
+        if pod.metadata.deletionTimestamp != nil {
+            if let entry {
+                let grace = pod.metadata.deletionGracePeriodSeconds
+                Task { await entry.worker.terminate(gracePeriod: grace) }
+            } else {
+                registry.removeTerminatedPod(namespace: pod.namespace, name: pod.name, uid: pod.uid)
+            }
+            return
+        }
+        if let entry {
+            // A changed image (`kubectl set image`); status writes come back here too and change nothing.
+            if Self.images(pod.spec) != entry.images {
+                workers[key]?.images = Self.images(pod.spec)
+                let worker = entry.worker
+                Task { await worker.update(spec: pod.spec) }
+            }
+            return
+        }
+        let phase = pod.status?.phase ?? ""
+        if phase == "Succeeded" || phase == "Failed" || finishedUIDs.contains(pod.uid) { return }
+        if (pod.spec.nodeName ?? "").isEmpty {
+            registry.bind(namespace: pod.namespace, name: pod.name)
+            return
+        }
+        guard pod.spec.nodeName == registry.nodeName else { return }
+        start(pod, key: key)
+    }
+
+    private func start(_ pod: Pod, key: String) {
+        let feed = statusFeed
+        let worker = PodWorker(pod: pod, context: ctx, sources: volumeSources(namespace: pod.namespace)) { p in feed.yield(p) }
+        let uid = pod.uid
+        let task = Task {
+            let final = await worker.run()
+            await self.finished(key: key, uid: uid, final)
+        }
+        workers[key] = (uid, worker, task, Self.images(pod.spec))
+    }
+
+    /// The worker is done: its pod either finished (Succeeded/Failed, and stays listed) or was
+    /// deleted (and now goes).
+    private func finished(key: String, uid: String, _ pod: Pod) {
+        if workers[key]?.uid == uid { workers[key] = nil }
+        finishedUIDs.insert(uid)
+        guard !stopping else { return }
+        let stored = try? registry.get(.pods, namespace: pod.namespace, name: pod.name)
+        if stored?["metadata"]?["uid"]?.stringValue == uid, stored?["metadata"]?["deletionTimestamp"] != nil {
+            registry.removeTerminatedPod(namespace: pod.namespace, name: pod.name, uid: uid)
+        }
+    }
+
+    static func images(_ spec: PodSpec) -> [String?] {
+        (spec.initContainers ?? []).map(\.image) + spec.containers.map(\.image)
+    }
+
+    /// The ConfigMaps and Secrets of a namespace when the pod starts (its volumes and env).
+    private func volumeSources(namespace: String) -> VolumeSources {
+        var sources = VolumeSources()
+        for item in (try? registry.list(.configMaps, namespace: namespace).items) ?? [] {
+            if let cm = try? item.decode(ConfigMap.self), let name = cm.metadata.name { sources.configMaps[name] = cm }
+        }
+        for item in (try? registry.list(.secrets, namespace: namespace).items) ?? [] {
+            if let s = try? item.decode(Secret.self), let name = s.metadata.name { sources.secrets[name] = s }
+        }
+        return sources
+    }
+
+    /// Stops every pod as the kubelet does on shutdown (preStop hooks, reverse sidecar order,
+    /// the grace period) and waits for them. The objects stay in the store unchanged, so a
+    /// restarted `tandem serve` runs them again.
+    public func shutdown() async {
+        stopping = true
+        statusFeed.finish()
+        let all = Array(workers.values)
+        for entry in all { await entry.worker.terminate() }
+        for entry in all { await entry.task.value }
+    }
+}

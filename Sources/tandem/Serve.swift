@@ -1,0 +1,133 @@
+import APIServer
+import APIStore
+import ArgumentParser
+import ContainerRuntime
+import ControllerManager
+import Foundation
+import Logging
+import Node
+import NodeAgent
+import ServiceLifecycle
+
+/// `tandem serve`: a one-node Kubernetes that kubectl drives — the store, the API server, the
+/// controllers and the node, as services of one group that stops in reverse order on SIGINT or
+/// SIGTERM (the node stops its pods first, while the API still answers).
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve a Kubernetes API on this machine and run the Pods created through it.",
+        discussion: "Writes ROOT/kubeconfig (CA, token, server URL) for kubectl: export KUBECONFIG=ROOT/kubeconfig."
+    )
+
+    @Option(help: "State directory: the object store, credentials, kubeconfig, container logs.")
+    var root: String = "/var/lib/tandem"
+
+    @Option(help: "Port of the HTTPS API on 127.0.0.1 (0 picks a free one).")
+    var port: Int = 6443
+
+    @Option(help: "Address to bind. Anything but loopback exposes the API (token-protected) to the network.")
+    var address: String = "127.0.0.1"
+
+    @Option(help: "A YAML file mapping images to host commands (image: {command, args, env, workingDir}).")
+    var images: String?
+
+    func run() async throws {
+        guard (0...65535).contains(port) else {
+            FileHandle.standardError.write(Data("error: invalid argument \"\(port)\" for \"--port\" flag: must be between 0 and 65535\n".utf8))
+            throw ExitCode(2)
+        }
+        var logger = Logger(label: "tandem.serve")
+        logger.logLevel = .warning
+        let registry: Registry
+        let pki: PKI
+        let context: NodeContext
+        do {
+            try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+            registry = Registry(store: try ObjectStore(path: root + "/apiserver.db"), nodeName: ProcessInfo.processInfo.hostName)
+            try registry.bootstrap()
+            pki = try PKI.load(dir: root + "/pki")
+            let catalog = try ImageCatalog(userFile: images, stateDir: root + "/images")
+            catalog.prepare()
+            let timeline = Timeline(fd: 1, showLogs: false)
+            let runtime = try Runtime(logEcho: nil)
+            var netConfig = PodNetworkConfig(stateDir: root + "/net")
+            netConfig.poolSize = 1
+            let network = PodNetwork(config: netConfig)
+            await network.cleanupStale()
+            context = NodeContext(root: root, runtime: runtime, network: network, images: catalog, timeline: timeline,
+                                  hostIP: "127.0.0.1", nodeName: registry.nodeName)
+        } catch {
+            FileHandle.standardError.write(Data("error: cannot start: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        let root = self.root
+        let api = APIServer(registry: registry, pki: pki, host: address, port: port, root: root)
+        let node = NodeAgent(registry: registry, context: context)
+        let controllers = ControllerManager(registry: registry)
+        let group = ServiceGroup(configuration: .init(
+            services: [
+                .init(service: APIService(server: api, logger: logger) { port in Self.announce(pki: pki, root: root, host: api.host, port: port) }),
+                .init(service: LoopService { await controllers.run() } stop: {}),
+                .init(service: LoopService { await node.run() } stop: { await node.shutdown() }),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            await context.network.shutdown()
+            throw ExitCode(1)
+        }
+        await context.network.shutdown()
+    }
+
+    /// Writes the kubeconfig once the port is known, and tells the user how to use it.
+    static func announce(pki: PKI, root: String, host: String, port: Int) {
+        let server = "https://\(host == "0.0.0.0" ? "127.0.0.1" : host):\(port)"
+        let path = (root as NSString).standardizingPath + "/kubeconfig"
+        do {
+            try PKI.write(path, pki.kubeconfig(server: server))
+        } catch {
+            FileHandle.standardError.write(Data("error: cannot write \(path): \(error)\n".utf8))
+        }
+        FileHandle.standardOutput.write(Data("tandem serve: Kubernetes API on \(server)\n  export KUBECONFIG=\(path)\n  kubectl get pods\n".utf8))
+    }
+}
+
+/// The API server as a service: on graceful shutdown its open watches end first, so the
+/// listener's own shutdown does not wait for them.
+struct APIService: Service {
+    let server: APIServer
+    let logger: Logger
+    let onListening: @Sendable (Int) -> Void
+
+    func run() async throws {
+        let store = server.registry.store
+        try await withGracefulShutdownHandler {
+            try await server.run(logger: logger) { port in onListening(port) }
+        } onGracefulShutdown: {
+            store.closeWatches()
+        }
+    }
+}
+
+/// A loop (the controllers, the node) that runs until the group shuts down gracefully, then
+/// `stop` (the node stops its pods) before the loop is cancelled.
+struct LoopService: Service {
+    let loop: @Sendable () async -> Void
+    let stop: @Sendable () async -> Void
+
+    init(_ loop: @escaping @Sendable () async -> Void, stop: @escaping @Sendable () async -> Void) {
+        self.loop = loop
+        self.stop = stop
+    }
+
+    func run() async throws {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await loop() }
+            try? await gracefulShutdown()
+            await stop()
+            group.cancelAll()
+        }
+    }
+}
