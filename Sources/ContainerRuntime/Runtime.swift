@@ -392,8 +392,11 @@ public final class Runtime: Sendable {
         }
         let timer = Task {
             try await Task.sleep(for: timeout)
-            // The exec'd command leads its own process group; the shim then reports it.
-            if let child = session.childPid { kill(-child, SIGKILL) }
+            // The exec'd command leads its own process group; the shim then reports it. On a
+            // loaded machine the deadline can pass before the command even started: wait for
+            // it, or killing the shim alone (its child dies by PDEATHSIG) would leave the
+            // child's own children holding the output pipe until they end.
+            if case .success(let child) = await session.started() { kill(-child, SIGKILL) }
             session.killShim()
         }
         let o = await session.finished()

@@ -41,6 +41,19 @@ public actor NodeAgent {
         guard let listed = try? registry.list(.pods, namespace: nil),
               let changes = try? registry.store.watch(resource: APIResource.pods.qualifiedName, namespace: nil, from: listed.revision) else { return }
         for item in listed.items { sync(item, deleted: false) }
+        // ConfigMap and Secret changes, one namespace at a time through one consumer, so that
+        // the newest contents are always the last applied.
+        let (edited, editedFeed) = AsyncStream.makeStream(of: String.self)
+        let feeds = [APIResource.configMaps, .secrets].compactMap { r -> Task<Void, Never>? in
+            guard let changes = try? registry.store.watch(resource: r.qualifiedName, namespace: nil, from: listed.revision) else { return nil }
+            return Task { for await change in changes { editedFeed.yield(change.object["metadata"]?["namespace"]?.stringValue ?? "default") } }
+        }
+        let applier = Task { for await namespace in edited { await self.sourcesChanged(namespace: namespace) } }
+        defer {
+            feeds.forEach { $0.cancel() }
+            editedFeed.finish()
+            applier.cancel()
+        }
         for await change in changes {
             if stopping { break }
             sync(change.object, deleted: change.type == .deleted)
@@ -109,6 +122,16 @@ public actor NodeAgent {
 
     static func images(_ spec: PodSpec) -> [String?] {
         (spec.initContainers ?? []).map(\.image) + spec.containers.map(\.image)
+    }
+
+    /// A ConfigMap or Secret of `namespace` changed: its pods' configMap, secret and projected
+    /// volumes get the new contents at once (the kubelet's periodic remount, without the wait).
+    private func sourcesChanged(namespace: String) async {
+        guard !stopping else { return }
+        let sources = volumeSources(namespace: namespace)
+        for (key, entry) in workers where key.hasPrefix(namespace + "/") {
+            await entry.worker.update(sources: sources)
+        }
     }
 
     /// The ConfigMaps and Secrets of a namespace when the pod starts (its volumes and env).

@@ -235,6 +235,34 @@ final class ServeRun: @unchecked Sendable {
         #expect(serve.stop() == 0)
     }
 
+    /// `kubectl create configmap/secret`, a pod mounting both, then `kubectl patch`: the running
+    /// container sees the new contents behind a new `..data`, with no restart.
+    @Test func editedConfigMapsAndSecretsReachARunningPodsVolumes() throws {
+        let serve = try ServeRun()
+        defer { serve.cleanup() }
+        #expect(serve.ready(), "serve did not start: \(serve.stderr)")
+        #expect(try serve.kubectl(["create", "configmap", "app-config", "--from-literal=greeting=v1"]).status == 0)
+        #expect(try serve.kubectl(["create", "secret", "generic", "app-secret", "--from-literal=password=s1"]).status == 0)
+        let marker = "serve-cfg-\(UUID().uuidString.prefix(8))"
+        let dir = try Tandem.tempDir("tandem-serve-cfg")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try VolumeUpdateTests.readerPod(marker: marker).write(toFile: dir + "/pod.yaml", atomically: true, encoding: .utf8)
+        let apply = try serve.kubectl(["apply", "-f", dir + "/pod.yaml"])
+        #expect(apply.status == 0, "\(apply.stderr)")
+        #expect(try serve.kubectl(["wait", "--for=condition=Ready", "pod/cfg-reader", "--timeout=60s"]).status == 0)
+        let pid = try #require(serve.containers(marker).first)
+        func read(_ path: String) -> String? { try? String(contentsOfFile: "/proc/\(pid)/root\(path)", encoding: .utf8) }
+        #expect(read("/etc/cfg/greeting") == "v1" && read("/etc/sec/password") == "s1")
+
+        #expect(try serve.kubectl(["patch", "configmap", "app-config", "--type", "merge", "-p", #"{"data":{"greeting":"v2"}}"#]).status == 0)
+        #expect(try serve.kubectl(["patch", "secret", "app-secret", "--type", "merge", "-p", #"{"data":{"password":"czI="}}"#]).status == 0)
+        #expect(waitUntil(10) { read("/etc/cfg/greeting") == "v2" && read("/etc/sec/password") == "s2" },
+                "not updated: \(read("/etc/cfg/greeting") ?? "nil"), \(read("/etc/sec/password") ?? "nil")")
+        #expect(serve.containers(marker) == [pid], "the container was restarted")
+        let restarts = try serve.kubectl(["get", "pod", "cfg-reader", "-o", "jsonpath={.status.containerStatuses[0].restartCount}"])
+        #expect(restarts.stdout == "0")
+    }
+
     @Test func errorsReadAsARealClustersDo() throws {
         let serve = try ServeRun()
         defer { serve.cleanup() }

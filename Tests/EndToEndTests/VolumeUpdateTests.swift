@@ -16,6 +16,15 @@ import Testing
         metadata: {name: app-secret}
         data: {password: \(Data(password.utf8).base64EncodedString())}
         ---
+        \(readerPod(marker: marker))
+        """
+    }
+
+    /// A pod whose container idles with `marker` in its command line, mounting ConfigMap
+    /// `app-config` at /etc/cfg (and its `greeting` key by subPath at /etc/greeting) and Secret
+    /// `app-secret` at /etc/sec.
+    static func readerPod(marker: String) -> String {
+        """
         apiVersion: v1
         kind: Pod
         metadata: {name: cfg-reader}
