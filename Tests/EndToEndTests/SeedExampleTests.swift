@@ -36,12 +36,33 @@ import Testing
             return run.log(pod: "nginx-log-forwarder", container: "log-forwarder").contains("GET /tandem-e2e-probe HTTP/1.1")
         }
         #expect(processed)
+        // The seed's limits are the kernel's, and its readOnly mount is read-only.
+        let mine = descendants(of: run.process.processIdentifier)
+        let forwarder = try #require(mine.first { commandLine($0).contains("Starting log forwarder") })
+        #expect(Self.cgroupFile(forwarder, "memory", "memory.limit_in_bytes") == "\(64 << 20)")
+        #expect(Self.cgroupFile(forwarder, "cpu", "cpu.cfs_quota_us") == "10000")
+        let nginx = try #require(mine.first { commandLine($0).contains("nginx: master process") })
+        #expect(Self.cgroupFile(nginx, "memory", "memory.limit_in_bytes") == "\(128 << 20)")
+        #expect(!FileManager.default.createFile(atPath: "/proc/\(forwarder)/root/logs/tandem-e2e-write", contents: Data("x".utf8)),
+                "the readOnly mount took a write")
         let log = run.log(pod: "nginx-log-forwarder", container: "log-forwarder")
         #expect(log.contains("Starting log forwarder..."))
         #expect(log.contains("stdout F [PROCESSED] "))
         let r = run.stop()
         #expect(r.status == 0)
         #expect(r.pod("nginx-log-forwarder")?.containerStatus("nginx")?["restartCount"]?.int == 0)
+    }
+
+    /// A cgroup v1 controller file of the cgroup `pid` is in (`/proc/PID/cgroup`).
+    static func cgroupFile(_ pid: Int32, _ controller: String, _ file: String) -> String? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: ":", maxSplits: 2)
+            guard parts.count == 3, parts[1].split(separator: ",").contains(Substring(controller)) else { continue }
+            return (try? String(contentsOfFile: "/sys/fs/cgroup/\(controller)\(parts[2])/\(file)", encoding: .utf8))?
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        return nil
     }
 
     @Test func twoNginxPodsEachOnPort80() throws {
