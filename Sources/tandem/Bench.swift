@@ -79,6 +79,11 @@ struct Bench: AsyncParsableCommand {
         let catalog = try ImageCatalog(userFile: nil, stateDir: root + "/images")
         let context = NodeContext(root: root, runtime: runtime, network: network, images: catalog, timeline: timeline,
                                   hostIP: "127.0.0.1", nodeName: ProcessInfo.processInfo.hostName)
+        // The same node with cgroups: each pod and container in its cgroup, with limits.
+        let isolated = Run.nodeCgroups().map {
+            NodeContext(root: root, runtime: runtime, network: network, images: catalog, timeline: timeline,
+                        hostIP: "127.0.0.1", nodeName: ProcessInfo.processInfo.hostName, cgroups: $0)
+        }
         await network.cleanupStale()
         await network.prewarm()
 
@@ -89,11 +94,14 @@ struct Bench: AsyncParsableCommand {
         _ = try Self.directStart()
         _ = try Self.namespacedStart(scratch: root + "/floor")
         _ = try await runtimeStart(context: context, index: -1)
+        if let isolated { _ = try await podStart(context: isolated, hostNetwork: false, limits: true) }
+        var withCgroups: [Double] = []
         var withNet: [Double] = [], hostNet: [Double] = [], direct: [Double] = [], namespaced: [Double] = [], netSetup: [Double] = [], single: [Double] = [], singleDirect: [Double] = []
         for i in 0..<iterations {
             single.append(try await runtimeStart(context: context, index: i))
             singleDirect.append(try Self.directSingle())
             withNet.append(try await podStart(context: context, hostNetwork: false))
+            if let isolated { withCgroups.append(try await podStart(context: isolated, hostNetwork: false, limits: true)) }
             hostNet.append(try await podStart(context: context, hostNetwork: true))
             direct.append(try Self.directStart())
             namespaced.append(try Self.namespacedStart(scratch: root + "/floor"))
@@ -101,6 +109,7 @@ struct Bench: AsyncParsableCommand {
         }
         figures.podStart = Stats(withNet)
         figures.podStartHostNetwork = Stats(hostNet)
+        figures.podStartCgroups = Stats(withCgroups)
         figures.directStart = Stats(direct)
         figures.namespacedStart = Stats(namespaced)
         figures.networkSetup = Stats(netSetup)
@@ -147,8 +156,8 @@ struct Bench: AsyncParsableCommand {
     /// One pod of init + native sidecar + main through the real `PodWorker`; returns the seconds
     /// from the worker's start to the main container's `terminated` status. Tear-down is waited
     /// for (so pods never overlap) but not counted.
-    private func podStart(context: NodeContext, hostNetwork: Bool) async throws -> Double {
-        var pod = try Self.benchPod(hostNetwork: hostNetwork)
+    private func podStart(context: NodeContext, hostNetwork: Bool, limits: Bool = false) async throws -> Double {
+        var pod = try Self.benchPod(hostNetwork: hostNetwork, limits: limits)
         pod.metadata.namespace = "default"
         pod.metadata.uid = UUID().uuidString.lowercased()
         pod.metadata.creationTimestamp = Timestamp.string(Date())
@@ -187,19 +196,22 @@ struct Bench: AsyncParsableCommand {
         return Self.seconds(end - start)
     }
 
-    private static func benchPod(hostNetwork: Bool) throws -> Pod {
+    /// With `limits`, every container has CPU and memory limits (a Guaranteed pod), so that the
+    /// cgroups it is placed in carry quota, shares and a memory limit.
+    private static func benchPod(hostNetwork: Bool, limits: Bool = false) throws -> Pod {
+        let r = limits ? ", resources: {limits: {cpu: 100m, memory: 64Mi}}" : ""
         let yaml = """
             apiVersion: v1
             kind: Pod
-            metadata: {name: bench\(hostNetwork ? "-hostnet" : "")}
+            metadata: {name: bench\(hostNetwork ? "-hostnet" : "")\(limits ? "-limits" : "")}
             spec:
               restartPolicy: Never
               hostNetwork: \(hostNetwork)
               initContainers:
-              - {name: init, image: busybox, command: ["true"]}
-              - {name: sidecar, image: busybox, command: ["sleep", "3600"], restartPolicy: Always}
+              - {name: init, image: busybox, command: ["true"]\(r)}
+              - {name: sidecar, image: busybox, command: ["sleep", "3600"], restartPolicy: Always\(r)}
               containers:
-              - {name: main, image: busybox, command: ["true"]}
+              - {name: main, image: busybox, command: ["true"]\(r)}
             """
         guard case .pod(let pod) = try Manifest.decode(yaml, source: "bench").first else {
             throw RuntimeError("bench pod manifest did not decode to a Pod")
@@ -384,6 +396,8 @@ struct Figures {
     var logBytes: Int
     var podStart = Stats([])
     var podStartHostNetwork = Stats([])
+    /// The with-network pod again, in cgroups with limits (empty without writable cgroups).
+    var podStartCgroups = Stats([])
     var directStart = Stats([])
     var namespacedStart = Stats([])
     var networkSetup = Stats([])
@@ -414,6 +428,10 @@ struct Figures {
                          "median \(Self.ms(podStart.median))   p90 \(Self.ms(podStart.p90))   = \(Self.ratio(podStart.median, d)) direct fork/exec (\(Self.ms(d)))"))
         lines.append(row("pod start, hostNetwork (no netns, no CNI)",
                          "median \(Self.ms(podStartHostNetwork.median))   p90 \(Self.ms(podStartHostNetwork.p90))   = \(Self.ratio(podStartHostNetwork.median, d)) direct fork/exec"))
+        if !podStartCgroups.samples.isEmpty {
+            lines.append(row("pod start in cgroups with limits",
+                             "median \(Self.ms(podStartCgroups.median))   p90 \(Self.ms(podStartCgroups.p90))   = \(Self.ratio(podStartCgroups.median, podStart.median)) the same pod without cgroups (the cost of isolation)"))
+        }
         lines.append(row("network set-up (netns + CNI ADD)",
                          "median \(Self.ms(networkSetup.median))   p90 \(Self.ms(networkSetup.p90))   (measured apart; made ahead in the pool, off the pod's critical path)"))
         lines.append(row("one container via Runtime (true, no pod)",
@@ -455,6 +473,7 @@ struct Figures {
             "iterations": .int(Int64(iterations)),
             "podStart": stats(podStart),
             "podStartHostNetwork": stats(podStartHostNetwork),
+            "podStartCgroups": stats(podStartCgroups),
             "directForkExec": stats(directStart),
             "namespacedForkExec": stats(namespacedStart),
             "networkSetup": stats(networkSetup),
