@@ -96,6 +96,13 @@ final class ServeRun: @unchecked Sendable {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
+        // A serve killed mid-test leaves its pods' tmpfs volumes (secrets) mounted under the root.
+        let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+        for line in mounts.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            guard fields.count > 4, fields[4].hasPrefix(root + "/") else { continue }
+            umount2(String(fields[4]), Int32(MNT_DETACH))
+        }
         if ownsRoot && !keepRoot { try? FileManager.default.removeItem(atPath: root) }
         try? FileManager.default.removeItem(atPath: outDir)
         try? FileManager.default.removeItem(atPath: cacheDir)
@@ -261,6 +268,8 @@ final class ServeRun: @unchecked Sendable {
         #expect(serve.containers(marker) == [pid], "the container was restarted")
         let restarts = try serve.kubectl(["get", "pod", "cfg-reader", "-o", "jsonpath={.status.containerStatuses[0].restartCount}"])
         #expect(restarts.stdout == "0")
+        // Stopped as a service manager stops it: the pod is terminated and its volumes unmounted.
+        #expect(serve.stop() == 0)
     }
 
     @Test func errorsReadAsARealClustersDo() throws {
