@@ -218,6 +218,8 @@ struct config {
     /* hostPID: the container stays in the host's PID namespace; hostIPC: the sandbox keeps
      * the host's IPC namespace (and so do the containers that join it). */
     int host_pid, host_ipc;
+    /* Outlives tandem (see TANDEM_KEEP_* in the header). */
+    int persist;
     const char *argv[MAX_LIST + 1];
     int argc;
     const char *env[MAX_LIST + 1];
@@ -288,6 +290,7 @@ static int read_config(void) {
         else if (!strcmp(key, "sharepid")) cfg.share_pid = !strcmp(val, "1");
         else if (!strcmp(key, "hostpid")) cfg.host_pid = !strcmp(val, "1");
         else if (!strcmp(key, "hostipc")) cfg.host_ipc = !strcmp(val, "1");
+        else if (!strcmp(key, "persist")) cfg.persist = !strcmp(val, "1");
         else if (isolation_config(key, val) <= 0) return -1;
     }
 #undef NEXT
@@ -491,7 +494,8 @@ static void supervise(pid_t child, int kill_group) {
         { .fd = TANDEM_INIT_FD_LIFELINE, .events = POLLIN },
         { .fd = pidfd, .events = POLLIN },
     };
-    int lifeline_open = 1;
+    int lifeline_open = !cfg.persist;
+    if (!lifeline_open) p[0].fd = -1;
     for (;;) {
         /* Without a pidfd (should not happen on 6.x) we fall back to a plain blocking wait. */
         if (pidfd < 0) break;
@@ -522,6 +526,11 @@ static void supervise(pid_t child, int kill_group) {
     close(1);
     close(2);
     close(TANDEM_INIT_FD_STATUS);
+    if (cfg.persist) {
+        /* Keep the pipes' contents until a tandem has read them all and says so. */
+        char c;
+        while (read(TANDEM_KEEP_RELEASE_R, &c, 1) < 0 && errno == EINTR) {}
+    }
     if (WIFEXITED(st)) _exit(WEXITSTATUS(st));
     _exit(128 + (WTERMSIG(st) & 0x7f));
 }
@@ -644,6 +653,8 @@ static void child_pause(void) {
     if (mount("shm", cfg.shm, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k") < 0) die("mount shm at", cfg.shm);
     if (cfg.hostname && sethostname(cfg.hostname, strlen(cfg.hostname)) < 0) die("sethostname", cfg.hostname);
     prctl(PR_SET_NAME, "pause");
+    /* A persistent shim's keepers are its own, not the pause process's. */
+    for (int fd = TANDEM_KEEP_OUT; fd <= TANDEM_KEEP_RELEASE_W; fd++) close(fd);
     /* As PID 1 of a shared PID namespace it inherits every orphan: let the kernel reap them. */
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -702,12 +713,35 @@ static void exec_mode(void) {
     supervise(child, 1);
 }
 
+/* A persistent shim holds a read end of its stdout, stderr and status pipes (reopened through
+ * /proc/self/fd, which yields a new read end of the same pipe) and a release pipe, at fixed
+ * numbers a restarted tandem finds through /proc/<shim>/fd; all close-on-exec. */
+static void keep_pipes(void) {
+    static const int from[] = { 1, 2, TANDEM_INIT_FD_STATUS };
+    static const int to[] = { TANDEM_KEEP_OUT, TANDEM_KEEP_ERR, TANDEM_KEEP_STATUS };
+    for (int i = 0; i < 3; i++) {
+        char path[32];
+        snprintf(path, sizeof path, "/proc/self/fd/%d", from[i]);
+        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+        if (fd < 0 || dup3(fd, to[i], O_CLOEXEC) < 0) { status_line("E", "keep %s: %s", path, strerror(errno)); _exit(128); }
+        close(fd);
+    }
+    int r[2];
+    if (pipe2(r, O_CLOEXEC) < 0 || dup3(r[0], TANDEM_KEEP_RELEASE_R, O_CLOEXEC) < 0 || dup3(r[1], TANDEM_KEEP_RELEASE_W, O_CLOEXEC) < 0) {
+        status_line("E", "release pipe: %s", strerror(errno));
+        _exit(128);
+    }
+    close(r[0]);
+    close(r[1]);
+}
+
 /* A shim's whole life, with fds 0-5 in place (see the header); never returns. */
 static void shim_main(const char *mode) {
     /* First line, so tandem can signal the shim by pidfd even though the zygote, not
      * tandem, is its parent. */
     status_line("P", "%d", (int)getpid());
     if (read_config() < 0) { status_line("E", "tandem-init: bad config"); _exit(128); }
+    if (cfg.persist && strcmp(mode, "exec") != 0) keep_pipes();
     if (!strcmp(mode, "run")) run_mode();
     else if (!strcmp(mode, "exec")) exec_mode();
     else if (!strcmp(mode, "sandbox")) sandbox_mode();

@@ -4,7 +4,7 @@ import Glibc
 #endif
 
 /// A cgroup below the node's tree, as path components: `["kubepods", "burstable", "pod<uid>", "<container-id>"]`.
-public struct CgroupName: Sendable, Hashable, CustomStringConvertible {
+public struct CgroupName: Sendable, Hashable, Codable, CustomStringConvertible {
     public var components: [String]
     public init(_ components: [String]) { self.components = components }
     public func child(_ name: String) -> CgroupName { CgroupName(components + [name]) }
@@ -101,11 +101,13 @@ public final class NodeCgroups: Sendable {
     /// Makes the node-level cgroups (`kubepods`, `kubepods/burstable`, `kubepods/besteffort`), as
     /// the kubelet's QoS container manager does at start-up: `kubepods` shares by the node's CPUs,
     /// BestEffort the minimum. Then removes the pod cgroups nobody owns (`sweepStale`).
-    public func claim(allocatableMilliCPU: Int64) throws {
+    /// `keeping`: UIDs of pods a restarted `tandem serve` adopts, whose cgroups hold their
+    /// running containers.
+    public func claim(allocatableMilliCPU: Int64, keeping: Set<String> = []) throws {
         try create(.kubepods, ResourceConfig(cpuShares: ResourceMath.milliCPUToShares(allocatableMilliCPU)))
         try create(.kubepods.child("burstable"), ResourceConfig())
         try create(.kubepods.child("besteffort"), ResourceConfig(cpuShares: ResourceMath.minShares))
-        sweepStale()
+        sweepStale(keeping: keeping)
     }
 
     /// The kubelet's orphaned pod cgroup clean-up: removes every pod cgroup that no live Tandem
@@ -113,11 +115,11 @@ public final class NodeCgroups: Sendable {
     /// pod's cgroup directory is `flock`ed shared by its Tandem for as long as the pod runs, and
     /// made under a shared lock on `kubepods`; the sweep holds that exclusively, so it never sees
     /// a pod cgroup between its mkdir and its lock. Several Tandems may share one tree.
-    public func sweepStale() {
-        withKubepodsLock(LOCK_EX) { sweepUnlocked() }
+    public func sweepStale(keeping: Set<String> = []) {
+        withKubepodsLock(LOCK_EX) { sweepUnlocked(keeping: keeping) }
     }
 
-    private func sweepUnlocked() {
+    private func sweepUnlocked(keeping: Set<String>) {
         for qos in [CgroupName.kubepods, .kubepods.child("burstable"), .kubepods.child("besteffort")] {
             var pods = Set<String>()
             for d in dirs {
@@ -125,7 +127,7 @@ public final class NodeCgroups: Sendable {
                     pods.insert(entry)
                 }
             }
-            for entry in pods {
+            for entry in pods where !keeping.contains(String(entry.dropFirst(3))) {
                 let fd = open(dirs[0] + "/" + qos.child(entry).path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
                 if fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0 {
                     close(fd)

@@ -1,6 +1,6 @@
 /// What confines a container's process beyond its namespaces: its cgroups and its
 /// securityContext, applied by the shim's child before it execs (`CTandemInit/isolation.c`).
-public struct ProcessIsolation: Sendable, Hashable {
+public struct ProcessIsolation: Sendable, Hashable, Codable {
     /// The `cgroup.procs` files the process writes itself into first, one per hierarchy.
     public var cgroupProcs: [String] = []
     /// `/proc/self/oom_score_adj`, the kubelet's value for the pod's QoS class.

@@ -110,7 +110,7 @@ public struct ExecResult: Sendable {
 /// What a pod sandbox holds for its containers, as the pause container does under the
 /// kubelet: the pod's IPC namespace, its UTS namespace (the hostname; the host's for
 /// `hostNetwork` pods) and its /dev/shm.
-public struct PodSandbox: Sendable {
+public struct PodSandbox: Sendable, Codable {
     /// The host pid of the sandbox's process (`pause`).
     public var pid: Int32
     /// Where the pod's /dev/shm tmpfs is mounted, in the sandbox's mount namespace only.
@@ -133,13 +133,16 @@ public final class ContainerProcess: Sendable {
     /// What exec'd commands (probes, hooks) run with too, as `runc exec` reuses the process spec.
     let isolation: ProcessIsolation
 
-    init(id: String, pid: Int32, startedAt: Date, session: ShimSession, isolation: ProcessIsolation = ProcessIsolation()) {
+    /// `signalable: false` for an adopted container whose process may already be gone (and its pid
+    /// reused): it is never signalled, only its shim.
+    init(id: String, pid: Int32, startedAt: Date, session: ShimSession, isolation: ProcessIsolation = ProcessIsolation(),
+         signalable: Bool = true) {
         self.isolation = isolation
         self.id = id
         self.pid = pid
         self.startedAt = startedAt
         self.session = session
-        self.pidfd = Mutex(tandem_pidfd_open(pid))
+        self.pidfd = Mutex(signalable ? tandem_pidfd_open(pid) : -1)
     }
 
     deinit { pidfd.withLock { if $0 >= 0 { close($0) } } }
@@ -149,7 +152,7 @@ public final class ContainerProcess: Sendable {
     public func signal(_ signo: Int32) {
         guard !session.childExited else { return }
         pidfd.withLock { fd in
-            if fd >= 0 { _ = tandem_pidfd_send_signal(fd, signo) } else { kill(pid, signo) }
+            if fd >= 0 { _ = tandem_pidfd_send_signal(fd, signo) } else if signo == SIGKILL { session.killShim() }
         }
     }
 
@@ -175,14 +178,21 @@ public final class ContainerProcess: Sendable {
 /// kernel closes the write end when tandem dies for any reason (kill -9 included), so no
 /// container outlives tandem, and also when this Runtime is deinitialised.
 public final class Runtime: Sendable {
+    /// Containers and sandboxes outlive this process (`tandem serve`, as containers outlive a
+    /// kubelet restart) and a later Runtime adopts them; see `adopt`.
+    public let persistent: Bool
+    /// State dirs whose shim records this Runtime wrote or adopted (see `discardUnclaimed`).
+    let claimed = Mutex<Set<String>>([])
     private let lifelineRead: Int32
     private let lifelineWrite: Mutex<Int32>
     /// nil if it could not be started: every shim is then spawned directly.
     private let zygote: Zygote?
-    private let logEcho: (@Sendable (_ containerID: String, _ stream: LogStream, _ line: String) -> Void)?
+    let logEcho: (@Sendable (_ containerID: String, _ stream: LogStream, _ line: String) -> Void)?
     private let logger = Logger(label: "tandem.runtime")
 
-    public init(logEcho: (@Sendable (_ containerID: String, _ stream: LogStream, _ line: String) -> Void)?) throws {
+    public init(logEcho: (@Sendable (_ containerID: String, _ stream: LogStream, _ line: String) -> Void)?,
+                persistent: Bool = false) throws {
+        self.persistent = persistent
         // Keeps the constructor's object file linked into every binary that uses the runtime.
         precondition(tandem_init_linked() == 1)
         let p = try Sys.pipe()
@@ -255,6 +265,7 @@ public final class Runtime: Sendable {
             config.add("hostname", hostname)
         }
         if let cwd = spec.workingDir, !cwd.isEmpty { config.add("cwd", cwd) }
+        if persistent { config.add("persist", "1") }
         for m in spec.mounts { config.add("bind", m.readOnly ? "ro" : "rw", m.source, m.target) }
         for a in spec.argv { config.add("arg", a) }
         for e in spec.env { config.add("env", e) }
@@ -271,11 +282,7 @@ public final class Runtime: Sendable {
                 echoErr = { @Sendable line in echo(id, .stderr, line) }
             }
             session = try spawnShim(mode: "run", config: config, name: spec.id) { (out: Int32, err: Int32) -> [(fd: Int32, sink: any ByteSink)] in
-                let clock = TimestampFormatter()
-                return [
-                    (fd: out, sink: CRILogSink(fd: logFD, stream: .stdout, clock: clock, echo: echoOut)),
-                    (fd: err, sink: CRILogSink(fd: logFD, stream: .stderr, clock: clock, echo: echoErr)),
-                ]
+                Self.logSinks(out: out, err: err, logFD: logFD, echoOut: echoOut, echoErr: echoErr)
             } onDrained: {
                 close(logFD)
             }
@@ -285,7 +292,9 @@ public final class Runtime: Sendable {
         }
         switch await session.started() {
         case .success(let pid):
-            return ContainerProcess(id: spec.id, pid: pid, startedAt: Date(), session: session, isolation: spec.isolation)
+            let process = ContainerProcess(id: spec.id, pid: pid, startedAt: Date(), session: session, isolation: spec.isolation)
+            if persistent { writeRecord(for: process, at: spec.stateDir) }
+            return process
         case .failure(let e):
             _ = await session.finished()
             logger.debug("container \(spec.id) failed to start: \(e.message)")
@@ -302,10 +311,11 @@ public final class Runtime: Sendable {
     /// `isolation` places it (its cgroups and OOM score; the sandbox is not a user's process).
     public func startSandbox(id: String, hostname: String?, shmDir: String, sharePIDNamespace: Bool = false,
                              hostPID: Bool = false, hostIPC: Bool = false,
-                             isolation: ProcessIsolation = ProcessIsolation()) async throws
+                             isolation: ProcessIsolation = ProcessIsolation(), stateDir: String? = nil) async throws
         -> (process: ContainerProcess, sandbox: PodSandbox) {
         try Sys.mkdirs(shmDir)
         var config = ShimConfig()
+        if persistent, stateDir != nil { config.add("persist", "1") }
         config.add("shm", shmDir)
         isolation.add(to: &config)
         if let hostname { config.add("hostname", hostname) }
@@ -317,7 +327,9 @@ public final class Runtime: Sendable {
         switch await session.started() {
         case .success(let pid):
             let process = ContainerProcess(id: "sandbox-\(id)", pid: pid, startedAt: Date(), session: session)
-            return (process, PodSandbox(pid: pid, shmDir: shmDir, sharesPIDNamespace: sharePIDNamespace, usesHostPIDNamespace: hostPID))
+            let sandbox = PodSandbox(pid: pid, shmDir: shmDir, sharesPIDNamespace: sharePIDNamespace, usesHostPIDNamespace: hostPID)
+            if persistent, let stateDir { writeRecord(for: process, at: stateDir, sandbox: sandbox) }
+            return (process, sandbox)
         case .failure(let e):
             _ = await session.finished()
             throw e
@@ -352,8 +364,10 @@ public final class Runtime: Sendable {
         let session = ShimSession()
         var sources = sharedOutput ? Array(sinks(out.read, -1).prefix(1)) : sinks(out.read, err.read)
         sources.append((status.read, StatusSink(session)))
+        let persists = config.persists
         Drain.start(sources, name: "tandem-io-\(name)") {
             onDrained()
+            if persists { session.releaseShim() }
             session.ioFinished()
         }
         return session
@@ -412,17 +426,21 @@ public final class Runtime: Sendable {
     }
 
     /// Removes an exited container's overlay dirs; the log file stays.
-    public func removeState(_ spec: ContainerSpec) {
-        let merged = spec.stateDir + "/merged"
+    public func removeState(_ spec: ContainerSpec) { removeState(stateDir: spec.stateDir) }
+
+    /// Removes the overlay dirs (and shim record) of an exited container in `stateDir`.
+    public func removeState(stateDir: String) {
+        let merged = stateDir + "/merged"
         // The overlay is only mounted in the container's own mount namespace, which died
         // with it; this unmount is for robustness against a host-side mount.
         umount2(merged, Int32(MNT_DETACH))
-        for dir in ["upper", "work", "merged"] {
-            try? FileManager.default.removeItem(atPath: spec.stateDir + "/" + dir)
+        _ = claimed.withLock { $0.remove(stateDir) }
+        for entry in ["upper", "work", "merged", "shim.json"] {
+            try? FileManager.default.removeItem(atPath: stateDir + "/" + entry)
         }
         // Remove the state dir itself if nothing else (such as the log) lives there.
-        if (try? FileManager.default.contentsOfDirectory(atPath: spec.stateDir))?.isEmpty == true {
-            try? FileManager.default.removeItem(atPath: spec.stateDir)
+        if (try? FileManager.default.contentsOfDirectory(atPath: stateDir))?.isEmpty == true {
+            try? FileManager.default.removeItem(atPath: stateDir)
         }
     }
 }

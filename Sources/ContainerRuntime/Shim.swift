@@ -11,7 +11,11 @@ import Glibc
 struct ShimConfig {
     private(set) var bytes: [UInt8] = []
 
+    /// Whether the shim outlives tandem (`persist`).
+    private(set) var persists = false
+
     mutating func add(_ key: String, _ values: String...) {
+        if key == "persist" { persists = true }
         bytes.append(contentsOf: key.utf8)
         bytes.append(0)
         for v in values {
@@ -72,6 +76,20 @@ final class ShimSession: Sendable {
     func killShim() {
         state.withLock { s in
             if s.shimPidfd >= 0, !s.ioDone { _ = tandem_pidfd_send_signal(s.shimPidfd, SIGKILL) }
+        }
+    }
+
+    /// Lets a persistent shim exit: everything it kept has been read (see TANDEM_KEEP_RELEASE_W).
+    func releaseShim() {
+        state.withLock { s in
+            guard let pid = s.shimPid, s.shimPidfd >= 0 else { return }
+            // The pidfd pins nothing, but polling it tells whether `pid` is still our shim.
+            var p = pollfd(fd: s.shimPidfd, events: Int16(POLLIN), revents: 0)
+            guard poll(&p, 1, 0) == 0 else { return }
+            let fd = open("/proc/\(pid)/fd/\(TANDEM_KEEP_RELEASE_W)", O_WRONLY | O_CLOEXEC | O_NONBLOCK)
+            guard fd >= 0 else { return }
+            _ = write(fd, "r", 1)
+            close(fd)
         }
     }
 

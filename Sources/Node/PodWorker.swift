@@ -19,7 +19,9 @@ public actor PodWorker {
 
     private var runtimeStatus = PodRuntimeStatus()
     private var processes: [String: ContainerProcess] = [:]
-    private var containerSpecs: [String: ContainerSpec] = [:]
+    /// Each running container's state dir (overlay, shim record) and log, by container ID.
+    private var containerStateDirs: [String: String] = [:]
+    private var containerLogs: [String: String] = [:]
     private var containerEnv: [String: [String]] = [:]
     private var probes = ProbeResults()
     private var probeTasks: [String: Task<Void, Never>] = [:]
@@ -33,6 +35,7 @@ public actor PodWorker {
     private var sandbox: PodSandboxNetwork?
     /// The sandbox's process and what containers join (the pause container's part).
     private var podSandbox: (process: ContainerProcess, sandbox: PodSandbox)?
+    private var sandboxStateDir: String?
     private var volumeManager: VolumeManager?
     private var volumes: [String: MountedVolume] = [:]
     /// The scheduler's `FailedScheduling` message while the pod does not fit the node; nil once bound.
@@ -49,6 +52,10 @@ public actor PodWorker {
     private var layerRemoval: Task<Void, Never>?
     private var statusVersion = 0
     private let statusFile: StatusFileWriter
+    /// `checkpoint.json` (see `PodCheckpoint`), written only on a persistent runtime.
+    private let checkpointFile: StatusFileWriter
+    /// Set once `adoptCheckpoint` took the pod over from a previous Tandem.
+    private var adopted = false
     private var done = false
 
     private let wakeStream: AsyncStream<Void>
@@ -56,6 +63,7 @@ public actor PodWorker {
 
     public init(pod: Pod, context: NodeContext, sources: VolumeSources, onChange: @escaping @Sendable (Pod) -> Void = { _ in }) {
         self.pod = pod
+        checkpointFile = StatusFileWriter(path: PodCheckpoint.path(podDir: context.podDirectory(pod)))
         self.ctx = context
         self.sources = sources
         self.onChange = onChange
@@ -66,11 +74,13 @@ public actor PodWorker {
     /// Runs the pod until it has finished (Succeeded or Failed) or was deleted and every container
     /// is gone; returns the final object with its status.
     public func run() async -> Pod {
-        // The pod as the API server admitted it, before the kubelet wrote any status: `Pending`.
-        var admitted = pod
-        admitted.status = PodStatus()
-        admitted.status?.phase = "Pending"
-        ctx.timeline.podChanged(admitted)
+        if !adopted {
+            // The pod as the API server admitted it, before the kubelet wrote any status: `Pending`.
+            var admitted = pod
+            admitted.status = PodStatus()
+            admitted.status?.phase = "Pending"
+            ctx.timeline.podChanged(admitted)
+        }
         publish()
         if let deadline = pod.spec.activeDeadlineSeconds {
             schedule(at: Date().addingTimeInterval(TimeInterval(deadline)))
@@ -134,6 +144,100 @@ public actor PodWorker {
     }
 
     private func wake() { wakeContinuation.yield() }
+
+    // MARK: - Adoption (kubelet-rules KR-1)
+
+    /// Before `run`, on a restarted `tandem serve`: takes the pod over from the checkpoint the
+    /// previous Tandem left (`PodCheckpoint`), as a restarted kubelet finds its pods' containers
+    /// still running in the CRI runtime. Containers still running are adopted — their output is
+    /// read on, their exits reported, their probes resumed — so nothing that completed runs again
+    /// and nothing running restarts; restart counts, `started` and `ready` stay as they were
+    /// (containers that were ready and started over 10 s ago stay ready, as the kubelet's prober
+    /// treats them). A container whose shim is gone counts as exited (`ContainerStatusUnknown`,
+    /// 137) and its restart policy decides. Without its `pause` process the pod lost its sandbox
+    /// meanwhile, and the first sync re-creates it and runs the init containers again (KR-2), as
+    /// after a node reboot. Returns false when there is no checkpoint.
+    public func adoptCheckpoint() async -> Bool {
+        guard ctx.runtime.persistent, !adopted, let checkpoint = PodCheckpoint.load(podDir: ctx.podDirectory(pod)) else { return false }
+        adopted = true
+        runtimeStatus = checkpoint.runtime
+        try? ensurePodCgroup()
+        let vm = VolumeManager(podDir: ctx.podDirectory(pod), pod: pod, sources: sources)
+        volumes = (try? await vm.setUp()) ?? [:]
+        volumeManager = vm
+        if let network = checkpoint.network, await ctx.network.adopt(network, podUID: pod.uid) { sandbox = network }
+        if let dir = checkpoint.sandboxStateDir,
+           let found = ctx.runtime.adopt(id: "sandbox-\(pod.uid)", stateDir: dir, logPath: nil), let sb = found.sandbox,
+           pod.spec.hostNetwork == true || sandbox != nil {
+            sandboxStateDir = dir
+            sandboxCgroup = checkpoint.sandboxCgroup
+            watchSandbox((found.process, sb), attempt: runtimeStatus.sandboxAttempt)
+        } else {
+            if let dir = checkpoint.sandboxStateDir { ctx.runtime.discard(stateDir: dir) }
+            ctx.timeline.note("\(pod.name): Normal SandboxChanged: Pod sandbox changed, it will be killed and re-created.")
+            runtimeStatus.sandboxReady = false
+        }
+        let now = Date()
+        let podWasReady = pod.status?.conditions?.first { $0.type == "Ready" }?.status != "False"
+        let statuses = (pod.status?.initContainerStatuses ?? []) + (pod.status?.containerStatuses ?? [])
+        for (id, c) in checkpoint.containers {
+            guard let record = runtimeStatus.instances.values.compactMap({ $0.first { $0.id == id } }).first,
+                  record.state == .running, let container = container(named: record.name),
+                  let found = ctx.runtime.adopt(id: id, stateDir: c.stateDir, logPath: c.logPath) else {
+                ctx.runtime.discard(stateDir: c.stateDir)
+                ctx.runtime.removeState(stateDir: c.stateDir)
+                if var record = runtimeStatus.instances.values.compactMap({ $0.first { $0.id == id } }).first, record.state == .running {
+                    record.state = .exited
+                    record.exitCode = 137
+                    record.finishedAt = now
+                    record.reason = "ContainerStatusUnknown"
+                    record.message = "The container could not be located when the pod was adopted"
+                    runtimeStatus.update(record)
+                }
+                continue
+            }
+            processes[id] = found.process
+            containerStateDirs[id] = c.stateDir
+            containerLogs[id] = c.logPath
+            containerEnv[id] = c.env
+            if let cgroup = c.cgroup { containerCgroups[id] = cgroup }
+            ctx.timeline.register(containerID: id, pod: pod.name, container: record.name)
+            Task { [weak self] in
+                let exit = await found.process.wait()
+                await self?.containerExited(id: id, exit: exit)
+            }
+            let previous = statuses.first { $0.name == record.name }
+            let wasReady = podWasReady && previous?.ready == true && now.timeIntervalSince(found.process.startedAt) > 10
+            adoptProbes(container, id: id, started: previous?.started == true, ready: wasReady)
+        }
+        return true
+    }
+
+    /// Probes of an adopted container resume where they were: a startup probe that had passed is
+    /// not run again, readiness keeps its last verdict until the next probe.
+    private func adoptProbes(_ container: Container, id: String, started: Bool, ready: Bool) {
+        guard container.startupProbe == nil || started else { return startProbes(for: container, id: id) }
+        if container.startupProbe != nil { probes.set(.startup, id, .success) }
+        if container.readinessProbe != nil { probes.set(.readiness, id, ready ? .success : .failure) }
+        if container.livenessProbe != nil { probes.set(.liveness, id, .success) }
+        startLivenessAndReadiness(container, id: id)
+    }
+
+    /// Writes `checkpoint.json` off the worker (newest wins), after every change.
+    private func writeCheckpoint() {
+        var containers: [String: PodCheckpoint.Container] = [:]
+        for (id, dir) in containerStateDirs {
+            containers[id] = .init(stateDir: dir, logPath: containerLogs[id] ?? "", env: containerEnv[id] ?? [], cgroup: containerCgroups[id])
+        }
+        let checkpoint = PodCheckpoint(pod: pod, runtime: runtimeStatus, network: sandbox, sandboxStateDir: sandboxStateDir,
+                                       sandboxCgroup: sandboxCgroup, containers: containers)
+        statusVersion += 1
+        let (writer, version) = (checkpointFile, statusVersion)
+        Task.detached(priority: .utility) {
+            guard let data = try? JSONEncoder().encode(checkpoint) else { return }
+            await writer.write(data, version: version)
+        }
+    }
 
     /// The scheduler's part, before the kubelet sees the pod: bound once its requests fit beside the
     /// other pods' (`NodeResourcesFit`), otherwise `Pending` with `PodScheduled: False`.
@@ -224,16 +328,13 @@ public actor PodWorker {
             try writeEtcHosts()
             if podSandbox == nil {
                 let hostname = pod.spec.hostNetwork == true ? nil : (pod.spec.hostname ?? pod.name)
+                let stateDir = "\(ctx.root)/containers/\(Self.newID())"
                 let started = try await ctx.runtime.startSandbox(id: pod.uid, hostname: hostname, shmDir: ctx.podDirectory(pod) + "/shm",
                                                                  sharePIDNamespace: pod.spec.shareProcessNamespace == true,
                                                                  hostPID: pod.spec.hostPID == true, hostIPC: pod.spec.hostIPC == true,
-                                                                 isolation: try sandboxIsolation())
-                podSandbox = started
-                let attempt = runtimeStatus.sandboxAttempt + 1
-                Task { [weak self] in
-                    _ = await started.process.wait()
-                    await self?.sandboxDied(started.process, attempt: attempt)
-                }
+                                                                 isolation: try sandboxIsolation(), stateDir: stateDir)
+                sandboxStateDir = stateDir
+                watchSandbox(started, attempt: runtimeStatus.sandboxAttempt + 1)
             }
         } catch {
             ctx.timeline.note("\(pod.name): Warning FailedCreatePodSandBox: \(error)")
@@ -246,6 +347,14 @@ public actor PodWorker {
         runtimeStatus.sandboxReady = true
         runtimeStatus.sandboxAttempt += 1
         return true
+    }
+
+    private func watchSandbox(_ started: (process: ContainerProcess, sandbox: PodSandbox), attempt: Int) {
+        podSandbox = started
+        Task { [weak self] in
+            _ = await started.process.wait()
+            await self?.sandboxDied(started.process, attempt: attempt)
+        }
     }
 
     /// The sandbox's process is gone (killed from outside, say): as the kubelet does when PLEG
@@ -267,6 +376,10 @@ public actor PodWorker {
             podSandbox = nil
             process.signal(SIGKILL)
             _ = await process.wait()
+        }
+        if let dir = sandboxStateDir {
+            ctx.runtime.removeState(stateDir: dir)
+            sandboxStateDir = nil
         }
         if let sandboxCgroup {
             ctx.cgroups?.remove(sandboxCgroup)
@@ -375,7 +488,8 @@ public actor PodWorker {
         record.sandbox = runtimeStatus.sandboxAttempt
         runtimeStatus.append(record)
         processes[spec.id] = process
-        containerSpecs[spec.id] = spec
+        containerStateDirs[spec.id] = spec.stateDir
+        containerLogs[spec.id] = spec.logPath
         containerEnv[spec.id] = env
         reasonCache[name] = nil
         Task { [weak self] in
@@ -502,11 +616,12 @@ public actor PodWorker {
         for type in ProbeType.allCases { probeTasks.removeValue(forKey: "\(id)/\(type)")?.cancel() }
         if container(named: record.name)?.readinessProbe != nil { probes.set(.readiness, id, .failure) }
         ctx.timeline.unregister(containerID: id)
-        if let spec = containerSpecs.removeValue(forKey: id) {
+        containerLogs[id] = nil
+        if let stateDir = containerStateDirs.removeValue(forKey: id) {
             let (runtime, previous) = (ctx.runtime, layerRemoval)
             layerRemoval = Task.detached(priority: .utility) {
                 await previous?.value
-                runtime.removeState(spec)
+                runtime.removeState(stateDir: stateDir)
             }
         }
         containerEnv[id] = nil
@@ -613,6 +728,9 @@ public actor PodWorker {
         volumeManager = nil
         runtimeStatus.sandboxReady = false
         done = true
+        statusVersion += 1
+        let (writer, version) = (checkpointFile, statusVersion)
+        Task.detached(priority: .utility) { await writer.remove(version: version) }
         publish(terminated: true)
         wakeContinuation.finish()
     }
@@ -711,6 +829,7 @@ public actor PodWorker {
     /// Publishes the pod when its status changed, or always with `metadataChanged` (a deletion
     /// timestamp: `kubectl get -w` shows `Terminating` at once, and controllers see it).
     private func publish(terminated: Bool = false, metadataChanged: Bool = false) {
+        if ctx.runtime.persistent && !done { writeCheckpoint() }
         var input = StatusInputs(runtime: runtimeStatus, probes: probes, reasonCache: reasonCache, deleting: deleting || failure != nil,
                                  terminated: terminated, previous: pod.status, now: Date(), hostIP: ctx.hostIP)
         input.failure = failure
@@ -730,6 +849,13 @@ actor StatusFileWriter {
     private var written = 0
 
     init(path: String) { self.path = path }
+
+    /// Removes the file; no older write lands after it.
+    func remove(version: Int) {
+        guard version > written else { return }
+        written = version
+        try? FileManager.default.removeItem(atPath: path)
+    }
 
     func write(_ data: Data, version: Int) {
         guard version > written else { return }

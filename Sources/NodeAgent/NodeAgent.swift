@@ -17,6 +17,9 @@ public actor NodeAgent {
     /// Pods whose worker has finished in this process: never started again (a late status
     /// write can still show them running).
     private var finishedUIDs: Set<String> = []
+    /// During the first pass over the stored pods: each started pod's adoption of what a
+    /// previous Tandem left running for it.
+    private var adopting: [(uid: String, task: Task<Bool, Never>)]?
     /// Status writes in the order the workers publish them: one consumer, so a late write never
     /// overtakes a newer one.
     private let statusFeed: AsyncStream<Pod>.Continuation
@@ -28,8 +31,9 @@ public actor NodeAgent {
         (statusStream, statusFeed) = AsyncStream.makeStream(of: Pod.self)
     }
 
-    /// Runs until cancelled: first the pods already stored (after a restart their containers
-    /// are gone, so they start afresh, as after a node reboot), then every change.
+    /// Runs until cancelled: first the pods already stored, then every change. After a restart
+    /// (`kill -9` included) the stored pods' containers are still running, and their workers
+    /// adopt them (`PodWorker.adoptCheckpoint`); what no stored pod claims is then torn down.
     public func run() async {
         let writer = Task { [registry, statusStream] in
             for await pod in statusStream {
@@ -40,7 +44,16 @@ public actor NodeAgent {
         defer { writer.cancel() }
         guard let listed = try? registry.list(.pods, namespace: nil),
               let changes = try? registry.store.watch(resource: APIResource.pods.qualifiedName, namespace: nil, from: listed.revision) else { return }
+        adopting = []
         for item in listed.items { sync(item, deleted: false) }
+        let adoptions = adopting ?? []
+        let claimed = Set(adoptions.map(\.uid))
+        for adoption in adoptions { _ = await adoption.task.value }
+        adopting = nil
+        for (uid, podDir) in PodWorker.checkpointedPods(root: ctx.root) where !claimed.contains(uid) {
+            await PodWorker.discard(podDir: podDir, context: ctx)
+        }
+        ctx.runtime.discardUnclaimed(under: ctx.root + "/containers")
         // ConfigMap and Secret changes, one namespace at a time through one consumer, so that
         // the newest contents are always the last applied.
         let (edited, editedFeed) = AsyncStream.makeStream(of: String.self)
@@ -101,7 +114,10 @@ public actor NodeAgent {
         let feed = statusFeed
         let worker = PodWorker(pod: pod, context: ctx, sources: volumeSources(namespace: pod.namespace)) { p in feed.yield(p) }
         let uid = pod.uid
+        let adoption = adopting != nil ? Task { await worker.adoptCheckpoint() } : nil
+        if let adoption { adopting?.append((uid, adoption)) }
         let task = Task {
+            _ = await adoption?.value
             let final = await worker.run()
             await self.finished(key: key, uid: uid, final)
         }

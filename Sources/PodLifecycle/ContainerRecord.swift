@@ -5,8 +5,8 @@ import KubeAPI
 ///
 /// The rules in this module look only at these records (plus probe results and the clock), never at
 /// processes, so every lifecycle decision can be unit-tested without running anything.
-public struct ContainerRecord: Sendable, Hashable {
-    public enum State: String, Sendable, Hashable {
+public struct ContainerRecord: Sendable, Hashable, Codable {
+    public enum State: String, Sendable, Hashable, Codable {
         case created, running, exited, unknown
     }
 
@@ -54,7 +54,7 @@ public struct ContainerRecord: Sendable, Hashable {
 
 /// Every instance the runtime still has for one pod, newest last per container, plus whether the
 /// pod's sandbox (network namespace) exists. This is `kubecontainer.PodStatus`.
-public struct PodRuntimeStatus: Sendable, Hashable {
+public struct PodRuntimeStatus: Sendable, Hashable, Codable {
     public var sandboxReady: Bool
     /// How many sandboxes this pod has had (0 before the first one).
     public var sandboxAttempt: Int

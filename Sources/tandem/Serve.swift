@@ -48,11 +48,12 @@ struct Serve: AsyncParsableCommand {
             let catalog = try ImageCatalog(userFile: images, stateDir: root + "/images")
             catalog.prepare()
             let timeline = Timeline(fd: 1, showLogs: false)
-            let runtime = try Runtime(logEcho: nil)
+            // Containers outlive this process (kill -9 included) and the next serve adopts them.
+            let runtime = try Runtime(logEcho: nil, persistent: true)
             var netConfig = PodNetworkConfig(stateDir: root + "/net")
             netConfig.poolSize = 1
             let network = PodNetwork(config: netConfig)
-            await network.cleanupStale()
+            await network.cleanupStale(keeping: Set(PodWorker.checkpointedPods(root: root).keys))
             context = NodeContext(root: root, runtime: runtime, network: network, images: catalog, timeline: timeline,
                                   hostIP: "127.0.0.1", nodeName: registry.nodeName)
         } catch {

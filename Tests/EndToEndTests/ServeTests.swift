@@ -91,11 +91,24 @@ final class ServeRun: @unchecked Sendable {
         return process.terminationStatus
     }
 
+    /// Containers outlive a killed serve (the next one adopts them): kills their shims, and the
+    /// containers die with them.
+    func killShims() {
+        let dir = root + "/containers"
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] {
+            guard let data = FileManager.default.contents(atPath: "\(dir)/\(entry)/shim.json"),
+                  let record = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                  let pid = record["shimPid"] as? Int, commandLine(Int32(pid)).contains("__tandem-init") else { continue }
+            kill(Int32(pid), SIGKILL)
+        }
+    }
+
     func cleanup(keepRoot: Bool = false) {
         if process.isRunning {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
+        killShims()
         // A serve killed mid-test leaves its pods' tmpfs volumes (secrets) mounted under the root.
         let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
         for line in mounts.split(separator: "\n") {

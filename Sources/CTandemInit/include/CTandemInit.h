@@ -39,12 +39,24 @@
  *      Only the shim holds the write end (its child gets it close-on-exec). After
  *      "X" the shim closes it and its stdout/stderr before it exits, so EOF on all
  *      three means the container is over and its output is all in.
+ *
+ * A *persistent* shim (config "persist 1", `tandem serve`) outlives tandem, as containerd's
+ * shims outlive the kubelet: it ignores the lifeline and holds a read end of each of its
+ * three pipes (TANDEM_KEEP_OUT/ERR/STATUS), so the container never gets EPIPE and nothing
+ * written meanwhile is lost; a restarted tandem opens /proc/<shim>/fd/<n> to read on where
+ * the old one stopped. After "X" such a shim waits for one byte written to
+ * /proc/<shim>/fd/TANDEM_KEEP_RELEASE_W (tandem has read everything) before it exits.
  */
 
 #define TANDEM_INIT_MARKER "__tandem-init"
 #define TANDEM_INIT_FD_CONFIG 3
 #define TANDEM_INIT_FD_LIFELINE 4
 #define TANDEM_INIT_FD_STATUS 5
+#define TANDEM_KEEP_OUT 10
+#define TANDEM_KEEP_ERR 11
+#define TANDEM_KEEP_STATUS 12
+#define TANDEM_KEEP_RELEASE_R 13
+#define TANDEM_KEEP_RELEASE_W 14
 #define TANDEM_ZYGOTE_FD_SOCKET 3
 #define TANDEM_ZYGOTE_NFDS 4
 

@@ -39,7 +39,7 @@ public struct PodNetworkConfig: Sendable {
 }
 
 /// A pod's network sandbox: the namespace every container of the pod joins, and its IP.
-public struct PodSandboxNetwork: Sendable, Hashable {
+public struct PodSandboxNetwork: Sendable, Hashable, Codable {
     public let netnsPath: String
     public let ip: String
     public let netnsName: String
@@ -72,11 +72,16 @@ struct SandboxRecord: Codable, Sendable {
 
 /// Identifies a process across PID reuse: field 22 (start time) of `/proc/PID/stat`.
 public func processStartTime(_ pid: Int32) -> String? {
+    guard let fields = processStat(pid), fields.count > 19 else { return nil }
+    return String(fields[19])
+}
+
+/// The fields of `/proc/PID/stat` after the command name (so [0] is the state, [1] the parent).
+func processStat(_ pid: Int32) -> [Substring]? {
     guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/stat") else { return nil }
     let text = String(decoding: data, as: UTF8.self)
     guard let close = text.lastIndex(of: ")") else { return nil }
-    let fields = text[text.index(after: close)...].split(separator: " ")
-    return fields.count > 19 ? String(fields[19]) : nil
+    return text[text.index(after: close)...].split(separator: " ")
 }
 
 /// The pod network sandbox, made the way containerd's CRI plugin makes one in
@@ -212,17 +217,30 @@ public actor PodNetwork {
         live.remove(name)
     }
 
+    /// Takes over the sandbox a previous Tandem made for a pod this one adopts (its containers
+    /// still run in it): the record becomes this process's, so `cleanupStale` leaves it alone.
+    /// False when the namespace or its record is gone.
+    public func adopt(_ sandbox: PodSandboxNetwork, podUID: String) -> Bool {
+        guard let r = readRecord(name: sandbox.netnsName), r.podUID == podUID,
+              FileManager.default.fileExists(atPath: sandbox.netnsPath) else { return false }
+        writeRecord(record(podUID: podUID, name: sandbox.netnsName, path: r.netnsPath, result: r.result), name: sandbox.netnsName)
+        live.insert(sandbox.netnsName)
+        return true
+    }
+
     /// Removes what a killed Tandem left behind: every sandbox whose owning process is gone
     /// (its namespace, bridge port and IP, each with a CNI DEL), and every lease held by a
     /// container that has neither a record nor a namespace. Sandboxes of other live Tandems are
     /// left alone. The counterpart of containerd restoring its sandboxes at start-up.
-    public func cleanupStale() async {
+    /// `keeping`: pods whose sandboxes a restarted `tandem serve` is about to adopt.
+    public func cleanupStale(keeping: Set<String> = []) async {
         var stale: Set<String> = []
         let fm = FileManager.default
         for entry in (try? fm.contentsOfDirectory(atPath: config.cacheDir)) ?? [] where entry.hasSuffix(".json") {
             let id = String(entry.dropLast(5))
             guard id.hasPrefix(config.netnsPrefix), !live.contains(id) else { continue }
             if let r = readRecord(name: id), let pid = r.ownerPID, r.ownerStart != nil, processStartTime(pid) == r.ownerStart { continue }
+            if let r = readRecord(name: id), keeping.contains(r.podUID) { continue }
             stale.insert(id)
         }
         // host-local lease files are named after the IP and hold "<containerID>\n<ifname>".
