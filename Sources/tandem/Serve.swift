@@ -53,9 +53,10 @@ struct Serve: AsyncParsableCommand {
             var netConfig = PodNetworkConfig(stateDir: root + "/net")
             netConfig.poolSize = 1
             let network = PodNetwork(config: netConfig)
-            await network.cleanupStale(keeping: Set(PodWorker.checkpointedPods(root: root).keys))
+            let adoptable = Set(PodWorker.checkpointedPods(root: root).keys)
+            await network.cleanupStale(keeping: adoptable)
             context = NodeContext(root: root, runtime: runtime, network: network, images: catalog, timeline: timeline,
-                                  hostIP: "127.0.0.1", nodeName: registry.nodeName)
+                                  hostIP: "127.0.0.1", nodeName: registry.nodeName, cgroups: Run.nodeCgroups(keeping: adoptable))
         } catch {
             FileHandle.standardError.write(Data("error: cannot start: \(error)\n".utf8))
             throw ExitCode(1)

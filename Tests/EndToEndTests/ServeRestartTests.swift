@@ -39,6 +39,7 @@ import Testing
                 image: busybox
                 command: ["sh", "-c", "M=survivor-app; trap 'exit 0' TERM; i=0; while true; do echo line $i; i=$((i+1)); sleep 0.05; done"]
                 readinessProbe: {exec: {command: ["true"]}, periodSeconds: 1}
+                resources: {limits: {memory: 64Mi}}
               volumes:
               - name: data
                 hostPath: {path: \(dir)}
@@ -83,6 +84,8 @@ import Testing
                                          "jsonpath={.status.initContainerStatuses[*].restartCount} {.status.containerStatuses[*].restartCount} {.status.initContainerStatuses[0].state.terminated.reason}"])
         #expect(counts.stdout == "0 0 0 Completed", "\(counts.stdout) \(counts.stderr)")
         #expect((try? String(contentsOfFile: dir + "/runs", encoding: .utf8)) == "init ran\n", "the completed init container ran again")
+        // The app's cgroup and its limit survived the new serve's sweep of stale pod cgroups.
+        #expect(SeedExampleTests.cgroupFile(app[0], "memory", "memory.limit_in_bytes") == "\(64 << 20)")
 
         // The container that ended while serve was down: its real exit code and its last line.
         #expect(waitUntil(20) {
