@@ -46,43 +46,16 @@ public actor ControllerManager {
     }
 
     private func reconcile() {
-        let now = Date()
-        let pods = items(.pods, as: Pod.self)
-        let jobs = items(.jobs, as: Job.self)
-        let replicaSets = items(.replicaSets, as: ReplicaSet.self)
-        var requeue: Duration?
-        func note(_ d: Duration?) { if let d { requeue = min(requeue ?? d, d) } }
-
-        for cj in items(.cronJobs, as: CronJob.self) {
-            let owned = jobs.filter { $0.metadata.isOwned(by: cj.metadata.uid) }
-            let result = CronJobController.reconcile(cronJob: cj, jobs: owned, now: now)
-            writeStatus(.cronJobs, cj.metadata, result.status.json)
-            apply(result.actions)
-            note(result.requeueAfter)
-        }
-        for job in jobs {
-            let owned = pods.filter { $0.metadata.isOwned(by: job.metadata.uid) }
-            let result = JobController.reconcile(job: job, pods: owned, now: now, randomSuffix: NameGenerator.randomSuffix)
-            writeStatus(.jobs, job.metadata, try? JSONValue(encoding: result.status))
-            apply(result.actions)
-            note(result.requeueAfter)
-        }
-        for d in items(.deployments, as: Deployment.self) {
-            let rss = replicaSets.filter { $0.metadata.isOwned(by: d.metadata.uid) }
-            let owned = pods.filter { p in rss.contains { p.metadata.isOwned(by: $0.metadata.uid) } }
-            let result = DeploymentController.reconcile(deployment: d, replicaSets: rss, pods: owned, now: now)
-            writeStatus(.deployments, d.metadata, try? JSONValue(encoding: result.status))
-            apply(result.actions)
-            note(result.requeueAfter)
-        }
-        for rs in replicaSets {
-            let owned = pods.filter { $0.metadata.isOwned(by: rs.metadata.uid) }
-            let result = ReplicaSetController.reconcile(rs: rs, pods: owned, now: now, randomSuffix: NameGenerator.randomSuffix)
-            writeStatus(.replicaSets, rs.metadata, try? JSONValue(encoding: result.status))
-            apply(result.actions)
-            note(result.requeueAfter)
-        }
-        if let requeue { schedule(after: requeue) }
+        let pass = ControllerPass(cronJobs: items(.cronJobs, as: CronJob.self), jobs: items(.jobs, as: Job.self),
+                                  deployments: items(.deployments, as: Deployment.self),
+                                  replicaSets: items(.replicaSets, as: ReplicaSet.self), pods: items(.pods, as: Pod.self),
+                                  now: Date(), randomSuffix: NameGenerator.randomSuffix)
+        for (cj, result) in pass.cronJobs { writeStatus(.cronJobs, cj.metadata, result.status.json) }
+        for (job, status) in pass.jobs { writeStatus(.jobs, job.metadata, try? JSONValue(encoding: status)) }
+        for (d, status) in pass.deployments { writeStatus(.deployments, d.metadata, try? JSONValue(encoding: status)) }
+        for (rs, status) in pass.replicaSets { writeStatus(.replicaSets, rs.metadata, try? JSONValue(encoding: status)) }
+        apply(pass.actions)
+        if let requeue = pass.requeueAfter { schedule(after: requeue) }
     }
 
     private func writeStatus(_ r: APIResource, _ meta: ObjectMeta, _ status: JSONValue?) {

@@ -161,39 +161,21 @@ actor LocalCluster {
     // MARK: controllers
 
     private func reconcileControllers() {
-        let now = Date()
-        for (key, cj) in cronJobs where triggered.isEmpty {
-            let owned = jobs.values.filter { $0.metadata.isOwned(by: cj.metadata.uid) }
-            let result = CronJobController.reconcile(cronJob: cj, jobs: owned, now: now)
+        let pass = ControllerPass(cronJobs: triggered.isEmpty ? Array(cronJobs.values) : [], jobs: Array(jobs.values),
+                                  deployments: Array(deployments.values), replicaSets: Array(replicaSets.values),
+                                  pods: Array(pods.values), now: Date(), randomSuffix: NameGenerator.randomSuffix)
+        for (cj, result) in pass.cronJobs {
+            let key = Self.key(cj.metadata)
             cronJobs[key]?.status = result.status.json
             for event in result.events where shownEvents.insert("\(key) \(event.reason) \(event.message)").inserted {
                 ctx.timeline.note("cronjob/\(cj.metadata.name ?? ""): \(event.type) \(event.reason): \(event.message)")
             }
-            apply(result.actions)
-            if let after = result.requeueAfter { requeueAfter(after) }
         }
-        for (key, job) in jobs {
-            let owned = pods.values.filter { $0.metadata.isOwned(by: job.metadata.uid) }
-            let result = JobController.reconcile(job: job, pods: owned, now: now, randomSuffix: NameGenerator.randomSuffix)
-            jobs[key]?.status = result.status
-            apply(result.actions)
-            if let after = result.requeueAfter { requeueAfter(after) }
-        }
-        for (key, d) in deployments {
-            let rss = replicaSets.values.filter { $0.metadata.isOwned(by: d.metadata.uid) }
-            let owned = pods.values.filter { p in rss.contains { p.metadata.isOwned(by: $0.metadata.uid) } }
-            let result = DeploymentController.reconcile(deployment: d, replicaSets: rss, pods: owned, now: now)
-            deployments[key]?.status = result.status
-            apply(result.actions)
-            if let after = result.requeueAfter { requeueAfter(after) }
-        }
-        for (key, rs) in replicaSets {
-            let owned = pods.values.filter { $0.metadata.isOwned(by: rs.metadata.uid) }
-            let result = ReplicaSetController.reconcile(rs: rs, pods: owned, now: now, randomSuffix: NameGenerator.randomSuffix)
-            replicaSets[key]?.status = result.status
-            apply(result.actions)
-            if let after = result.requeueAfter { requeueAfter(after) }
-        }
+        for (job, status) in pass.jobs { jobs[Self.key(job.metadata)]?.status = status }
+        for (d, status) in pass.deployments { deployments[Self.key(d.metadata)]?.status = status }
+        for (rs, status) in pass.replicaSets { replicaSets[Self.key(rs.metadata)]?.status = status }
+        apply(pass.actions)
+        if let after = pass.requeueAfter { requeueAfter(after) }
     }
 
     private func apply(_ actions: [ControllerAction]) {
