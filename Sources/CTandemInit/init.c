@@ -518,6 +518,7 @@ static void supervise(pid_t child, int kill_group) {
     int st = 0;
     while (waitpid(child, &st, 0) < 0 && errno == EINTR) {}
     if (cfg.host_pid) kill_adopted();
+    else if (cfg.share_pid && cfg.sandbox_pid > 0) isolation_kill_cgroup();
     status_line("X", "%d", st);
     /* Close our copies of the output and status pipes now rather than in _exit: the kernel
      * defers the last close of an exiting task's files until after it has torn down its

@@ -8,12 +8,14 @@
 #include "isolation.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -85,6 +87,30 @@ const char *isolation_enter(const char **arg) {
     if (iso.oom_score_adj && write_file("/proc/self/oom_score_adj", iso.oom_score_adj) < 0 && errno != EACCES && errno != EPERM)
         return "set oom_score_adj";
     return NULL;
+}
+
+/* runc's signalAllProcesses for a container without a PID namespace of its own (a pod with
+ * shareProcessNamespace): once its first process is gone, whatever it left behind, re-parented to
+ * `pause`, is SIGKILLed through the container's cgroup, rounds until none is left (bounded: a
+ * fork bomb must not hold the shim). Without a cgroup there is nothing to find them by. */
+void isolation_kill_cgroup(void) {
+    if (iso.ncgroups == 0) return;
+    for (int round = 0; round < 100; round++) {
+        int fd = open(iso.cgroup_procs[0], O_RDONLY | O_CLOEXEC);
+        if (fd < 0) return;
+        char buf[8192];
+        ssize_t n = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (n <= 0) return;
+        buf[n] = 0;
+        for (char *p = buf, *end; *p; p = end) {
+            long pid = strtol(p, &end, 10);
+            if (end == p) break;
+            if (pid > 0) kill((pid_t)pid, SIGKILL);
+        }
+        struct timespec ts = { 0, 1000000 };
+        nanosleep(&ts, NULL);
+    }
 }
 
 /* Just before exec, with every mount in place, as runc's finalizeNamespace does it: the root

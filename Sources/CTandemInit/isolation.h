@@ -15,3 +15,5 @@ int isolation_config(const char *key, const char *val);
 const char *isolation_enter(const char **arg);
 /* In the child just before exec: NULL, or the failed step, errno set. */
 const char *isolation_finish(const char **arg);
+/* Kills every process left in the container's cgroup (shareProcessNamespace, at its exit). */
+void isolation_kill_cgroup(void);

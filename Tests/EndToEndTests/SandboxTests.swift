@@ -158,4 +158,28 @@ import Testing
         // No PID namespace ended the init container's background sleep: the shim did.
         #expect(processes(containing: orphan).isEmpty, "the orphan of a hostPID container survived it")
     }
+
+    @Test("shareProcessNamespace: what a container leaves behind is killed through its cgroup when it exits, as runc does")
+    func sharedProcessNamespaceLeftoversGoWithTheirContainer() throws {
+        let leftover = "sleep \(Int.random(in: 100_000...999_999))"
+        let yaml = """
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: spn-leftover}
+            spec:
+              restartPolicy: Never
+              shareProcessNamespace: true
+              initContainers:
+              - {name: forker, image: busybox, command: ["sh", "-c", "\(leftover) & echo started"]}
+              containers:
+              - {name: main, image: busybox, command: ["sh", "-c", "echo done"]}
+            """
+        // The leftover holds the init container's stdout: until it is gone, the init container's
+        // output is not complete and the pod cannot go on.
+        let r = try Tandem.run(yaml, timeout: "30s", keepRoot: true)
+        defer { Tandem.cleanup(r) }
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.log(pod: "spn-leftover", container: "main").contains("stdout F done"))
+        #expect(processes(containing: leftover).isEmpty, "the leftover of a shareProcessNamespace container survived it")
+    }
 }
