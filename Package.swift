@@ -49,6 +49,7 @@ let package = Package(
         .target(name: "Controllers", dependencies: ["KubeAPI"]),
         // `tandem sidecar config`: the MinIO operator sidecar's config render, file watch and /ready.
         .target(name: "ConfigSidecar", dependencies: [
+            "Inotify",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -56,11 +57,13 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // inotify(7) on one thread, for every watcher in Tandem.
+        .target(name: "Inotify"),
         // `tandem sidecar logs`: follows log files through rotation and forwards every line once.
-        .target(name: "LogTailer"),
+        .target(name: "LogTailer", dependencies: ["Inotify"]),
         // `tandem sidecar git-sync`: kubernetes/git-sync v4 (and v3's env) on the host's git.
         .target(name: "GitSync", dependencies: [
-            "KubeAPI",
+            "KubeAPI", "Inotify",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -95,7 +98,7 @@ let package = Package(
         .target(name: "ControllerManager", dependencies: ["APIServer", "APIStore", "KubeAPI", "Controllers"]),
         .executableTarget(name: "tandem", dependencies: [
             "KubeAPI", "PodLifecycle", "ContainerRuntime", "Node", "Controllers", "CTandemInit", "Cgroups", "ConfigSidecar", "LogTailer", "GitSync",
-            "ServiceProxy", "ClusterDNS", "APIStore", "APIServer", "NodeAgent", "ControllerManager",
+            "Inotify", "ServiceProxy", "ClusterDNS", "APIStore", "APIServer", "NodeAgent", "ControllerManager",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),

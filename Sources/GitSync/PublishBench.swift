@@ -1,4 +1,5 @@
 import Foundation
+import Inotify
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -55,7 +56,7 @@ public enum PublishBench {
         }
         let watch = try LinkWatch(dir: root, name: "html")
         defer { watch.close() }
-        try watch.wait(for: hash, timeout: 30) // the first sync, not timed
+        try await watch.wait(for: hash, timeout: 30) // the first sync, not timed
 
         var samples = Samples()
         let clock = ContinuousClock()
@@ -64,7 +65,7 @@ public enum PublishBench {
             try await waitUntilIdle(pid)
             let start = clock.now
             kill(pid, SIGHUP)
-            try watch.wait(for: hash, timeout: 30)
+            try await watch.wait(for: hash, timeout: 30)
             samples.publish.append(GitSyncProgram.seconds(clock.now - start))
 
             // git-sync's clean-up (prune, gc) must not run beside the anchor either.
@@ -94,36 +95,43 @@ public enum PublishBench {
 
 /// inotify on the link's directory: git-sync's publish is a rename onto the link's name, which
 /// arrives as IN_MOVED_TO, so the wait wakes on the event itself.
-final class LinkWatch {
-    let fd: Int32
+final class LinkWatch: Sendable {
     let dir: String
     let name: String
+    private let inotify: Inotify
+    private let wakeups: AsyncStream<Void>
+    private let wake: AsyncStream<Void>.Continuation
 
     init(dir: String, name: String) throws {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         self.dir = dir
         self.name = name
-        fd = inotify_init1(Int32(IN_CLOEXEC))
-        guard fd >= 0, inotify_add_watch(fd, dir, UInt32(IN_MOVED_TO | IN_CREATE)) >= 0 else {
-            throw SyncError("inotify on \(dir): \(String(cString: strerror(errno)))")
-        }
+        let (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        self.wakeups = wakeups
+        self.wake = wake
+        inotify = try Inotify(onEvents: { _ in wake.yield() }, onEnd: { wake.finish() })
+        try inotify.watch(dir, mask: UInt32(IN_MOVED_TO | IN_CREATE))
     }
 
     /// Returns once `dir/name` points at a worktree named `hash`.
-    func wait(for hash: String, timeout: Double) throws {
-        let deadline = Date().addingTimeInterval(timeout)
-        var buf = [UInt8](repeating: 0, count: 4096)
-        while publishedHash() != hash {
-            let left = deadline.timeIntervalSinceNow
-            guard left > 0 else { throw SyncError("\(dir)/\(name) did not reach \(hash) in \(timeout) s") }
-            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            if poll(&p, 1, Int32(left * 1000)) > 0 { _ = read(fd, &buf, buf.count) }
+    func wait(for hash: String, timeout: Double) async throws {
+        let deadline = ContinuousClock.now + .milliseconds(Int64(timeout * 1000))
+        let timer = Task { [wake] in
+            try? await Task.sleep(until: deadline, clock: .continuous)
+            wake.yield()
         }
+        defer { timer.cancel() }
+        if publishedHash() == hash { return }
+        for await _ in wakeups {
+            if publishedHash() == hash { return }
+            if ContinuousClock.now >= deadline { break }
+        }
+        throw SyncError("\(dir)/\(name) did not reach \(hash) in \(timeout) s")
     }
 
     private func publishedHash() -> String? {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: dir + "/" + name)).map { ($0 as NSString).lastPathComponent }
     }
 
-    func close() { Glibc.close(fd) }
+    func close() { inotify.stop() }
 }
