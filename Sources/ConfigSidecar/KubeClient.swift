@@ -279,7 +279,11 @@ public struct KubeHTTP: Sendable {
         } catch let f as Failure {
             throw f
         } catch {
-            throw .transport("GET \(url): \(HTTPRequest.describe(error))")
+            // BoringSSL's verification failure in words, as Go's `x509:` errors give it.
+            let reason = "\(error)".contains("CERTIFICATE_VERIFY_FAILED")
+                ? "tls: failed to verify certificate (CERTIFICATE_VERIFY_FAILED): not signed by the trusted CA, or not valid for \(serverName ?? config.host)"
+                : HTTPRequest.describe(error)
+            throw .transport("GET \(url): \(reason)")
         }
     }
 }
