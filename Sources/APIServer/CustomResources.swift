@@ -49,11 +49,14 @@ public final class CustomResources: Sendable {
     }
 
     /// One `APIResource` per served version of a CRD that is established (it passed
-    /// validation when stored, so its names are all there).
+    /// validation when stored, so its names are all there), the preferred version first.
     static func resources(of crd: JSONValue) -> [APIResource] {
         guard let spec = crd["spec"], let group = spec["group"]?.stringValue, let names = spec["names"],
               let plural = names["plural"]?.stringValue, let kind = names["kind"]?.stringValue else { return [] }
-        return (spec["versions"]?.arrayValue ?? []).compactMap { v -> APIResource? in
+        let versions = (spec["versions"]?.arrayValue ?? []).sorted {
+            kubeAwareOrder($0["name"]?.stringValue ?? "", $1["name"]?.stringValue ?? "")
+        }
+        return versions.compactMap { v -> APIResource? in
             guard v["served"] == .bool(true), let version = v["name"]?.stringValue else { return nil }
             let hasStatus = v["subresources"]?["status"] != nil
             var r = APIResource(group, version, plural, kind, namespaced: spec["scope"]?.stringValue != "Cluster",
@@ -71,6 +74,33 @@ public final class CustomResources: Sendable {
             }
             r.custom = CustomResourceVersion(columns: columns)
             return r
+        }
+    }
+
+    /// apimachinery's `CompareKubeAwareVersionStrings`, which orders a CRD's versions in
+    /// discovery (the first is the preferred one kubectl uses): GA before beta before alpha, a
+    /// higher major then a higher minor first (`v2`, `v1`, `v1beta2`, `v1beta1`, `v1alpha1`),
+    /// and names of another shape last, alphabetically.
+    static func kubeAwareOrder(_ a: String, _ b: String) -> Bool {
+        func parse(_ v: String) -> (stability: Int, major: Int, minor: Int)? {
+            guard v.hasPrefix("v") else { return nil }
+            let rest = v.dropFirst()
+            let digits = rest.prefix { $0.isASCII && $0.isNumber }
+            guard let major = Int(digits), !digits.hasPrefix("0") else { return nil }
+            let tail = rest.dropFirst(digits.count)
+            if tail.isEmpty { return (3, major, 0) }
+            for (word, stability) in [("beta", 2), ("alpha", 1)] where tail.hasPrefix(word) {
+                let n = tail.dropFirst(word.count)
+                guard let minor = Int(n), !n.hasPrefix("0") else { return nil }
+                return (stability, major, minor)
+            }
+            return nil
+        }
+        switch (parse(a), parse(b)) {
+        case let (x?, y?): return (x.stability, x.major, x.minor) > (y.stability, y.major, y.minor)
+        case (.some, nil): return true
+        case (nil, .some): return false
+        case (nil, nil): return a < b
         }
     }
 

@@ -25,6 +25,9 @@ struct CustomResourceTests {
         #expect(crd["spec"]?["names"]?["listKind"] == .string("TenantList"))
         let rs = CustomResources.resources(of: crd)
         #expect(rs.map(\.apiVersion) == ["minio.min.io/v2", "minio.min.io/v1"], "v0 is not served")
+        let order = ["v1alpha1", "foo", "v1", "v2beta1", "v10", "v1beta2", "bar", "v2", "v1beta1", "v11alpha2"]
+            .sorted(by: CustomResources.kubeAwareOrder)
+        #expect(order == ["v10", "v2", "v1", "v2beta1", "v1beta2", "v1beta1", "v11alpha2", "v1alpha1", "bar", "foo"])
         #expect(rs.map(\.qualifiedName) == ["tenants.minio.min.io", "tenants.minio.min.io"], "every version is one stored resource")
         #expect(rs[0].subresources == ["status"] && rs[1].subresources.isEmpty)
         #expect(rs[0].namespaced && rs[0].shortNames == ["tenant"] && rs[0].tracksGeneration)
