@@ -23,41 +23,45 @@ enum Discovery {
 
     static func verbs(_ r: APIResource) -> JSONValue { .array(APIResource.verbs.map { .string($0) }) }
 
-    /// `GET /api` or `GET /apis` (aggregated): the core group alone, or the named groups.
-    static func aggregated(core: Bool) -> JSONValue {
+    /// `GET /api` or `GET /apis` (aggregated): the core group alone, or the named groups, each
+    /// with its versions in the order served (a CRD's versions in its order).
+    static func aggregated(core: Bool, resources: [APIResource]) -> JSONValue {
         var groups: [String: [APIResource]] = [:]
         var order: [String] = []
-        for r in APIResource.served where r.group.isEmpty == core {
+        for r in resources where r.group.isEmpty == core {
             if groups[r.group] == nil { order.append(r.group) }
             groups[r.group, default: []].append(r)
         }
         let items: [JSONValue] = order.map { g in
-            let resources: [JSONValue] = groups[g]!.map { r in
-                var o: [String: JSONValue] = [
-                    "resource": .string(r.resource),
-                    "responseKind": .object(["group": .string(r.group), "version": .string(r.version), "kind": .string(r.kind)]),
-                    "scope": .string(r.namespaced ? "Namespaced" : "Cluster"), "singularResource": .string(r.singular),
-                    "verbs": verbs(r),
-                ]
-                if !r.shortNames.isEmpty { o["shortNames"] = .array(r.shortNames.map { .string($0) }) }
-                if !r.categories.isEmpty { o["categories"] = .array(r.categories.map { .string($0) }) }
-                if !r.subresources.isEmpty {
-                    o["subresources"] = .array(r.subresources.map { s in
-                        let kind: JSONValue = s == "scale"
-                            ? .object(["group": .string("autoscaling"), "version": .string("v1"), "kind": .string("Scale")])
-                            : .object(["group": .string(""), "version": .string(r.version), "kind": .string(s == "log" ? "" : r.kind)])
-                        return .object(["subresource": .string(s), "responseKind": kind,
-                                 "verbs": .array((s == "log" ? ["get"] : ["get", "patch", "update"]).map { .string($0) })])
-                    })
-                }
-                return .object(o)
+            let versions: [JSONValue] = APIResource.groupVersions(groups[g]!).map { gv in
+                .object(["version": .string(gv.version), "freshness": .string("Current"),
+                         "resources": .array(groups[g]!.filter { $0.version == gv.version }.map(aggregatedResource))])
             }
-            return .object(["metadata": .object(["name": .string(g), "creationTimestamp": .null]),
-                            "versions": .array([.object(["version": .string(groups[g]![0].version), "freshness": .string("Current"),
-                                                         "resources": .array(resources)])])])
+            return .object(["metadata": .object(["name": .string(g), "creationTimestamp": .null]), "versions": .array(versions)])
         }
         return .object(["kind": .string("APIGroupDiscoveryList"), "apiVersion": .string("apidiscovery.k8s.io/v2"),
                         "metadata": .object([:]), "items": .array(items)])
+    }
+
+    static func aggregatedResource(_ r: APIResource) -> JSONValue {
+        var o: [String: JSONValue] = [
+            "resource": .string(r.resource),
+            "responseKind": .object(["group": .string(r.group), "version": .string(r.version), "kind": .string(r.kind)]),
+            "scope": .string(r.namespaced ? "Namespaced" : "Cluster"), "singularResource": .string(r.singular),
+            "verbs": verbs(r),
+        ]
+        if !r.shortNames.isEmpty { o["shortNames"] = .array(r.shortNames.map { .string($0) }) }
+        if !r.categories.isEmpty { o["categories"] = .array(r.categories.map { .string($0) }) }
+        if !r.subresources.isEmpty {
+            o["subresources"] = .array(r.subresources.map { s in
+                let kind: JSONValue = s == "scale"
+                    ? .object(["group": .string("autoscaling"), "version": .string("v1"), "kind": .string("Scale")])
+                    : .object(["group": .string(""), "version": .string(r.version), "kind": .string(s == "log" ? "" : r.kind)])
+                return .object(["subresource": .string(s), "responseKind": kind,
+                         "verbs": .array((s == "log" ? ["get"] : ["get", "patch", "update"]).map { .string($0) })])
+            })
+        }
+        return .object(o)
     }
 
     static func apiVersions(serverAddress: String) -> JSONValue {
@@ -65,17 +69,22 @@ enum Discovery {
                  "serverAddressByClientCIDRs": .array([.object(["clientCIDR": .string("0.0.0.0/0"), "serverAddress": .string(serverAddress)])])])
     }
 
-    static var groupList: JSONValue {
-        let groups: [JSONValue] = APIResource.groupVersions.filter { !$0.group.isEmpty }.map { gv in
-            let v = JSONValue.object(["groupVersion": .string("\(gv.group)/\(gv.version)"), "version": .string(gv.version)])
-            return .object(["name": .string(gv.group), "versions": .array([v]), "preferredVersion": v])
+    static func groupList(resources: [APIResource]) -> JSONValue {
+        var order: [String] = []
+        var versions: [String: [JSONValue]] = [:]
+        for gv in APIResource.groupVersions(resources) where !gv.group.isEmpty {
+            if versions[gv.group] == nil { order.append(gv.group) }
+            versions[gv.group, default: []].append(.object(["groupVersion": .string("\(gv.group)/\(gv.version)"), "version": .string(gv.version)]))
+        }
+        let groups: [JSONValue] = order.map { g in
+            .object(["name": .string(g), "versions": .array(versions[g]!), "preferredVersion": versions[g]![0]])
         }
         return .object(["kind": .string("APIGroupList"), "apiVersion": .string("v1"), "groups": .array(groups)])
     }
 
     /// `GET /api/v1` or `/apis/G/V`: the legacy `APIResourceList`.
-    static func resourceList(group: String, version: String) -> JSONValue? {
-        let rs = APIResource.served.filter { $0.group == group && $0.version == version }
+    static func resourceList(group: String, version: String, resources: [APIResource]) -> JSONValue? {
+        let rs = resources.filter { $0.group == group && $0.version == version }
         guard !rs.isEmpty else { return nil }
         var resources: [JSONValue] = []
         for r in rs {
@@ -100,9 +109,9 @@ enum Discovery {
 
     /// `GET /openapi/v3`: every served group-version (kubectl falls back to client-side
     /// validation, which needs OpenAPI v2, for one that is missing).
-    static var openAPIRoot: JSONValue {
+    static func openAPIRoot(resources: [APIResource]) -> JSONValue {
         var paths: [String: JSONValue] = [:]
-        for gv in APIResource.groupVersions {
+        for gv in APIResource.groupVersions(resources) {
             let p = openAPIPath(group: gv.group, version: gv.version)
             paths[p] = .object(["serverRelativeURL": .string("/openapi/v3/\(p)?hash=\(hashTag)")])
         }
@@ -114,10 +123,10 @@ enum Discovery {
 
     /// One group-version's document: a PATCH operation per kind with its GVK and the
     /// `fieldValidation` parameter — what kubectl's `QueryParamVerifierV3` looks for.
-    static func openAPIDocument(path: String) -> JSONValue? {
-        guard let gv = APIResource.groupVersions.first(where: { openAPIPath(group: $0.group, version: $0.version) == path }) else { return nil }
+    static func openAPIDocument(path: String, resources: [APIResource]) -> JSONValue? {
+        guard let gv = APIResource.groupVersions(resources).first(where: { openAPIPath(group: $0.group, version: $0.version) == path }) else { return nil }
         var paths: [String: JSONValue] = [:]
-        for r in APIResource.served where r.group == gv.group && r.version == gv.version {
+        for r in resources where r.group == gv.group && r.version == gv.version {
             let base = "/" + path + (r.namespaced ? "/namespaces/{namespace}/" : "/") + r.resource + "/{name}"
             let gvk = JSONValue.object(["group": .string(r.group), "version": .string(r.version), "kind": .string(r.kind)])
             let params = JSONValue.array([.object(["name": .string("fieldValidation"), "in": .string("query"), "schema": .object(["type": .string("string")])])])

@@ -43,17 +43,18 @@ struct Handler: HTTPResponder {
         case "/healthz", "/livez", "/readyz": return Self.text("ok")
         case "/api":
             return Discovery.wantsAggregated(accept)
-                ? Self.json(Discovery.aggregated(core: true), contentType: Discovery.aggregatedType)
+                ? Self.json(Discovery.aggregated(core: true, resources: APIResource.served), contentType: Discovery.aggregatedType)
                 : Self.json(Discovery.apiVersions(serverAddress: serverAddress))
         case "/apis":
             return Discovery.wantsAggregated(accept)
-                ? Self.json(Discovery.aggregated(core: false), contentType: Discovery.aggregatedType)
-                : Self.json(Discovery.groupList)
-        case "/openapi/v3": return Self.json(Discovery.openAPIRoot)
+                ? Self.json(Discovery.aggregated(core: false, resources: registry.servedResources), contentType: Discovery.aggregatedType)
+                : Self.json(Discovery.groupList(resources: registry.servedResources))
+        case "/openapi/v3": return Self.json(Discovery.openAPIRoot(resources: registry.servedResources))
         default: break
         }
         if segments.first == "openapi" {
-            if segments.count > 2, segments[1] == "v3", let doc = Discovery.openAPIDocument(path: segments.dropFirst(2).joined(separator: "/")) {
+            if segments.count > 2, segments[1] == "v3", 
+               let doc = Discovery.openAPIDocument(path: segments.dropFirst(2).joined(separator: "/"), resources: registry.servedResources) {
                 return Self.json(doc)
             }
             throw APIError.pathNotFound
@@ -68,17 +69,17 @@ struct Handler: HTTPResponder {
             throw APIError.pathNotFound
         }
         if rest.isEmpty {
-            guard let list = Discovery.resourceList(group: group, version: version) else { throw APIError.pathNotFound }
+            guard let list = Discovery.resourceList(group: group, version: version, resources: registry.servedResources) else { throw APIError.pathNotFound }
             return Self.json(list)
         }
         let parts = Array(rest)
         var namespace: String?
         var tail = parts
-        if parts.count >= 3, parts[0] == "namespaces", let r = APIResource.find(group: group, version: version, resource: parts[2]), r.namespaced {
+        if parts.count >= 3, parts[0] == "namespaces", let r = registry.resource(group: group, version: version, resource: parts[2]), r.namespaced {
             namespace = parts[1]
             tail = Array(parts.dropFirst(2))
         }
-        guard let resource = APIResource.find(group: group, version: version, resource: tail[0]), tail.count <= 3 else {
+        guard let resource = registry.resource(group: group, version: version, resource: tail[0]), tail.count <= 3 else {
             throw APIError.pathNotFound
         }
         let name = tail.count > 1 ? tail[1] : nil
@@ -120,8 +121,9 @@ struct Handler: HTTPResponder {
             return Self.json(try registry.update(resource, namespace: ns, name: name, body: body, subresource: sub, dryRun: dryRun))
         case (.patch, let name?, _):
             let contentType = request.headers[.contentType] ?? ""
-            guard let type = PatchType(contentType: contentType) else {
-                throw APIError.unsupportedMediaType(contentType, accepted: PatchType.accepted)
+            // Custom objects have no strategic merge patch (no Go struct tags): 415, as on a real server.
+            guard let type = PatchType(contentType: contentType), type != .strategic || resource.custom == nil else {
+                throw APIError.unsupportedMediaType(contentType, accepted: resource.custom == nil ? PatchType.accepted : PatchType.acceptedForCustom)
             }
             let body = try await Self.body(request, allowArray: type == .json)
             return Self.json(try registry.patch(resource, namespace: ns, name: name, type: type, patch: body, subresource: sub, dryRun: dryRun))

@@ -21,6 +21,8 @@ public enum PatchType: Sendable {
     }
 
     public static let accepted = ["application/json-patch+json", "application/merge-patch+json", "application/strategic-merge-patch+json"]
+    /// What a custom resource's PATCH takes (the real server adds server-side apply's YAML).
+    public static let acceptedForCustom = ["application/json-patch+json", "application/merge-patch+json"]
 }
 
 /// The three patch algorithms, on JSON trees so that fields Tandem does not model survive.

@@ -11,6 +11,8 @@ import KubeAPI
 public final class Registry: Sendable {
     public let store: ObjectStore
     public let nodeName: String
+    /// The kinds the stored CRDs define (`definitionsChanged` keeps it in step).
+    public let customResources = CustomResources()
 
     public init(store: ObjectStore, nodeName: String) {
         self.store = store
@@ -26,6 +28,7 @@ public final class Registry: Sendable {
         for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] where try store.get(key(.namespaces, "", ns)) == nil {
             _ = try create(.namespaces, namespace: "", body: .object(["metadata": .object(["name": .string(ns)])]))
         }
+        definitionsChanged()
     }
 
     // MARK: reads
@@ -84,7 +87,9 @@ public final class Registry: Sendable {
             throw .notFound(.namespaces, namespace)
         }
         if dryRun { return withTypeMeta(object, r) }
-        return withTypeMeta(try storeCall({ try store.create(key(r, namespace, name), object, trackGeneration: r.tracksGeneration) }, r, name), r)
+        let created = try storeCall({ try store.create(key(r, namespace, name), object, trackGeneration: r.tracksGeneration) }, r, name)
+        if r == .customResourceDefinitions { definitionsChanged() }
+        return withTypeMeta(created, r)
     }
 
     /// PUT (and the result of a PATCH): the whole object, validated again. The main resource
@@ -114,7 +119,9 @@ public final class Registry: Sendable {
                 throw APIError.invalid(r, name, [.forbidden("spec", message)])
             }
             if subresource == "status" { return current.setting("status", new["status"]) }
-            var next = new.setting("status", current["status"])
+            // Without a status subresource a custom object's status is written like any field.
+            let statusApart = r.custom == nil || r.subresources.contains("status")
+            var next = statusApart ? new.setting("status", current["status"]) : new
             // Deletion is the server's business: a client cannot set or clear it by an update.
             var meta = next["metadata"]?.objectValue ?? [:]
             meta["deletionTimestamp"] = current["metadata"]?["deletionTimestamp"]
@@ -127,7 +134,9 @@ public final class Registry: Sendable {
             let current = try get(r, namespace: namespace, name: name)
             do { return try transform(current) } catch let e as APIError { throw e } catch { throw .badRequest("\(error)") }
         }
-        return withTypeMeta(try storeCall({ try store.update(key(r, namespace, name), precondition: precondition, transform) }, r, name), r)
+        let updated = try storeCall({ try store.update(key(r, namespace, name), precondition: precondition, transform) }, r, name)
+        if r == .customResourceDefinitions { definitionsChanged() }
+        return withTypeMeta(updated, r)
     }
 
     /// PATCH: the patch applied to the stored object, then the update path (so a patch is
@@ -189,6 +198,7 @@ public final class Registry: Sendable {
             }
         }
         let removed = try storeCall({ try store.delete(key(r, namespace, name)) }, r, name)
+        if r == .customResourceDefinitions { definitionsChanged() }
         if propagation != "Orphan", let uid = current["metadata"]?["uid"]?.stringValue {
             deleteDependents(of: uid, namespace: namespace)
         }
@@ -256,6 +266,13 @@ public final class Registry: Sendable {
     /// Status: unknown fields 400 (`strict decoding error`), field errors 422 Invalid.
     func admit(_ r: APIResource, _ tree: JSONValue, name: String) throws(APIError) -> JSONValue {
         if r.kind == "Event" { return tree }
+        if r == .customResourceDefinitions {
+            let crd = CustomResources.defaulted(tree)
+            let errs = CustomResources.validate(crd)
+            if !errs.isEmpty { throw .invalid(r, name, errs) }
+            return crd
+        }
+        if r.custom != nil { return try CustomResources.admit(r, tree, name: name) }
         var object = try decode(r, tree, name: name)
         // The Secret conversion: `stringData` is written into `data` (base64) and not stored.
         if case .secret(var secret) = object, let plain = secret.stringData {

@@ -13,6 +13,8 @@ public struct APIResource: Sendable, Hashable {
     public var subresources: [String]
     /// Whether `metadata.generation` is kept (controllers report `observedGeneration` against it).
     public var tracksGeneration: Bool
+    /// What a CustomResourceDefinition says of this version; nil for the built-in kinds.
+    public var custom: CustomResourceVersion?
 
     public var apiVersion: String { group.isEmpty ? version : "\(group)/\(version)" }
     /// The resource with its group, as errors and the store name it (`deployments.apps`).
@@ -46,13 +48,16 @@ public struct APIResource: Sendable, Hashable {
         APIResource("apps", "v1", "replicasets", "ReplicaSet", short: ["rs"], all: true, sub: ["status", "scale"], generation: true),
         APIResource("batch", "v1", "jobs", "Job", all: true, sub: ["status"], generation: true),
         APIResource("batch", "v1", "cronjobs", "CronJob", short: ["cj"], all: true, sub: ["status"], generation: true),
+        APIResource("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", namespaced: false,
+                    short: ["crd", "crds"], sub: ["status"], generation: true),
     ]
 
-    /// The served group-versions, the core one first: discovery and OpenAPI list them in this order.
-    public static var groupVersions: [(group: String, version: String)] {
+    /// The group-versions of `resources`, in their order (the core one first): discovery and
+    /// OpenAPI list them in this order.
+    public static func groupVersions(_ resources: [APIResource]) -> [(group: String, version: String)] {
         var seen: [String] = []
         var out: [(String, String)] = []
-        for r in served where !seen.contains(r.apiVersion) {
+        for r in resources where !seen.contains(r.apiVersion) {
             seen.append(r.apiVersion)
             out.append((r.group, r.version))
         }
@@ -73,4 +78,5 @@ public struct APIResource: Sendable, Hashable {
     public static let cronJobs = find(kind: "CronJob")!
     public static let deployments = find(kind: "Deployment")!
     public static let replicaSets = find(kind: "ReplicaSet")!
+    public static let customResourceDefinitions = find(kind: "CustomResourceDefinition")!
 }

@@ -2,49 +2,79 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import Yams
 
 /// How to reach the Kubernetes API server: a kubeconfig's current context, or the pod's
-/// in-cluster service account (`rest.InClusterConfig()`, which MinIO's sidecar uses).
-///
-/// Only plain-HTTP servers are spoken to: Tandem builds no TLS client. On a cluster that means
-/// an HTTP front such as `kubectl proxy` named in the kubeconfig; an https server is refused with
-/// that advice rather than spoken to insecurely.
+/// in-cluster service account (`rest.InClusterConfig()`, which MinIO's sidecar uses). An https
+/// server is spoken to over TLS (SwiftNIO SSL) trusting the kubeconfig's CA; an http one (a
+/// `kubectl proxy`) in the clear.
 public struct KubeClientConfig: Sendable, Equatable {
     public var host: String
     public var port: Int
     /// A path prefix of the server URL (`http://host:8001/prefix`), without trailing slash.
     public var basePath: String
     public var token: String?
+    /// Read again for every request, as client-go's file token source does: a projected
+    /// service-account token is rotated by the kubelet while the sidecar runs.
+    public var tokenFile: String?
     /// The context's namespace, when it names one.
     public var namespace: String?
+    /// For an https server; nil speaks plain HTTP.
+    public var tls: TLS?
 
-    public init(host: String, port: Int, basePath: String = "", token: String? = nil, namespace: String? = nil) {
+    /// A kubeconfig cluster's and user's TLS settings, the files already read.
+    public struct TLS: Sendable, Equatable {
+        /// `certificate-authority(-data)`: the PEM roots trusted; nil trusts the system's.
+        public var caPEM: [UInt8]?
+        /// `insecure-skip-tls-verify`: no certificate or host name check.
+        public var insecureSkipVerify = false
+        /// `tls-server-name`: the name checked (and sent as SNI) instead of the server's host.
+        public var serverName: String?
+        /// `client-certificate(-data)` and `client-key(-data)`, PEM.
+        public var clientCertificatePEM: [UInt8]?
+        public var clientKeyPEM: [UInt8]?
+
+        public init(caPEM: [UInt8]? = nil, insecureSkipVerify: Bool = false, serverName: String? = nil,
+                    clientCertificatePEM: [UInt8]? = nil, clientKeyPEM: [UInt8]? = nil) {
+            self.caPEM = caPEM
+            self.insecureSkipVerify = insecureSkipVerify
+            self.serverName = serverName
+            self.clientCertificatePEM = clientCertificatePEM
+            self.clientKeyPEM = clientKeyPEM
+        }
+    }
+
+    public init(host: String, port: Int, basePath: String = "", token: String? = nil, tokenFile: String? = nil,
+                namespace: String? = nil, tls: TLS? = nil) {
         self.host = host
         self.port = port
         self.basePath = basePath
         self.token = token
+        self.tokenFile = tokenFile
         self.namespace = namespace
+        self.tls = tls
     }
 
-    static let serviceAccountDir = "/var/run/secrets/kubernetes.io/serviceaccount"
+    public static let serviceAccountDir = "/var/run/secrets/kubernetes.io/serviceaccount"
 
-    /// `server:` → host, port, base path; https is refused (see the type's comment).
-    static func parseServer(_ server: String, source: String) throws(SourceError) -> (String, Int, String) {
+    public var scheme: String { tls == nil ? "http" : "https" }
+
+    /// `server:` → scheme, host, port, base path.
+    static func parseServer(_ server: String, source: String) throws(SourceError) -> (https: Bool, host: String, port: Int, path: String) {
         guard let u = URLComponents(string: server), let scheme = u.scheme, let host = u.host, !host.isEmpty else {
             throw SourceError("\(source): invalid server \"\(server)\"")
         }
-        guard scheme == "http" else {
-            throw SourceError("\(source): server \(server) is \(scheme); Tandem's API source speaks plain HTTP only (no TLS client built in): "
-                + "run `kubectl proxy` and point a kubeconfig at http://127.0.0.1:8001")
-        }
+        guard scheme == "http" || scheme == "https" else { throw SourceError("\(source): server \(server): unsupported scheme \(scheme)") }
         var path = u.percentEncodedPath
         while path.hasSuffix("/") { path.removeLast() }
-        return (host, u.port ?? 80, path)
+        let bare = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
+        return (scheme == "https", bare, u.port ?? (scheme == "https" ? 443 : 80), path)
     }
 
-    /// The kubeconfig's `current-context`: its cluster's `server`, its user's `token` or
-    /// `tokenFile`, its `namespace`.
+    /// The kubeconfig's `current-context`: its cluster's `server` and TLS settings, its user's
+    /// `token` or `tokenFile` or client certificate, its `namespace`. Relative file names are
+    /// the kubeconfig's directory's, as client-go resolves them.
     public static func kubeconfig(_ path: String) throws(SourceError) -> KubeClientConfig {
         let text = try FileSource.readText(path, what: "kubeconfig")
         let root: [String: Any]
@@ -67,24 +97,81 @@ public struct KubeClientConfig: Sendable, Equatable {
         guard let cluster = named("clusters", context["cluster"] as? String, "cluster"), let server = cluster["server"] as? String else {
             throw SourceError("\(path): cluster of context \"\(current)\" not found or has no server")
         }
-        let (host, port, base) = try parseServer(server, source: path)
+        let (https, host, port, base) = try parseServer(server, source: path)
         let user = named("users", context["user"] as? String, "user") ?? [:]
-        var token = user["token"] as? String
-        if token == nil, let file = user["tokenFile"] as? String {
-            token = try FileSource.readText(file, what: "token file").trimmingCharacters(in: .whitespacesAndNewlines)
+        for plugin in ["exec", "auth-provider"] where user[plugin] != nil {
+            throw SourceError("\(path): user of context \"\(current)\": \(plugin) credential plugins are not supported; use a token or a client certificate")
         }
-        return KubeClientConfig(host: host, port: port, basePath: base, token: token, namespace: context["namespace"] as? String)
+        let dir = (path as NSString).deletingLastPathComponent
+        func resolve(_ file: String) -> String { file.hasPrefix("/") || dir.isEmpty ? file : dir + "/" + file }
+        /// `<field>-data` (base64) or `<field>` (a file name).
+        func pem(_ map: [String: Any], _ field: String) throws(SourceError) -> [UInt8]? {
+            if let data = map[field + "-data"] as? String {
+                guard let bytes = Data(base64Encoded: data.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+                    throw SourceError("\(path): \(field)-data is not base64")
+                }
+                return Array(bytes)
+            }
+            guard let file = map[field] as? String else { return nil }
+            return Array(try FileSource.readText(resolve(file), what: field).utf8)
+        }
+        var tls: TLS?
+        if https {
+            tls = TLS(caPEM: try pem(cluster, "certificate-authority"),
+                      insecureSkipVerify: cluster["insecure-skip-tls-verify"] as? Bool ?? false,
+                      serverName: cluster["tls-server-name"] as? String,
+                      clientCertificatePEM: try pem(user, "client-certificate"), clientKeyPEM: try pem(user, "client-key"))
+        }
+        let tokenFile = (user["tokenFile"] as? String).map(resolve)
+        let config = KubeClientConfig(host: host, port: port, basePath: base, token: user["token"] as? String,
+                                      tokenFile: user["token"] == nil ? tokenFile : nil, namespace: context["namespace"] as? String, tls: tls)
+        _ = try config.bearerToken()
+        return config
     }
 
-    /// `rest.InClusterConfig()`: `KUBERNETES_SERVICE_HOST`/`_PORT` and the service account's
-    /// token. The in-cluster endpoint is always https, so this explains the refusal.
-    public static func inCluster(environment: [String: String]) throws(SourceError) -> KubeClientConfig {
-        guard let host = environment["KUBERNETES_SERVICE_HOST"], let port = environment["KUBERNETES_SERVICE_PORT"] else {
+    /// `rest.InClusterConfig()`: `KUBERNETES_SERVICE_HOST`/`_PORT` over https, the service
+    /// account's token (re-read for every request) and, when it is there, its `ca.crt` (else
+    /// the system's roots, as client-go falls back).
+    public static func inCluster(environment: [String: String], serviceAccountDir: String = KubeClientConfig.serviceAccountDir) throws(SourceError) -> KubeClientConfig {
+        guard let host = environment["KUBERNETES_SERVICE_HOST"], !host.isEmpty, let port = environment["KUBERNETES_SERVICE_PORT"], !port.isEmpty else {
             throw SourceError("no kubeconfig (--kubeconfig, $KUBECONFIG) and not in a cluster (KUBERNETES_SERVICE_HOST unset)")
         }
         let bracketed = host.contains(":") ? "[\(host)]" : host
-        let (h, p, base) = try parseServer("https://\(bracketed):\(port)", source: "in-cluster config")
-        return KubeClientConfig(host: h, port: p, basePath: base)
+        let (_, h, p, base) = try parseServer("https://\(bracketed):\(port)", source: "in-cluster config")
+        let ca = FileManager.default.contents(atPath: serviceAccountDir + "/ca.crt").map { Array($0) }
+        let config = KubeClientConfig(host: h, port: p, basePath: base, tokenFile: serviceAccountDir + "/token", tls: TLS(caPEM: ca))
+        _ = try config.bearerToken()
+        return config
+    }
+
+    /// The token to send: `token`, or the token file's current content.
+    func bearerToken() throws(SourceError) -> String? {
+        guard let tokenFile else { return token }
+        return try FileSource.readText(tokenFile, what: "token file").trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// The TLS client context for `tls` (nil for plain HTTP), made once per client.
+    func sslContext() throws(SourceError) -> NIOSSLContext? {
+        guard let tls else { return nil }
+        var c = TLSConfiguration.makeClientConfiguration()
+        do {
+            if tls.insecureSkipVerify {
+                c.certificateVerification = .none
+            } else if let ca = tls.caPEM {
+                c.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(ca))
+            }
+            if let cert = tls.clientCertificatePEM, let key = tls.clientKeyPEM {
+                c.certificateChain = try NIOSSLCertificate.fromPEMBytes(cert).map { .certificate($0) }
+                c.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: key, format: .pem))
+            } else if (tls.clientCertificatePEM == nil) != (tls.clientKeyPEM == nil) {
+                throw SourceError("a client certificate needs both client-certificate and client-key")
+            }
+            return try NIOSSLContext(configuration: c)
+        } catch let e as SourceError {
+            throw e
+        } catch {
+            throw SourceError("TLS configuration for \(host): \(error)")
+        }
     }
 }
 
@@ -102,12 +189,16 @@ public struct KubeStatusError: Error, CustomStringConvertible, Sendable, Equatab
     }
 }
 
-/// GET requests to the API server over plain HTTP/1.1 (SwiftNIO): whole bodies for gets and
-/// lists, newline-delimited JSON for watches.
+/// GET requests to the API server over HTTP/1.1 (SwiftNIO, with NIOSSL for https): whole
+/// bodies for gets and lists, newline-delimited JSON for watches.
 public struct KubeHTTP: Sendable {
-    public var config: KubeClientConfig
+    public let config: KubeClientConfig
+    let ssl: NIOSSLContext?
 
-    public init(config: KubeClientConfig) { self.config = config }
+    public init(config: KubeClientConfig) throws(SourceError) {
+        self.config = config
+        ssl = try config.sslContext()
+    }
 
     public enum Failure: Error, CustomStringConvertible, Sendable {
         case status(KubeStatusError)
@@ -144,21 +235,30 @@ public struct KubeHTTP: Sendable {
 
     private func stream(_ path: String, _ onBody: (Data) async throws -> Void) async throws(Failure) {
         let config = self.config
+        let ssl = self.ssl
+        // SNI carries a name, never an address: for an IP the certificate is checked against it.
+        let serverName = config.tls?.serverName ?? ((try? SocketAddress(ipAddress: config.host, port: 0)) == nil ? config.host : nil)
+        let url = "\(config.scheme)://\(config.host.contains(":") ? "[\(config.host)]" : config.host):\(config.port)\(config.basePath)\(path)"
         do {
+            let token: String?
+            do { token = try config.bearerToken() } catch { throw Failure.transport(error.message) }
             let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .connectTimeout(.seconds(10))
                 .connect(host: config.host, port: config.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        if let ssl {
+                            try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: ssl, serverHostname: serverName))
+                        }
                         try channel.pipeline.syncOperations.addHTTPClientHandlers()
                         return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
                     }
                 }
             try await channel.executeThenClose { inbound, outbound in
                 var headers = HTTPHeaders()
-                headers.add(name: "Host", value: config.port == 80 ? config.host : "\(config.host):\(config.port)")
+                headers.add(name: "Host", value: config.port == (ssl == nil ? 80 : 443) ? config.host : "\(config.host):\(config.port)")
                 headers.add(name: "Accept", value: "application/json")
                 headers.add(name: "User-Agent", value: "tandem-sidecar-config")
-                if let token = config.token { headers.add(name: "Authorization", value: "Bearer \(token)") }
+                if let token { headers.add(name: "Authorization", value: "Bearer \(token)") }
                 try await outbound.write(.head(HTTPRequestHead(version: .http1_1, method: .GET, uri: config.basePath + path, headers: headers)))
                 try await outbound.write(.end(nil))
                 var status = 0
@@ -179,7 +279,11 @@ public struct KubeHTTP: Sendable {
         } catch let f as Failure {
             throw f
         } catch {
-            throw .transport("GET http://\(config.host):\(config.port)\(config.basePath)\(path): \(HTTPRequest.describe(error))")
+            // BoringSSL's verification failure in words, as Go's `x509:` errors give it.
+            let reason = "\(error)".contains("CERTIFICATE_VERIFY_FAILED")
+                ? "tls: failed to verify certificate (CERTIFICATE_VERIFY_FAILED): not signed by the trusted CA, or not valid for \(serverName ?? config.host)"
+                : HTTPRequest.describe(error)
+            throw .transport("GET \(url): \(reason)")
         }
     }
 }

@@ -125,7 +125,7 @@ final class Informer: Sendable {
 }
 
 /// The Tenant and its configuration Secret read and watched through the Kubernetes API, as
-/// MinIO's sidecar does with its informers (plain HTTP only; see `KubeClientConfig`).
+/// MinIO's sidecar does with its informers (over TLS to an https server; see `KubeClientConfig`).
 public final class KubeSource: ConfigSource {
     public let namespace: String
     public let tenantName: String
@@ -138,8 +138,8 @@ public final class KubeSource: ConfigSource {
     let log: @Sendable (String) -> Void
 
     public init(config: KubeClientConfig, namespace: String, tenantName: String, secretName: String?, clusterDomain: String,
-                log: @escaping @Sendable (String) -> Void) {
-        http = KubeHTTP(config: config)
+                log: @escaping @Sendable (String) -> Void) throws(SourceError) {
+        http = try KubeHTTP(config: config)
         self.log = log
         self.namespace = namespace
         self.tenantName = tenantName

@@ -56,11 +56,24 @@ public struct GitSyncConfig: Sendable {
     public var staleWorktreeTimeout: Duration
     public var exechook: Exechook?
     public var webhook: Webhook?
+    /// `--username` with `--password` or `--password-file`: HTTP credentials for `repo`.
+    public var credentials: Credentials?
     public var httpBind: String?
     public var httpMetrics: Bool
     public var git: String
     public var gc: GC
     public var verbose: Int
+    public struct Credentials: Sendable, Equatable {
+        public enum Secret: Sendable, Equatable {
+            case password(String)
+            /// Read when git asks, so a rotated Secret volume is picked up by the next sync.
+            case file(String)
+        }
+
+        public var username: String
+        public var secret: Secret
+    }
+
     /// What git-sync logs about how it read its settings (deprecated names and their mapping).
     public var notes: [String]
 
@@ -216,12 +229,33 @@ public struct GitSyncConfig: Sendable {
             throw GitSyncConfigError.fatal("required flag: --http-bind must be specified when --http-metrics is set")
         }
 
+        let username = o.username ?? env.string("GITSYNC_USERNAME", "GIT_SYNC_USERNAME") ?? ""
+        let password = o.password ?? env.string("GITSYNC_PASSWORD", "GIT_SYNC_PASSWORD") ?? ""
+        let passwordFile = o.passwordFile ?? env.string("GITSYNC_PASSWORD_FILE", "GIT_SYNC_PASSWORD_FILE") ?? ""
+        var credentials: Credentials?
+        if !username.isEmpty {
+            if password.isEmpty && passwordFile.isEmpty {
+                throw GitSyncConfigError.fatal("required flag: --password or --password-file must be specified when --username is specified")
+            }
+            if !password.isEmpty && !passwordFile.isEmpty {
+                throw GitSyncConfigError.fatal("invalid flag: only one of --password and --password-file may be specified")
+            }
+            if let u = URLComponents(string: repo), u.user != nil {
+                throw GitSyncConfigError.fatal("invalid flag: credentials may not be specified in --repo when --username is specified")
+            }
+            credentials = Credentials(username: username, secret: passwordFile.isEmpty ? .password(password) : .file(passwordFile))
+        } else if !password.isEmpty {
+            throw GitSyncConfigError.fatal("invalid flag: --password may only be specified when --username is specified")
+        } else if !passwordFile.isEmpty {
+            throw GitSyncConfigError.fatal("invalid flag: --password-file may only be specified when --username is specified")
+        }
+
         func underRoot(_ p: String) -> String? { p.isEmpty ? nil : absolute(p, base: root) }
         return GitSyncConfig(
             repo: repo, ref: ref, depth: depth, submodules: submodulesMode, root: root, link: absolute(link, base: root),
             errorFile: underRoot(errorFile), touchFile: underRoot(touchFile), period: period, initPeriod: initPeriod,
             syncTimeout: syncTimeout, oneTime: oneTime, syncSignal: syncSignal, maxFailures: maxFailures,
-            initMaxFailures: initMaxFailures, staleWorktreeTimeout: stale, exechook: exechook, webhook: webhook,
+            initMaxFailures: initMaxFailures, staleWorktreeTimeout: stale, exechook: exechook, webhook: webhook, credentials: credentials,
             httpBind: httpBind.isEmpty ? nil : httpBind, httpMetrics: httpMetrics, git: git, gc: gcMode,
             verbose: verbose, notes: notes)
     }

@@ -135,7 +135,11 @@ public enum GitSyncProgram {
 
     /// git-sync's private git configuration: a temporary global config (the user's own is not
     /// touched, the system's is ignored) with its defaults — no detached gc, prune at once,
-    /// never prompt for a password.
+    /// never prompt for a password — and, with `--username`, a credential helper for the repo's
+    /// URL. git-sync v4 `git credential approve`s the pair into git's `cache` helper before each
+    /// sync; here the helper answers git's `get` from this process's environment (or reads
+    /// `--password-file` when git asks), so no credential daemon outlives the sidecar and nothing
+    /// is written to disk.
     static func setUpGit(_ config: GitSyncConfig, log: Logger) async throws -> [String: String] {
         var env = ProcessInfo.processInfo.environment
         var template = Array((NSTemporaryDirectory() + "/git-sync.gitconfig.XXXXXX").utf8CString)
@@ -146,7 +150,28 @@ public enum GitSyncProgram {
         env["GIT_CONFIG_NOSYSTEM"] = "true"
         let version = try await Subprocess.check([config.git, "version"], environment: env, timeout: .seconds(30))
         log.info(0, "git version", ("version", version.trimmingCharacters(in: .whitespacesAndNewlines)))
-        for (key, value) in [("gc.autoDetach", "false"), ("gc.pruneExpire", "now"), ("core.askPass", "true")] {
+        var settings = [("gc.autoDetach", "false"), ("gc.pruneExpire", "now"), ("core.askPass", "true")]
+        if let c = config.credentials {
+            log.info(1, "storing git credential", ("url", config.repo))
+            env["GITSYNC_CREDENTIAL_USERNAME"] = c.username
+            let password: String
+            switch c.secret {
+            case .password(let p):
+                env["GITSYNC_CREDENTIAL_PASSWORD"] = p
+                password = #""$GITSYNC_CREDENTIAL_PASSWORD""#
+            case .file(let path):
+                env["GITSYNC_CREDENTIAL_PASSWORD_FILE"] = path
+                password = #""$(cat "$GITSYNC_CREDENTIAL_PASSWORD_FILE")""#
+            }
+            // Scoped as `git credential approve url=REPO` scopes it: scheme, host and port (git
+            // leaves the path out unless credential.useHttpPath).
+            let scope = URLComponents(string: config.repo).flatMap { u in
+                u.scheme.flatMap { scheme in u.host.map { "credential.\(scheme)://\($0)\(u.port.map { ":\($0)" } ?? "")." } }
+            }
+            settings.append(((scope ?? "credential.") + "helper",
+                             #"!f() { test "$1" = get || exit 0; printf 'username=%s\npassword=%s\n' "$GITSYNC_CREDENTIAL_USERNAME" "# + password + "; }; f"))
+        }
+        for (key, value) in settings {
             try await Subprocess.check([config.git, "config", "--global", key, value], environment: env, timeout: .seconds(30))
         }
         return env

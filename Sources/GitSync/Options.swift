@@ -64,6 +64,13 @@ public struct GitSyncOptions: ParsableArguments {
     @Flag(name: .customLong("http-metrics"), inversion: .prefixedNo, help: "Serve Prometheus metrics at /metrics on --http-bind.")
     public var httpMetrics: Bool?
 
+    @Option(help: "The username to use for git authentication (see --password and --password-file).")
+    public var username: String?
+    @Option(help: "The password or personal access token for --username; visible in ps, prefer $GITSYNC_PASSWORD or --password-file.")
+    public var password: String?
+    @Option(name: .customLong("password-file"), help: "A file holding the password or token for --username, read again for each sync.")
+    public var passwordFile: String?
+
     @Option(help: "The git command to run (default git).")
     public var git: String?
     @Option(name: .customLong("git-gc"), help: "Git garbage collection: auto, always, aggressive, or off (default always).")

@@ -33,7 +33,7 @@ public enum Validation {
 
     /// `ValidateObjectMeta`: name (or generateName) in the kind's name format, namespace a DNS
     /// label for namespaced kinds and absent for cluster-scoped ones, labels and annotations.
-    static func validateObjectMeta(_ meta: ObjectMeta, namespaced: Bool, name nameFn: (String) -> [String], path: String) -> [FieldError] {
+    public static func validateObjectMeta(_ meta: ObjectMeta, namespaced: Bool, name nameFn: (String) -> [String], path: String) -> [FieldError] {
         var errs: [FieldError] = []
         let name = meta.name ?? ""
         let generateName = meta.generateName ?? ""
@@ -147,7 +147,7 @@ extension Validation {
     }
 
     /// `validation.IsDNS1123Subdomain`.
-    static func isDNS1123Subdomain(_ s: String) -> [String] {
+    public static func isDNS1123Subdomain(_ s: String) -> [String] {
         var errs: [String] = []
         if s.count > 253 { errs.append(maxLenError(253)) }
         let ok = !s.isEmpty && s.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { matchesDNS1123Label(String($0)) }
@@ -158,7 +158,7 @@ extension Validation {
     }
 
     /// `validation.IsDNS1035Label` (Service names).
-    static func isDNS1035Label(_ s: String) -> [String] {
+    public static func isDNS1035Label(_ s: String) -> [String] {
         var errs: [String] = []
         if s.count > 63 { errs.append(maxLenError(63)) }
         let ok = s.first.map { $0.isASCII && $0.isLowercase } == true && matchesDNS1123Label(s)

@@ -41,7 +41,7 @@ struct SidecarConfig: AsyncParsableCommand {
         @Option(help: "Namespace for a Tenant whose metadata has none, and of the API objects. Default: the kubeconfig context's (api), else the service account's, else minio-operator (as MinIO).")
         var namespace: String?
 
-        @Option(help: ArgumentHelp("Where the Tenant and Secret come from: files, or api (list+watch through the Kubernetes API; plain-HTTP servers only, e.g. kubectl proxy).", valueName: "files|api"))
+        @Option(help: ArgumentHelp("Where the Tenant and Secret come from: files, or api (list+watch through the Kubernetes API, https with the kubeconfig's CA and credentials, or http such as kubectl proxy).", valueName: "files|api"))
         var source: String = "files"
 
         @Option(help: ArgumentHelp("For --source api: the kubeconfig (its current context). Default: $KUBECONFIG, else the in-cluster service account.", valueName: "path"))
@@ -54,19 +54,18 @@ struct SidecarConfig: AsyncParsableCommand {
             case "api":
                 guard let tenant, !tenant.isEmpty else { throw SidecarConfig.usage("--source api needs --tenant") }
                 let env = ProcessInfo.processInfo.environment
-                let config: KubeClientConfig
-                do {
-                    if let path = kubeconfig ?? env["KUBECONFIG"] {
-                        config = try KubeClientConfig.kubeconfig(path)
+                do throws(SourceError) {
+                    let config = if let path = kubeconfig ?? env["KUBECONFIG"] {
+                        try KubeClientConfig.kubeconfig(path)
                     } else {
-                        config = try KubeClientConfig.inCluster(environment: env)
+                        try KubeClientConfig.inCluster(environment: env)
                     }
+                    return try KubeSource(config: config, namespace: namespace ?? config.namespace ?? Self.defaultNamespace(), tenantName: tenant,
+                                          secretName: secretName, clusterDomain: env["CLUSTER_DOMAIN"] ?? "cluster.local", log: SidecarConfig.log)
                 } catch {
                     SidecarConfig.log(error.message)
                     throw ExitCode(2)
                 }
-                return KubeSource(config: config, namespace: namespace ?? config.namespace ?? Self.defaultNamespace(), tenantName: tenant,
-                                  secretName: secretName, clusterDomain: env["CLUSTER_DOMAIN"] ?? "cluster.local", log: SidecarConfig.log)
             default:
                 throw SidecarConfig.usage("--source must be files or api, not \"\(source)\"")
             }

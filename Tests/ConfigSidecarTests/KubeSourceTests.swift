@@ -47,18 +47,56 @@ struct KubeSourceTests {
                 current-context: b
                 contexts: [{name: a, context: {cluster: x, user: x}}, {name: b, context: {cluster: local, user: me, namespace: tenants}}]
                 clusters: [{name: local, cluster: {server: "http://127.0.0.1:8001/prefix/"}}]
-                users: [{name: me, user: {tokenFile: \(dir)/token}}]
+                users: [{name: me, user: {tokenFile: token}}]
                 """.write(toFile: path, atomically: false, encoding: .utf8)
             try "abc\n".write(toFile: dir + "/token", atomically: false, encoding: .utf8)
-            #expect(try KubeClientConfig.kubeconfig(path) == KubeClientConfig(host: "127.0.0.1", port: 8001, basePath: "/prefix", token: "abc", namespace: "tenants"))
-            try "current-context: b\ncontexts: [{name: b, context: {cluster: c}}]\nclusters: [{name: c, cluster: {server: 'https://10.0.0.1:6443'}}]\n"
-                .write(toFile: path, atomically: false, encoding: .utf8)
-            #expect { try KubeClientConfig.kubeconfig(path) } throws: { ($0 as? SourceError)?.message.contains("plain HTTP only") == true }
+            let config = try KubeClientConfig.kubeconfig(path)
+            #expect(config == KubeClientConfig(host: "127.0.0.1", port: 8001, basePath: "/prefix", tokenFile: dir + "/token", namespace: "tenants"),
+                    "a relative tokenFile is the kubeconfig directory's")
+            #expect(try config.bearerToken() == "abc")
+            try "rotated\n".write(toFile: dir + "/token", atomically: false, encoding: .utf8)
+            #expect(try config.bearerToken() == "rotated", "the token file is read again for each request")
             try "current-context: nope\n".write(toFile: path, atomically: false, encoding: .utf8)
             #expect(throws: SourceError("\(path): context \"nope\" not found")) { try KubeClientConfig.kubeconfig(path) }
+            try "current-context: b\ncontexts: [{name: b, context: {cluster: c, user: u}}]\nclusters: [{name: c, cluster: {server: 'https://10.0.0.1'}}]\nusers: [{name: u, user: {exec: {command: aws}}}]\n"
+                .write(toFile: path, atomically: false, encoding: .utf8)
+            #expect { try KubeClientConfig.kubeconfig(path) } throws: { ($0 as? SourceError)?.message.contains("exec credential plugins are not supported") == true }
         }
+    }
+
+    @Test func httpsKubeconfigReadsTheCAAndTLSSettings() throws {
+        try withTempDir { dir in
+            let path = dir + "/kubeconfig"
+            let pem = "-----BEGIN CERTIFICATE-----\nnot really\n-----END CERTIFICATE-----\n"
+            try pem.write(toFile: dir + "/ca.crt", atomically: false, encoding: .utf8)
+            try """
+                current-context: b
+                contexts: [{name: b, context: {cluster: c, user: u}}]
+                clusters: [{name: c, cluster: {server: "https://[::1]:6443", certificate-authority: ca.crt, tls-server-name: api.local}}]
+                users: [{name: u, user: {token: t0k, client-certificate-data: \(Data(pem.utf8).base64EncodedString())}}]
+                """.write(toFile: path, atomically: false, encoding: .utf8)
+            let config = try KubeClientConfig.kubeconfig(path)
+            #expect(config.host == "::1" && config.port == 6443 && config.scheme == "https" && config.token == "t0k")
+            #expect(config.tls == KubeClientConfig.TLS(caPEM: Array(pem.utf8), serverName: "api.local", clientCertificatePEM: Array(pem.utf8)))
+            #expect { try config.sslContext() } throws: { ($0 as? SourceError)?.message.contains("TLS configuration") == true }
+            try "current-context: b\ncontexts: [{name: b, context: {cluster: c}}]\nclusters: [{name: c, cluster: {server: 'https://h', insecure-skip-tls-verify: true}}]\n"
+                .write(toFile: path, atomically: false, encoding: .utf8)
+            let insecure = try KubeClientConfig.kubeconfig(path)
+            #expect(insecure.port == 443 && insecure.tls?.insecureSkipVerify == true && insecure.token == nil)
+            #expect(try insecure.sslContext() != nil)
+        }
+    }
+
+    @Test func inClusterConfigUsesTheServiceAccount() throws {
         #expect(throws: SourceError.self) { try KubeClientConfig.inCluster(environment: [:]) }
-        #expect { try KubeClientConfig.inCluster(environment: ["KUBERNETES_SERVICE_HOST": "10.96.0.1", "KUBERNETES_SERVICE_PORT": "443"]) }
-            throws: { ($0 as? SourceError)?.message.contains("https") == true }
+        try withTempDir { dir in
+            let env = ["KUBERNETES_SERVICE_HOST": "10.96.0.1", "KUBERNETES_SERVICE_PORT": "443"]
+            #expect { try KubeClientConfig.inCluster(environment: env, serviceAccountDir: dir) }
+                throws: { ($0 as? SourceError)?.message.contains("token file") == true }
+            try "sa-token\n".write(toFile: dir + "/token", atomically: false, encoding: .utf8)
+            let config = try KubeClientConfig.inCluster(environment: env, serviceAccountDir: dir)
+            #expect(config.host == "10.96.0.1" && config.port == 443 && config.tls == KubeClientConfig.TLS())
+            #expect(try config.bearerToken() == "sa-token")
+        }
     }
 }

@@ -35,7 +35,7 @@ final class ServeRun: @unchecked Sendable {
 
     /// Runs kubectl with `KUBECONFIG` set to serve's kubeconfig and a private discovery cache.
     @discardableResult
-    func kubectl(_ args: [String], timeout: TimeInterval = 90) throws -> (status: Int32, stdout: String, stderr: String) {
+    func kubectl(_ args: [String], timeout: TimeInterval = 90, environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
         let dir = try Tandem.tempDir("tandem-kubectl-out")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         FileManager.default.createFile(atPath: dir + "/out", contents: nil)
@@ -46,6 +46,7 @@ final class ServeRun: @unchecked Sendable {
         var env = ProcessInfo.processInfo.environment
         env["KUBECONFIG"] = root + "/kubeconfig"
         env["HOME"] = cacheDir
+        env.merge(environment) { $1 }
         p.environment = env
         p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/out"))
         p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/err"))
