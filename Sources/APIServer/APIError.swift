@@ -63,7 +63,9 @@ public struct APIError: Error, Sendable {
         let list = errors.count == 1 ? errors[0].description : "[" + errors.map(\.description).joined(separator: ", ") + "]"
         var d = details(r, name, kindOverride: r.kind)
         d = .object((d.objectValue ?? [:]).merging(["causes": .array(causes)]) { $1 })
-        return APIError(code: 422, reason: "Invalid", message: "\(r.kind) \"\(name)\" is invalid: \(list)", details: d)
+        // `schema.GroupKind.String()`: `Deployment.apps`, plain `Pod` for the core group.
+        let qualifiedKind = r.group.isEmpty ? r.kind : "\(r.kind).\(r.group)"
+        return APIError(code: 422, reason: "Invalid", message: "\(qualifiedKind) \"\(name)\" is invalid: \(list)", details: d)
     }
 
     public var status: JSONValue {
