@@ -53,7 +53,8 @@ enum Protobuf {
                 default: break
                 }
             }
-        case "Namespace":
+        case "Namespace", "ServiceAccount":
+            // `kubectl create serviceaccount` sends only the metadata (field 1 of both kinds).
             for f in top where f.number == 1 { object["metadata"] = try objectMeta(f.bytes) }
         default:
             throw .unsupportedMediaType("application/vnd.kubernetes.protobuf", accepted: ["application/json", "application/yaml"])

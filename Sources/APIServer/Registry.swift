@@ -80,9 +80,7 @@ public final class Registry: Sendable {
             }
         default: break
         }
-        if r.namespaced, r.kind != "Namespace", try storeCall({ try store.get(key(.namespaces, "", namespace)) }, .namespaces, namespace) == nil {
-            throw .notFound(.namespaces, namespace)
-        }
+        if r.namespaced, r.kind != "Namespace" { try checkNamespaceAcceptsContent(r, namespace: namespace, name: name) }
         if dryRun { return withTypeMeta(object, r) }
         return withTypeMeta(try storeCall({ try store.create(key(r, namespace, name), object, trackGeneration: r.tracksGeneration) }, r, name), r)
     }
@@ -127,7 +125,8 @@ public final class Registry: Sendable {
             let current = try get(r, namespace: namespace, name: name)
             do { return try transform(current) } catch let e as APIError { throw e } catch { throw .badRequest("\(error)") }
         }
-        return withTypeMeta(try storeCall({ try store.update(key(r, namespace, name), precondition: precondition, transform) }, r, name), r)
+        let updated = withTypeMeta(try storeCall({ try store.update(key(r, namespace, name), precondition: precondition, transform) }, r, name), r)
+        return removeIfFinalized(r, namespace: namespace, name: name, updated)
     }
 
     /// PATCH: the patch applied to the stored object, then the update path (so a patch is
@@ -188,6 +187,7 @@ public final class Registry: Sendable {
                 }, r, name), r)
             }
         }
+        if let waiting = try beginDeletion(r, namespace: namespace, name: name, current: current, propagation: propagation) { return waiting }
         let removed = try storeCall({ try store.delete(key(r, namespace, name)) }, r, name)
         if propagation != "Orphan", let uid = current["metadata"]?["uid"]?.stringValue {
             deleteDependents(of: uid, namespace: namespace)
@@ -235,6 +235,7 @@ public final class Registry: Sendable {
     /// object goes (the DELETED event `kubectl delete` waits for).
     public func removeTerminatedPod(namespace: String, name: String, uid: String) {
         guard let current = try? store.get(key(.pods, namespace, name)), current["metadata"]?["uid"]?.stringValue == uid else { return }
+        if finishTerminatedPodWithFinalizers(current) { return }
         _ = try? store.delete(key(.pods, namespace, name))
     }
 
@@ -256,6 +257,7 @@ public final class Registry: Sendable {
     /// Status: unknown fields 400 (`strict decoding error`), field errors 422 Invalid.
     func admit(_ r: APIResource, _ tree: JSONValue, name: String) throws(APIError) -> JSONValue {
         if r.kind == "Event" { return tree }
+        if r.kind == "ServiceAccount" || r.kind == "Node" { return try admitMetadataOnly(r, tree, name: name) }
         var object = try decode(r, tree, name: name)
         // The Secret conversion: `stringData` is written into `data` (base64) and not stored.
         if case .secret(var secret) = object, let plain = secret.stringData {

@@ -15,6 +15,7 @@ enum Tables {
     }
 
     static func columns(_ r: APIResource) -> [Column] {
+        if let columns = breadthColumns(r) { return columns }
         switch r.kind {
         case "Pod":
             return [Column(name: "Name", format: "name", description: "Name must be unique within a namespace."),
@@ -55,6 +56,7 @@ enum Tables {
         let name = JSONValue.string(o["metadata"]?["name"]?.stringValue ?? "")
         let age = JSONValue.string(Timestamp.date(o["metadata"]?["creationTimestamp"]?.stringValue ?? "").map { PodPrinter.humanDuration(now.timeIntervalSince($0)) } ?? "<unknown>")
         func int(_ v: JSONValue?) -> Int64 { if case .int(let i)? = v { i } else { 0 } }
+        if let cells = breadthCells(r, o, now: now) { return cells }
         switch r.kind {
         case "Pod":
             guard let pod = try? o.decode(Pod.self) else { return [name] + ["", "", ""].map(JSONValue.string) + [age] + Array(repeating: .string("<none>"), count: 4) }

@@ -30,9 +30,11 @@ public actor ControllerManager {
             guard let changes = try? store.watch(resource: r.qualifiedName, namespace: nil, from: revision) else { return nil }
             return Task { [wake] in for await _ in changes { wake.yield() } }
         }
+        let namespaces = Task { [registry] in await NamespaceController(registry: registry).run() }
         defer {
             feeds.forEach { $0.cancel() }
             timer?.cancel()
+            namespaces.cancel()
         }
         wake.yield()
         for await _ in wakes {
@@ -45,6 +47,8 @@ public actor ControllerManager {
         ((try? registry.list(r, namespace: nil).items) ?? []).compactMap { try? $0.decode(T.self) }
     }
 
+    /// One pass of every controller. Objects being deleted are left alone (each controller's
+    /// `DeletionTimestamp != nil` check), so a foreground deletion is not undone.
     private func reconcile() {
         let now = Date()
         let pods = items(.pods, as: Pod.self)
@@ -53,21 +57,21 @@ public actor ControllerManager {
         var requeue: Duration?
         func note(_ d: Duration?) { if let d { requeue = min(requeue ?? d, d) } }
 
-        for cj in items(.cronJobs, as: CronJob.self) {
+        for cj in items(.cronJobs, as: CronJob.self) where cj.metadata.deletionTimestamp == nil {
             let owned = jobs.filter { $0.metadata.isOwned(by: cj.metadata.uid) }
             let result = CronJobController.reconcile(cronJob: cj, jobs: owned, now: now)
             writeStatus(.cronJobs, cj.metadata, result.status.json)
             apply(result.actions)
             note(result.requeueAfter)
         }
-        for job in jobs {
+        for job in jobs where job.metadata.deletionTimestamp == nil {
             let owned = pods.filter { $0.metadata.isOwned(by: job.metadata.uid) }
             let result = JobController.reconcile(job: job, pods: owned, now: now, randomSuffix: NameGenerator.randomSuffix)
             writeStatus(.jobs, job.metadata, try? JSONValue(encoding: result.status))
             apply(result.actions)
             note(result.requeueAfter)
         }
-        for d in items(.deployments, as: Deployment.self) {
+        for d in items(.deployments, as: Deployment.self) where d.metadata.deletionTimestamp == nil {
             let rss = replicaSets.filter { $0.metadata.isOwned(by: d.metadata.uid) }
             let owned = pods.filter { p in rss.contains { p.metadata.isOwned(by: $0.metadata.uid) } }
             let result = DeploymentController.reconcile(deployment: d, replicaSets: rss, pods: owned, now: now)
@@ -75,7 +79,7 @@ public actor ControllerManager {
             apply(result.actions)
             note(result.requeueAfter)
         }
-        for rs in replicaSets {
+        for rs in replicaSets where rs.metadata.deletionTimestamp == nil {
             let owned = pods.filter { $0.metadata.isOwned(by: rs.metadata.uid) }
             let result = ReplicaSetController.reconcile(rs: rs, pods: owned, now: now, randomSuffix: NameGenerator.randomSuffix)
             writeStatus(.replicaSets, rs.metadata, try? JSONValue(encoding: result.status))

@@ -129,7 +129,7 @@ public actor PodWorker {
         do {
             try await volumeManager.update(pod: pod, sources: sources)
         } catch {
-            ctx.timeline.note("\(pod.name): Warning FailedMount: \(error)")
+            ctx.timeline.event(pod, "Warning", "FailedMount", "\(error)")
         }
     }
 
@@ -140,7 +140,7 @@ public actor PodWorker {
     private func bind() async -> Bool {
         if bound { return true }
         if let message = await ctx.resources.bind(pod, retry: { [weak self] in Task { await self?.wake() } }) {
-            if unschedulable != message { ctx.timeline.note("\(pod.name): Warning FailedScheduling: \(message)") }
+            if unschedulable != message { ctx.timeline.event(pod, "Warning", "FailedScheduling", message, from: "default-scheduler") }
             unschedulable = message
             publish()
             return false
@@ -199,7 +199,7 @@ public actor PodWorker {
               let start = pod.status?.startTime.flatMap(Timestamp.date),
               Date().timeIntervalSince(start) >= TimeInterval(deadline) else { return failure != nil }
         failure = StartFailure(reason: "DeadlineExceeded", message: "Pod was active on the node longer than the specified deadline")
-        ctx.timeline.note("\(pod.name): Normal DeadlineExceeded: Pod was active on the node longer than the specified deadline")
+        ctx.timeline.event(pod, "Normal", "DeadlineExceeded", "Pod was active on the node longer than the specified deadline")
         terminationTask = Task { await self.syncTerminatingPod() }
         publish()
         return true
@@ -236,7 +236,7 @@ public actor PodWorker {
                 }
             }
         } catch {
-            ctx.timeline.note("\(pod.name): Warning FailedCreatePodSandBox: \(error)")
+            ctx.timeline.event(pod, "Warning", "FailedCreatePodSandBox", "\(error)")
             for c in (pod.spec.initContainers ?? []) + pod.spec.containers {
                 reasonCache[c.name] = StartFailure(reason: "ContainerCreating", message: "\(error)")
             }
@@ -254,7 +254,7 @@ public actor PodWorker {
     private func sandboxDied(_ process: ContainerProcess, attempt: Int) {
         // Not when Tandem itself stopped it (`stopSandbox` lets go of it first).
         guard podSandbox?.process === process, attempt == runtimeStatus.sandboxAttempt, !deleting, failure == nil, !done else { return }
-        ctx.timeline.note("\(pod.name): Normal SandboxChanged: Pod sandbox changed, it will be killed and re-created.")
+        ctx.timeline.event(pod, "Normal", "SandboxChanged", "Pod sandbox changed, it will be killed and re-created.")
         runtimeStatus.sandboxReady = false
         podSandbox = nil
         publish()
@@ -353,7 +353,7 @@ public actor PodWorker {
         } catch {
             let failure = StartFailure(reason: "CreateContainerConfigError", message: "\(error)")
             // The kubelet's `Failed` event, once per distinct error rather than on every sync.
-            if reasonCache[name] != failure { ctx.timeline.note("\(pod.name)/\(name): Warning Failed: Error: \(error)") }
+            if reasonCache[name] != failure { ctx.timeline.event(pod, container: name, "Warning", "Failed", "Error: \(error)") }
             reasonCache[name] = failure
             return false
         }
@@ -392,7 +392,7 @@ public actor PodWorker {
             do {
                 try await handlers.hook(postStart, container: container, process: process, env: env, timeout: nil)
             } catch {
-                ctx.timeline.note("\(pod.name)/\(name): Warning FailedPostStartHook: \(error)")
+                ctx.timeline.event(pod, container: name, "Warning", "FailedPostStartHook", "\(error)")
                 await killContainer(id: spec.id, reason: "FailedPostStartHook", message: "\(error)", probe: nil, gracePeriodOverride: nil, ordering: nil)
                 reasonCache[name] = StartFailure(reason: "PostStartHookError", message: "\(error)")
                 return false
@@ -530,12 +530,13 @@ public actor PodWorker {
             return
         }
         var grace = TerminationOrdering.gracePeriod(spec: pod.spec, container: container, probe: probe, override: gracePeriodOverride)
+        ctx.timeline.event(pod, container: container.name, "Normal", "Killing", message.isEmpty ? "Stopping container \(container.name)" : message, echo: false)
         if let preStop = container.lifecycle?.preStop, grace > 0 {
             let start = Date()
             do {
                 try await handlers.hook(preStop, container: container, process: process, env: containerEnv[id] ?? [], timeout: .seconds(grace))
             } catch {
-                ctx.timeline.note("\(pod.name)/\(container.name): Warning FailedPreStopHook: \(error)")
+                ctx.timeline.event(pod, container: container.name, "Warning", "FailedPreStopHook", "\(error)")
             }
             grace -= Int64(Date().timeIntervalSince(start))
         }
@@ -673,7 +674,7 @@ public actor PodWorker {
     /// The kubelet's `Unhealthy` event, printed when a probe starts failing.
     private func unhealthy(_ type: ProbeType, container: Container, message: String) {
         let what = type.rawValue.prefix(1).uppercased() + type.rawValue.dropFirst()
-        ctx.timeline.note("\(pod.name)/\(container.name): Warning Unhealthy: \(what) probe failed: \(message.trimmingCharacters(in: .whitespacesAndNewlines))")
+        ctx.timeline.event(pod, container: container.name, "Warning", "Unhealthy", "\(what) probe failed: \(message.trimmingCharacters(in: .whitespacesAndNewlines))")
     }
 
     private func setProbeResult(_ type: ProbeType, id: String, container: Container, result: ProbeResult, message: String) {

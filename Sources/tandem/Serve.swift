@@ -37,32 +37,20 @@ struct Serve: AsyncParsableCommand {
         }
         var logger = Logger(label: "tandem.serve")
         logger.logLevel = .warning
-        let registry: Registry
-        let pki: PKI
-        let context: NodeContext
+        let stack: ServeStack
         do {
             try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-            registry = Registry(store: try ObjectStore(path: root + "/apiserver.db"), nodeName: ProcessInfo.processInfo.hostName)
-            try registry.bootstrap()
-            pki = try PKI.load(dir: root + "/pki")
-            let catalog = try ImageCatalog(userFile: images, stateDir: root + "/images")
-            catalog.prepare()
-            let timeline = Timeline(fd: 1, showLogs: false)
-            let runtime = try Runtime(logEcho: nil)
             var netConfig = PodNetworkConfig(stateDir: root + "/net")
             netConfig.poolSize = 1
             let network = PodNetwork(config: netConfig)
             await network.cleanupStale()
-            context = NodeContext(root: root, runtime: runtime, network: network, images: catalog, timeline: timeline,
-                                  hostIP: "127.0.0.1", nodeName: registry.nodeName)
+            stack = try ServeStack(root: root, address: address, port: port, images: images, network: network)
         } catch {
             FileHandle.standardError.write(Data("error: cannot start: \(error)\n".utf8))
             throw ExitCode(1)
         }
         let root = self.root
-        let api = APIServer(registry: registry, pki: pki, host: address, port: port, root: root)
-        let node = NodeAgent(registry: registry, context: context)
-        let controllers = ControllerManager(registry: registry)
+        let (api, node, controllers, pki, context) = (stack.api, stack.node, stack.controllers, stack.pki, stack.context)
         let group = ServiceGroup(configuration: .init(
             services: [
                 .init(service: APIService(server: api, logger: logger) { port in Self.announce(pki: pki, root: root, host: api.host, port: port) }),
@@ -91,6 +79,34 @@ struct Serve: AsyncParsableCommand {
             FileHandle.standardError.write(Data("error: cannot write \(path): \(error)\n".utf8))
         }
         FileHandle.standardOutput.write(Data("tandem serve: Kubernetes API on \(server)\n  export KUBECONFIG=\(path)\n  kubectl get pods\n".utf8))
+    }
+}
+
+/// Everything `tandem serve` runs on one root, built but not started: the store (with the
+/// default namespaces), the credentials, the node's context, the API server, the node agent and
+/// the controllers. `tandem bench serve` starts the same stack.
+struct ServeStack {
+    let registry: Registry
+    let pki: PKI
+    let context: NodeContext
+    let api: APIServer
+    let node: NodeAgent
+    let controllers: ControllerManager
+
+    init(root: String, address: String, port: Int, images: String?, network: PodNetwork, nodeName: String = ProcessInfo.processInfo.hostName) throws {
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        registry = Registry(store: try ObjectStore(path: root + "/apiserver.db"), nodeName: nodeName)
+        try registry.bootstrap()
+        pki = try PKI.load(dir: root + "/pki")
+        let catalog = try ImageCatalog(userFile: images, stateDir: root + "/images")
+        catalog.prepare()
+        let (podEvents, podEventFeed) = AsyncStream.makeStream(of: PodEvent.self)
+        let timeline = Timeline(fd: 1, showLogs: false) { podEventFeed.yield($0) }
+        context = NodeContext(root: root, runtime: try Runtime(logEcho: nil), network: network, images: catalog, timeline: timeline,
+                              hostIP: "127.0.0.1", nodeName: registry.nodeName)
+        api = APIServer(registry: registry, pki: pki, host: address, port: port, root: root)
+        node = NodeAgent(registry: registry, context: context, events: podEvents)
+        controllers = ControllerManager(registry: registry)
     }
 }
 
