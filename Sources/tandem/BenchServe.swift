@@ -48,7 +48,10 @@ struct BenchServe: AsyncParsableCommand {
     }
 
     private func measure(root: String, network: PodNetwork) async throws -> String {
-        let stack = try ServeStack(root: root + "/serve", address: "127.0.0.1", port: 0, images: nil, network: network, nodeName: "bench-node")
+        let devNull = open("/dev/null", O_WRONLY | O_CLOEXEC)
+        defer { close(devNull) }
+        let stack = try ServeStack(root: root + "/serve", address: "127.0.0.1", port: 0, images: nil, network: network, nodeName: "bench-node",
+                                   timelineFD: devNull)
         let registry = stack.registry
         for ns in ["bench", "bench-empty"] {
             _ = try registry.create(.namespaces, namespace: "", body: .object(["metadata": .object(["name": .string(ns)])]))
@@ -164,7 +167,7 @@ struct BenchServe: AsyncParsableCommand {
             "metadata": .object(["name": .string("reader")]),
             "spec": .object([
                 "terminationGracePeriodSeconds": .int(1),
-                "containers": .array([.object(["name": .string("main"), "image": .string("busybox"), "command": .array([.string("sleep"), .string("600")]),
+                "containers": .array([.object(["name": .string("main"), "image": .string("busybox"), "command": .array([.string("sh"), .string("-c"), .string("trap 'exit 0' TERM; while true; do sleep 1; done")]),
                                                "volumeMounts": .array([.object(["name": .string("sec"), "mountPath": .string("/etc/sec")])])])]),
                 "volumes": .array([.object(["name": .string("sec"), "secret": .object(["secretName": .string("bench-secret")])])]),
             ]),

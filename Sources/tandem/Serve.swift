@@ -93,7 +93,9 @@ struct ServeStack {
     let node: NodeAgent
     let controllers: ControllerManager
 
-    init(root: String, address: String, port: Int, images: String?, network: PodNetwork, nodeName: String = ProcessInfo.processInfo.hostName) throws {
+    /// - Parameter timelineFD: where the node's pod rows and warnings go (the bench discards them).
+    init(root: String, address: String, port: Int, images: String?, network: PodNetwork, nodeName: String = ProcessInfo.processInfo.hostName,
+         timelineFD: Int32 = 1) throws {
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         registry = Registry(store: try ObjectStore(path: root + "/apiserver.db"), nodeName: nodeName)
         try registry.bootstrap()
@@ -101,7 +103,7 @@ struct ServeStack {
         let catalog = try ImageCatalog(userFile: images, stateDir: root + "/images")
         catalog.prepare()
         let (podEvents, podEventFeed) = AsyncStream.makeStream(of: PodEvent.self)
-        let timeline = Timeline(fd: 1, showLogs: false) { podEventFeed.yield($0) }
+        let timeline = Timeline(fd: timelineFD, showLogs: false) { podEventFeed.yield($0) }
         context = NodeContext(root: root, runtime: try Runtime(logEcho: nil), network: network, images: catalog, timeline: timeline,
                               hostIP: "127.0.0.1", nodeName: registry.nodeName)
         api = APIServer(registry: registry, pki: pki, host: address, port: port, root: root)
