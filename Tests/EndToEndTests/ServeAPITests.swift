@@ -184,12 +184,44 @@ import Testing
         #expect(try serve.kubectl(["apply", "-f", d.path]).status == 0)
         #expect(try serve.kubectl(["rollout", "status", "deployment/web", "--timeout=60s"]).status == 0)
         #expect(!serve.containers(web).isEmpty)
+        // The controllers' events: the Deployment scaled its ReplicaSet, which created the pod.
+        var controllerEvents = ""
+        #expect(waitUntil(10) {
+            controllerEvents = (try? serve.kubectl(["get", "events", "-o", "wide"]).stdout) ?? ""
+            return matches(controllerEvents, #"(?m)Normal\s+ScalingReplicaSet\s+deployment/web\s+deployment-controller\s+Scaled up replica set web-[a-z0-9]+ from 0 to 1"#)
+                && matches(controllerEvents, #"(?m)Normal\s+SuccessfulCreate\s+replicaset/web-[a-z0-9]+\s+replicaset-controller\s+Created pod: web-[a-z0-9]+-[a-z0-9]{5}"#)
+        }, "\(controllerEvents)")
         #expect(try serve.kubectl(["delete", "deployment", "web", "--cascade=foreground", "--wait=false"]).status == 0)
         let owner = try serve.kubectl(["get", "deployment", "web", "-o", "jsonpath={.metadata.finalizers}"])
         #expect(owner.stdout == #"["foregroundDeletion"]"#, "\(owner.stdout) \(owner.stderr)")
         #expect(try serve.kubectl(["wait", "--for=delete", "deployment/web", "--timeout=60s"]).status == 0)
         #expect(try serve.kubectl(["get", "pods,rs", "-o", "name"]).stdout == "")
         #expect(serve.containers(web).isEmpty)
+
+        // A Job's pod creation and completion.
+        let job = try manifest("""
+            apiVersion: batch/v1
+            kind: Job
+            metadata:
+              name: once
+            spec:
+              template:
+                spec:
+                  restartPolicy: Never
+                  containers:
+                  - name: main
+                    image: busybox
+                    command: ["true"]
+            """)
+        defer { try? FileManager.default.removeItem(atPath: job.dir) }
+        #expect(try serve.kubectl(["apply", "-f", job.path]).status == 0)
+        #expect(try serve.kubectl(["wait", "--for=condition=complete", "job/once", "--timeout=60s"]).status == 0)
+        var jobEvents = ""
+        #expect(waitUntil(10) {
+            jobEvents = (try? serve.kubectl(["get", "events", "--field-selector", "involvedObject.kind=Job", "-o", "wide"]).stdout) ?? ""
+            return matches(jobEvents, #"(?m)Normal\s+SuccessfulCreate\s+job/once\s+job-controller\s+Created pod: once-[a-z0-9]{5}"#)
+                && matches(jobEvents, #"(?m)Normal\s+Completed\s+job/once\s+job-controller\s+Job completed"#)
+        }, "\(jobEvents)")
         #expect(serve.stop() == 0)
     }
 
