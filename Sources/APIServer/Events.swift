@@ -120,3 +120,31 @@ extension Registry {
 public enum KubernetesVersion {
     public static var gitVersion: String { Discovery.gitVersion }
 }
+
+extension Registry {
+    /// The API server's `--event-ttl`: an Event goes `ttl` after its last write (etcd keeps
+    /// each event under a lease that every update renews). Runs until cancelled, waking when
+    /// the oldest event is due — never later than `ttl` from now, so one written meanwhile is
+    /// not missed.
+    public func expireEvents(ttl: Duration) async {
+        let seconds = Double(ttl.components.seconds) + Double(ttl.components.attoseconds) / 1e18
+        while !Task.isCancelled {
+            let now = Date()
+            var next = now.addingTimeInterval(seconds)
+            for event in (try? list(.events, namespace: nil).items) ?? [] {
+                let written = Timestamp.date(event["lastTimestamp"]?.stringValue ?? "") ?? Timestamp.date(event["metadata"]?["creationTimestamp"]?.stringValue ?? "") ?? now
+                let due = written.addingTimeInterval(seconds)
+                if due <= now {
+                    if let name = event["metadata"]?["name"]?.stringValue {
+                        _ = try? store.delete(key(.events, event["metadata"]?["namespace"]?.stringValue ?? "", name),
+                                              precondition: event["metadata"]?["resourceVersion"]?.stringValue)
+                    }
+                } else {
+                    next = min(next, due)
+                }
+            }
+            // Timestamps have whole seconds: wake just after the due second.
+            try? await Task.sleep(for: .milliseconds(Int64(max(0, next.timeIntervalSince(Date())) * 1000) + 50))
+        }
+    }
+}

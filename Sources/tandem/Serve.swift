@@ -4,6 +4,7 @@ import ArgumentParser
 import ContainerRuntime
 import ControllerManager
 import Foundation
+import KubeAPI
 import Logging
 import Node
 import NodeAgent
@@ -30,9 +31,22 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "A YAML file mapping images to host commands (image: {command, args, env, workingDir}).")
     var images: String?
 
+    @Option(name: .customLong("event-ttl"), help: "How long an Event is kept after its last write (kube-apiserver's --event-ttl).")
+    var eventTTL: String = "1h0m0s"
+
     func run() async throws {
         guard (0...65535).contains(port) else {
             FileHandle.standardError.write(Data("error: invalid argument \"\(port)\" for \"--port\" flag: must be between 0 and 65535\n".utf8))
+            throw ExitCode(2)
+        }
+        let ttl: Duration
+        switch GoDuration.parse(eventTTL) {
+        case .success(let d) where d > .zero: ttl = d
+        case .success:
+            FileHandle.standardError.write(Data("error: invalid argument \"\(eventTTL)\" for \"--event-ttl\" flag: must be positive\n".utf8))
+            throw ExitCode(2)
+        case .failure(let e):
+            FileHandle.standardError.write(Data("error: invalid argument \"\(eventTTL)\" for \"--event-ttl\" flag: \(e.message)\n".utf8))
             throw ExitCode(2)
         }
         var logger = Logger(label: "tandem.serve")
@@ -50,11 +64,12 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let root = self.root
-        let (api, node, controllers, pki, context) = (stack.api, stack.node, stack.controllers, stack.pki, stack.context)
+        let (api, node, controllers, pki, context, registry) = (stack.api, stack.node, stack.controllers, stack.pki, stack.context, stack.registry)
         let group = ServiceGroup(configuration: .init(
             services: [
                 .init(service: APIService(server: api, logger: logger) { port in Self.announce(pki: pki, root: root, host: api.host, port: port) }),
                 .init(service: LoopService { await controllers.run() } stop: {}),
+                .init(service: LoopService { await registry.expireEvents(ttl: ttl) } stop: {}),
                 .init(service: LoopService { await node.run() } stop: { await node.shutdown() }),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
@@ -114,7 +129,7 @@ struct ServeStack {
 
 /// The API server as a service: on graceful shutdown its open watches end first, so the
 /// listener's own shutdown does not wait for them.
-struct APIService: Service {
+struct APIService: ServiceLifecycle.Service {
     let server: APIServer
     let logger: Logger
     let onListening: @Sendable (Int) -> Void
@@ -131,7 +146,7 @@ struct APIService: Service {
 
 /// A loop (the controllers, the node) that runs until the group shuts down gracefully, then
 /// `stop` (the node stops its pods) before the loop is cancelled.
-struct LoopService: Service {
+struct LoopService: ServiceLifecycle.Service {
     let loop: @Sendable () async -> Void
     let stop: @Sendable () async -> Void
 

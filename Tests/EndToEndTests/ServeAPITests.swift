@@ -226,9 +226,10 @@ import Testing
     }
 
     /// `limit`/`continue` (kubectl's `--chunk-size`) and watch bookmarks; then the official
-    /// Python client lists pods and watches one through ADDED and MODIFIED.
-    @Test func paginationBookmarksAndThePythonClient() throws {
-        let serve = try ServeRun()
+    /// Python client lists pods and watches one through ADDED and MODIFIED; events expire
+    /// after `--event-ttl`.
+    @Test func paginationBookmarksThePythonClientAndEventExpiry() throws {
+        let serve = try ServeRun(arguments: ["--event-ttl", "5s"])
         defer { serve.cleanup() }
         #expect(serve.ready(), "serve did not start: \(serve.stderr)")
         for i in 1...7 { #expect(try serve.kubectl(["create", "configmap", "cm-\(i)"]).status == 0) }
@@ -266,6 +267,8 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: m.dir) }
         #expect(try serve.kubectl(["apply", "-f", m.path]).status == 0)
         #expect(try serve.kubectl(["wait", "--for=condition=Ready", "pod/pywatched", "--timeout=60s"]).status == 0)
+        let podEvents = ["get", "events", "--field-selector", "involvedObject.name=pywatched", "-o", "name"]
+        #expect(try serve.kubectl(podEvents).stdout.contains("event/pywatched."))
         let script = """
             import threading, time
             from kubernetes import client, config, watch
@@ -300,6 +303,8 @@ import Testing
         #expect(p.terminationStatus == 0, "\(printed)")
         #expect(printed.hasPrefix("list pywatched:Running\nADDED pywatched -\n"), "\(printed)")
         #expect(printed.hasSuffix("MODIFIED pywatched yes\n"), "\(printed)")
+        // Nothing new happened to the running pod: its events go 5 s after their last write.
+        #expect(waitUntil(15) { (try? serve.kubectl(podEvents).stdout) == "" })
         #expect(try serve.kubectl(["delete", "pod", "pywatched", "--grace-period=1"]).status == 0)
         #expect(serve.stop() == 0)
     }
