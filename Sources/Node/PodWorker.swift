@@ -652,8 +652,10 @@ public actor PodWorker {
                     guard let self, let handlers = await self.probeContext(id: id) else { return }
                     let (result, message) = await handlers.0.probe(probe, container: container, process: process, env: handlers.1)
                     if Task.isCancelled { return }
-                    if result == .failure && lastResult != .failure {
-                        await self.unhealthy(type, container: container, message: message)
+                    if result == .failure {
+                        // Every failure is an `Unhealthy` event (repeats fold into its count);
+                        // the timeline prints the first of a run.
+                        await self.unhealthy(type, container: container, message: message, echo: lastResult != .failure)
                     }
                     lastResult = result
                     if result != .unknown, let effective = threshold.record(result) {
@@ -671,10 +673,11 @@ public actor PodWorker {
         return (handlers, containerEnv[id] ?? [])
     }
 
-    /// The kubelet's `Unhealthy` event, printed when a probe starts failing.
-    private func unhealthy(_ type: ProbeType, container: Container, message: String) {
+    /// The kubelet's `Unhealthy` event, recorded on every failed probe.
+    private func unhealthy(_ type: ProbeType, container: Container, message: String, echo: Bool) {
         let what = type.rawValue.prefix(1).uppercased() + type.rawValue.dropFirst()
-        ctx.timeline.event(pod, container: container.name, "Warning", "Unhealthy", "\(what) probe failed: \(message.trimmingCharacters(in: .whitespacesAndNewlines))")
+        ctx.timeline.event(pod, container: container.name, "Warning", "Unhealthy", "\(what) probe failed: \(message.trimmingCharacters(in: .whitespacesAndNewlines))",
+                           echo: echo)
     }
 
     private func setProbeResult(_ type: ProbeType, id: String, container: Container, result: ProbeResult, message: String) {
