@@ -92,7 +92,7 @@ struct Handler: HTTPResponder {
         case (.get, nil, _):
             let selection = Selection(labels: try query["labelSelector"].map { s throws(APIError) in try LabelQuery(s) },
                                       fields: try query["fieldSelector"].map { s throws(APIError) in try FieldQuery(s, resource: resource) })
-            if Pagination.isTrue(query["watch"]) {
+            if queryFlag(query["watch"]) {
                 return try watch(resource, namespace: namespace, query: query, selection: selection, table: accept.contains("as=Table"))
             }
             let (items, revision) = try registry.list(resource, namespace: namespace)
@@ -209,7 +209,7 @@ struct Handler: HTTPResponder {
             throw APIError(code: 500, reason: "InternalError", message: "Internal error occurred: \(error)")
         }
         let timeout = Duration.seconds(query["timeoutSeconds"].flatMap(Int64.init) ?? 1800)
-        let bookmarks = Pagination.isTrue(query["allowWatchBookmarks"])
+        let bookmarks = queryFlag(query["allowWatchBookmarks"])
         let registry = self.registry
         let firstEvents = initial
         let watchedFrom = from

@@ -45,12 +45,6 @@ enum Pagination {
         return Page(items: page, revision: rv, continueToken: text.base64EncodedString(), remaining: filtered ? nil : Int64(items.count - limit))
     }
 
-    /// A boolean query parameter as the API server's conversion reads it (`strconv.ParseBool`):
-    /// the Python client sends `watch=True`.
-    static func isTrue(_ value: String?) -> Bool {
-        ["1", "t", "T", "true", "TRUE", "True"].contains(value ?? "")
-    }
-
     /// The object's place in the store's order (namespace, then name): the separator sorts
     /// below every character a name may have, so string order is that order.
     static func key(_ o: JSONValue) -> String {
@@ -64,6 +58,12 @@ enum Pagination {
         if let remaining = page.remaining { meta["remainingItemCount"] = .int(remaining) }
         return .object(meta)
     }
+}
+
+/// A boolean query parameter as the API server's conversion reads it (`strconv.ParseBool`):
+/// the Python client sends `watch=True`, `follow=True`.
+func queryFlag(_ value: String?) -> Bool {
+    ["1", "t", "T", "true", "TRUE", "True"].contains(value ?? "")
 }
 
 /// What a watch stream writes next: a change, or a bookmark (`allowWatchBookmarks=true`).

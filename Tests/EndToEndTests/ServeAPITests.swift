@@ -262,7 +262,7 @@ import Testing
               containers:
               - name: main
                 image: busybox
-                command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done # \(marker)"]
+                command: ["sh", "-c", "echo hello-py; trap 'exit 0' TERM; while true; do sleep 1; done # \(marker)"]
             """)
         defer { try? FileManager.default.removeItem(atPath: m.dir) }
         #expect(try serve.kubectl(["apply", "-f", m.path]).status == 0)
@@ -275,6 +275,8 @@ import Testing
             config.load_kube_config(config_file="\(serve.root)/kubeconfig")
             v1 = client.CoreV1Api()
             print("list", ",".join(p.metadata.name + ":" + p.status.phase for p in v1.list_namespaced_pod("default").items), flush=True)
+            stamp, line = v1.read_namespaced_pod_log("pywatched", "default", timestamps=True).split(" ", 1)
+            print("log", stamp.endswith("Z"), line.strip(), flush=True)
             def touch():
                 time.sleep(1)
                 v1.patch_namespaced_pod("pywatched", "default", {"metadata": {"labels": {"touched": "yes"}}})
@@ -301,7 +303,7 @@ import Testing
         killer.cancel()
         let printed = (try? String(contentsOfFile: out + "/out", encoding: .utf8)) ?? ""
         #expect(p.terminationStatus == 0, "\(printed)")
-        #expect(printed.hasPrefix("list pywatched:Running\nADDED pywatched -\n"), "\(printed)")
+        #expect(printed.hasPrefix("list pywatched:Running\nlog True hello-py\nADDED pywatched -\n"), "\(printed)")
         #expect(printed.hasSuffix("MODIFIED pywatched yes\n"), "\(printed)")
         // Nothing new happened to the running pod: its events go 5 s after their last write.
         #expect(waitUntil(15) { (try? serve.kubectl(podEvents).stdout) == "" })
