@@ -233,7 +233,7 @@ struct Kubectl {
     func run(_ args: [String], capture: Bool = false) throws -> String {
         let p = process(args)
         let out = root + "/kubectl.out"
-        FileManager.default.createFile(atPath: out, contents: nil)
+        _ = FileManager.default.createFile(atPath: out, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
         defer { try? handle.close() }
         p.standardOutput = capture ? handle : FileHandle.nullDevice
