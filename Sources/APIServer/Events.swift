@@ -7,6 +7,7 @@ extension APIResource {
     public static let events = find(kind: "Event")!
     public static let nodes = find(kind: "Node")!
     public static let serviceAccounts = find(kind: "ServiceAccount")!
+    public static let leases = find(kind: "Lease")!
 }
 
 /// What an event is about (`v1.ObjectReference`): the object, and within a pod the container
@@ -104,7 +105,7 @@ public final class EventRecorder: Sendable {
 }
 
 extension Registry {
-    /// Admission for kinds whose spec Tandem does not model (ServiceAccount, Node): the object
+    /// Admission for kinds whose spec Tandem does not model (ServiceAccount, Node, Lease): the object
     /// is kept as sent once its metadata passes `ValidateObjectMeta`.
     func admitMetadataOnly(_ r: APIResource, _ tree: JSONValue, name: String) throws(APIError) -> JSONValue {
         guard let meta = try? (tree["metadata"] ?? .object([:])).decode(ObjectMeta.self) else {

@@ -257,7 +257,7 @@ public final class Registry: Sendable {
     /// Status: unknown fields 400 (`strict decoding error`), field errors 422 Invalid.
     func admit(_ r: APIResource, _ tree: JSONValue, name: String) throws(APIError) -> JSONValue {
         if r.kind == "Event" { return tree }
-        if r.kind == "ServiceAccount" || r.kind == "Node" { return try admitMetadataOnly(r, tree, name: name) }
+        if ["ServiceAccount", "Node", "Lease"].contains(r.kind) { return try admitMetadataOnly(r, tree, name: name) }
         var object = try decode(r, tree, name: name)
         // The Secret conversion: `stringData` is written into `data` (base64) and not stored.
         if case .secret(var secret) = object, let plain = secret.stringData {

@@ -44,6 +44,7 @@ public struct APIResource: Sendable, Hashable {
         APIResource("", "v1", "events", "Event", short: ["ev"]),
         APIResource("", "v1", "nodes", "Node", namespaced: false, short: ["no"], sub: ["status"]),
         APIResource("", "v1", "serviceaccounts", "ServiceAccount", short: ["sa"]),
+        APIResource("coordination.k8s.io", "v1", "leases", "Lease"),
         APIResource("apps", "v1", "deployments", "Deployment", short: ["deploy"], all: true, sub: ["status", "scale"], generation: true),
         APIResource("apps", "v1", "replicasets", "ReplicaSet", short: ["rs"], all: true, sub: ["status", "scale"], generation: true),
         APIResource("batch", "v1", "jobs", "Job", all: true, sub: ["status"], generation: true),

@@ -3,7 +3,7 @@ import KubeAPI
 import PodLifecycle
 
 /// The printers (`printers.go`) of the kinds the node and the recorders write: Events, Nodes,
-/// ServiceAccounts. The server prints wide (every column); kubectl hides priority-1 columns
+/// ServiceAccounts, Leases. The server prints wide (every column); kubectl hides priority-1 columns
 /// unless `-o wide`.
 extension Tables {
     static func breadthColumns(_ r: APIResource) -> [Column]? {
@@ -18,6 +18,8 @@ extension Tables {
                     Column(name: "Kernel-Version", priority: 1), Column(name: "Container-Runtime", priority: 1)]
         case "ServiceAccount":
             return [Column(name: "Name", format: "name"), Column(name: "Secrets", type: "integer"), Column(name: "Age")]
+        case "Lease":
+            return [Column(name: "Name", format: "name"), Column(name: "Holder"), Column(name: "Age")]
         default:
             return nil
         }
@@ -66,6 +68,8 @@ extension Tables {
                     .string(info?["containerRuntimeVersion"]?.stringValue ?? "<unknown>")]
         case "ServiceAccount":
             return [.string(name), .int(Int64(o["secrets"]?.arrayValue?.count ?? 0)), .string(age)]
+        case "Lease":
+            return [.string(name), .string(o["spec"]?["holderIdentity"]?.stringValue ?? ""), .string(age)]
         default:
             return nil
         }

@@ -9,11 +9,14 @@ import Node
 /// (CPUs, memory, root filesystem, 110 pods — the kubelet's default `maxPods`), its addresses,
 /// the four conditions with their heartbeats, and `nodeInfo` read from the host. The status is
 /// written on start and then every `reportInterval` (the kubelet's `nodeStatusReportFrequency`:
-/// 5 minutes while nothing changes), which moves `lastHeartbeatTime`.
+/// 5 minutes while nothing changes), which moves `lastHeartbeatTime`. Its heartbeat proper is
+/// the node Lease in `kube-node-lease`, renewed every 10 s (a quarter of its 40 s duration, as
+/// the kubelet's lease controller does).
 public struct NodeStatusReporter: Sendable {
     let registry: Registry
     let hostIP: String
     let reportInterval: Duration
+    static let leaseDuration: Int64 = 40
 
     public init(registry: Registry, hostIP: String, reportInterval: Duration = .seconds(300)) {
         self.registry = registry
@@ -21,16 +24,47 @@ public struct NodeStatusReporter: Sendable {
         self.reportInterval = reportInterval
     }
 
-    /// Registers the node (or takes over the stored one after a restart), then heartbeats until cancelled.
+    /// Registers the node (or takes over the stored one after a restart), then renews its
+    /// lease and reports its status until cancelled.
     public func run() async {
         let started = Timestamp.string(Date())
         if (try? registry.get(.nodes, namespace: "", name: registry.nodeName)) == nil {
             _ = try? registry.create(.nodes, namespace: "", body: registration)
         }
+        let clock = ContinuousClock()
+        var reported: ContinuousClock.Instant?
         while !Task.isCancelled {
-            registry.writeStatus(.nodes, namespace: "", name: registry.nodeName, status: status(readySince: started, now: Timestamp.string(Date())))
-            try? await Task.sleep(for: reportInterval)
+            if reported.map({ clock.now - $0 >= reportInterval }) ?? true {
+                registry.writeStatus(.nodes, namespace: "", name: registry.nodeName, status: status(readySince: started, now: Timestamp.string(Date())))
+                reported = clock.now
+            }
+            renewLease()
+            try? await Task.sleep(for: .seconds(Self.leaseDuration / 4))
         }
+    }
+
+    /// `kube-node-lease/<node>`: created owned by the Node, then its `renewTime` moved.
+    func renewLease() {
+        let name = registry.nodeName
+        let spec = JSONValue.object(["holderIdentity": .string(name), "leaseDurationSeconds": .int(Self.leaseDuration),
+                                     "renewTime": .string(Self.microTime(Date()))])
+        if let lease = try? registry.get(.leases, namespace: "kube-node-lease", name: name) {
+            _ = try? registry.update(.leases, namespace: "kube-node-lease", name: name, body: lease.setting("spec", spec))
+            return
+        }
+        guard let node = try? registry.get(.nodes, namespace: "", name: name) else { return }
+        let owner = JSONValue.object(["apiVersion": .string("v1"), "kind": .string("Node"), "name": .string(name),
+                                      "uid": node["metadata"]?["uid"] ?? .string("")])
+        _ = try? registry.create(.leases, namespace: "kube-node-lease", body: .object([
+            "metadata": .object(["name": .string(name), "ownerReferences": .array([owner])]), "spec": spec,
+        ]))
+    }
+
+    /// `metav1.MicroTime`: RFC 3339 with microseconds.
+    static func microTime(_ date: Date) -> String {
+        let micros = Int((date.timeIntervalSince1970 * 1e6).truncatingRemainder(dividingBy: 1e6))
+        let seconds = Timestamp.string(date).dropLast()
+        return seconds + "." + String(format: "%06d", micros) + "Z"
     }
 
     /// The Node as the kubelet registers it: the well-known labels and annotations.

@@ -86,9 +86,13 @@ import Testing
         #expect(node.status == 0, "\(node.stderr)")
         for line in [#"Container Runtime Version:\s+tandem://v1\.32\.5\+tandem"#, #"Kubelet Version:\s+v1\.32\.5\+tandem"#,
                      #"Ready\s+True\s+.*KubeletReady\s+kubelet is posting ready status"#, #"InternalIP:\s+127\.0\.0\.1"#,
-                     #"MemoryPressure\s+False"#, #"pods:\s+110"#, #"default\s+crasher\s+"#] {
+                     #"MemoryPressure\s+False"#, #"pods:\s+110"#, #"default\s+crasher\s+"#,
+                     #"Lease:\n\s+HolderIdentity:\s+\S+\n\s+AcquireTime:\s+<unset>\n\s+RenewTime:\s+\w{3}, \d\d \w{3} \d{4}"#] {
             #expect(matches(node.stdout, line), "no \(line) in\n\(node.stdout)")
         }
+
+        let leases = try serve.kubectl(["get", "leases", "-n", "kube-node-lease"])
+        #expect(matches(leases.stdout, #"^NAME\s+HOLDER\s+AGE\n(\S+)\s+\1\s+\d+s\n$"#), "\(leases.stdout) \(leases.stderr)")
 
         // ServiceAccounts: `default` in every namespace, made when the namespace is.
         #expect(matches(try serve.kubectl(["get", "sa"]).stdout, #"^NAME\s+SECRETS\s+AGE\ndefault\s+0\s+\d+s\n$"#))
