@@ -4,10 +4,11 @@
 # python3 and python3-grpcio (the end-to-end tests' HTTP client and gRPC health server), logrotate
 # (the log sidecar's rotation tests and `tandem bench logs`), nftables and conntrack (the Service proxy's rules,
 # and its clean-up of UDP flows to endpoints that are gone), libsqlite3-dev (GRDB, the API server's
-# store, links the system SQLite).
+# store, links the system SQLite), python3-kubernetes (the official Python client, a second real
+# client of `tandem serve` in the tests).
 set -euo pipefail
 need=()
-for pkg in busybox-static nginx-light git containernetworking-plugins iproute2 python3 python3-grpcio logrotate nftables conntrack libsqlite3-dev; do
+for pkg in busybox-static nginx-light git containernetworking-plugins iproute2 python3 python3-grpcio logrotate nftables conntrack libsqlite3-dev python3-kubernetes; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

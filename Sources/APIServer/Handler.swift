@@ -93,16 +93,19 @@ struct Handler: HTTPResponder {
         case (.get, nil, _):
             let selection = Selection(labels: try query["labelSelector"].map { s throws(APIError) in try LabelQuery(s) },
                                       fields: try query["fieldSelector"].map { s throws(APIError) in try FieldQuery(s, resource: resource) })
-            if query["watch"] == "true" || query["watch"] == "1" {
+            if queryFlag(query["watch"]) {
                 return try watch(resource, namespace: namespace, query: query, selection: selection, table: accept.contains("as=Table"))
             }
             let (items, revision) = try registry.list(resource, namespace: namespace)
-            let chosen = items.filter(selection.matches)
+            let compacted = (try? registry.store.compactedRevision()) ?? 0
+            let page = try Pagination.page(items.filter(selection.matches), revision: revision, query: query, compacted: compacted,
+                                           filtered: selection.labels != nil || selection.fields != nil)
             if accept.contains("as=Table") {
-                return Self.json(Tables.table(resource, items: chosen, revision: revision, includeObject: query["includeObject"]))
+                let table = Tables.table(resource, items: page.items, revision: nil, includeObject: query["includeObject"])
+                return Self.json(table.setting("metadata", Pagination.metadata(page)))
             }
             return Self.json(.object(["kind": .string(resource.kind + "List"), "apiVersion": .string(resource.apiVersion),
-                                      "metadata": .object(["resourceVersion": .string(String(revision))]), "items": .array(chosen)]))
+                                      "metadata": Pagination.metadata(page), "items": .array(page.items)]))
         case (_, let name?, "scale"?):
             return Self.json(try await scale(resource, namespace: ns, name: name, request: request, dryRun: dryRun))
         case (.get, let name?, "log"?):
@@ -208,22 +211,27 @@ struct Handler: HTTPResponder {
             throw APIError(code: 500, reason: "InternalError", message: "Internal error occurred: \(error)")
         }
         let timeout = Duration.seconds(query["timeoutSeconds"].flatMap(Int64.init) ?? 1800)
+        let bookmarks = queryFlag(query["allowWatchBookmarks"])
         let registry = self.registry
         let firstEvents = initial
+        let watchedFrom = from
         let body = ResponseBody { writer in
-            // The store's stream and the timeout feed one relay, so the writer stays in this task.
-            let (relay, feed) = AsyncStream.makeStream(of: Change.self)
+            // The store's stream, the bookmark clock and the timeout feed one relay, so the
+            // writer stays in this task.
+            let (relay, feed) = AsyncStream.makeStream(of: WatchItem.self)
             let forward = Task {
-                for await c in changes { feed.yield(c) }
+                for await c in changes { feed.yield(.change(c)) }
                 feed.finish()
             }
             let timer = Task {
                 try? await Task.sleep(for: timeout)
                 feed.finish()
             }
+            let bookmarker = bookmarks ? Task { await WatchItem.bookmarkClock(timeout: timeout, feed: feed) } : nil
             defer {
                 forward.cancel()
                 timer.cancel()
+                bookmarker?.cancel()
             }
             var first = true
             func send(_ type: String, _ object: JSONValue) async throws {
@@ -233,8 +241,15 @@ struct Handler: HTTPResponder {
                 try await writer.write(ByteBuffer(string: Self.eventLine(type: type, object: payload)))
             }
             for object in firstEvents { try await send("ADDED", object) }
-            for await change in relay where selection.matches(change.object) {
-                try await send(change.type.rawValue, change.object)
+            var seen = watchedFrom
+            for await item in relay {
+                switch item {
+                case .change(let change):
+                    seen = max(seen, change.revision)
+                    if selection.matches(change.object) { try await send(change.type.rawValue, change.object) }
+                case .bookmark:
+                    try await writer.write(ByteBuffer(string: Self.eventLine(type: "BOOKMARK", object: WatchItem.bookmark(r, revision: seen))))
+                }
             }
             try await writer.finish(nil)
         }

@@ -32,7 +32,7 @@ struct LogReader: Sendable {
         } else {
             throw APIError.badRequest("a container name must be specified for pod \(name), choose one of: [\(names.joined(separator: " "))]")
         }
-        let previous = query["previous"] == "true"
+        let previous = queryFlag(query["previous"])
         let statuses = (pod.status?.initContainerStatuses ?? []) + (pod.status?.containerStatuses ?? [])
         guard let status = statuses.first(where: { $0.name == container }) else {
             throw APIError.badRequest("container \"\(container)\" in pod \"\(name)\" is waiting to start: ContainerCreating")
@@ -51,14 +51,14 @@ struct LogReader: Sendable {
             run -= 1
         }
         var options = Options()
-        options.timestamps = query["timestamps"] == "true"
+        options.timestamps = queryFlag(query["timestamps"])
         options.tail = query["tailLines"].flatMap(Int.init)
         options.limitBytes = query["limitBytes"].flatMap(Int.init)
         if let s = query["sinceSeconds"].flatMap(Double.init) { options.since = Date().addingTimeInterval(-s) }
         if let t = query["sinceTime"] { options.since = Timestamp.date(t) }
         let dir = "\(root)/pods/\(namespace)_\(name)_\(pod.uid)/\(container)"
         let path = "\(dir)/\(run).log"
-        let follow = query["follow"] == "true" && !previous && status.state.running != nil
+        let follow = queryFlag(query["follow"]) && !previous && status.state.running != nil
         let key = (namespace: namespace, name: name, uid: pod.uid, container: container, run: run)
         let store = registry.store
         let opts = options

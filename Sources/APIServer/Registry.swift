@@ -83,9 +83,7 @@ public final class Registry: Sendable {
             }
         default: break
         }
-        if r.namespaced, r.kind != "Namespace", try storeCall({ try store.get(key(.namespaces, "", namespace)) }, .namespaces, namespace) == nil {
-            throw .notFound(.namespaces, namespace)
-        }
+        if r.namespaced, r.kind != "Namespace" { try checkNamespaceAcceptsContent(r, namespace: namespace, name: name) }
         if dryRun { return withTypeMeta(object, r) }
         let created = try storeCall({ try store.create(key(r, namespace, name), object, trackGeneration: r.tracksGeneration) }, r, name)
         if r == .customResourceDefinitions { definitionsChanged() }
@@ -134,9 +132,9 @@ public final class Registry: Sendable {
             let current = try get(r, namespace: namespace, name: name)
             do { return try transform(current) } catch let e as APIError { throw e } catch { throw .badRequest("\(error)") }
         }
-        let updated = try storeCall({ try store.update(key(r, namespace, name), precondition: precondition, transform) }, r, name)
+        let updated = withTypeMeta(try storeCall({ try store.update(key(r, namespace, name), precondition: precondition, transform) }, r, name), r)
         if r == .customResourceDefinitions { definitionsChanged() }
-        return withTypeMeta(updated, r)
+        return removeIfFinalized(r, namespace: namespace, name: name, updated)
     }
 
     /// PATCH: the patch applied to the stored object, then the update path (so a patch is
@@ -197,6 +195,7 @@ public final class Registry: Sendable {
                 }, r, name), r)
             }
         }
+        if let waiting = try beginDeletion(r, namespace: namespace, name: name, current: current, propagation: propagation) { return waiting }
         let removed = try storeCall({ try store.delete(key(r, namespace, name)) }, r, name)
         if r == .customResourceDefinitions { definitionsChanged() }
         if propagation != "Orphan", let uid = current["metadata"]?["uid"]?.stringValue {
@@ -245,6 +244,7 @@ public final class Registry: Sendable {
     /// object goes (the DELETED event `kubectl delete` waits for).
     public func removeTerminatedPod(namespace: String, name: String, uid: String) {
         guard let current = try? store.get(key(.pods, namespace, name)), current["metadata"]?["uid"]?.stringValue == uid else { return }
+        if finishTerminatedPodWithFinalizers(current) { return }
         _ = try? store.delete(key(.pods, namespace, name))
     }
 
@@ -273,6 +273,7 @@ public final class Registry: Sendable {
             return crd
         }
         if r.custom != nil { return try CustomResources.admit(r, tree, name: name) }
+        if ["ServiceAccount", "Node", "Lease"].contains(r.kind) { return try admitMetadataOnly(r, tree, name: name) }
         var object = try decode(r, tree, name: name)
         // The Secret conversion: `stringData` is written into `data` (base64) and not stored.
         if case .secret(var secret) = object, let plain = secret.stringData {

@@ -97,6 +97,12 @@ public final class ObjectStore: Sendable {
         try db.read { db in try Self.counter(db, "revision") }
     }
 
+    /// The newest revision compacted out of the change log: a watch or a paginated list
+    /// (`continue`) from at or before it is answered 410 Expired.
+    public func compactedRevision() throws -> Int64 {
+        try db.read { db in try Self.counter(db, "compacted") }
+    }
+
     public func get(_ key: ObjectKey) throws -> JSONValue? {
         try db.read { db in try Self.fetch(db, key) }
     }

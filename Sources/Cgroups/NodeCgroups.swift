@@ -133,7 +133,10 @@ public final class NodeCgroups: Sendable {
                     close(fd)
                     continue
                 }
-                remove(qos.child(entry))
+                // Only what is empty: a kill -9'd `tandem run`'s containers died with it (its
+                // lifeline), while a killed `tandem serve`'s are still running, for the next serve
+                // on its root to adopt, and must not be touched by another Tandem's sweep.
+                remove(qos.child(entry), killing: false)
                 if fd >= 0 { close(fd) }
             }
         }
@@ -196,18 +199,19 @@ public final class NodeCgroups: Sendable {
     /// container's stragglers after a kill -9 of Tandem) are killed first. The kernel has no
     /// event for "a v1 cgroup is empty" short of a release agent, so a cgroup whose last process
     /// is still exiting is retried briefly.
-    public func remove(_ name: CgroupName) {
-        for d in dirs { Self.removeTree(d + "/" + name.path) }
+    /// `killing: false` leaves a cgroup that still holds processes (and its parents) in place.
+    public func remove(_ name: CgroupName, killing: Bool = true) {
+        for d in dirs { Self.removeTree(d + "/" + name.path, killing: killing) }
     }
 
-    private static func removeTree(_ path: String) {
+    private static func removeTree(_ path: String, killing: Bool) {
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] {
             var st = stat()
-            if lstat(path + "/" + entry, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR { removeTree(path + "/" + entry) }
+            if lstat(path + "/" + entry, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR { removeTree(path + "/" + entry, killing: killing) }
         }
         for attempt in 0..<100 {
             if rmdir(path) == 0 || errno == ENOENT { return }
-            guard errno == EBUSY else { return }
+            guard errno == EBUSY, killing else { return }
             if attempt == 0, let procs = try? String(contentsOfFile: path + "/cgroup.procs", encoding: .utf8) {
                 for pid in procs.split(separator: "\n").compactMap({ pid_t($0) }) { kill(pid, SIGKILL) }
             }

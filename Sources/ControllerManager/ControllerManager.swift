@@ -10,6 +10,7 @@ import KubeAPI
 /// the `Registry`, so controller-made objects are admitted exactly as a client's are.
 public actor ControllerManager {
     private let registry: Registry
+    private let events: ControllerEvents
     private let wakes: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
     private var timer: Task<Void, Never>?
@@ -19,6 +20,7 @@ public actor ControllerManager {
 
     public init(registry: Registry) {
         self.registry = registry
+        events = ControllerEvents(registry: registry)
         (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -30,9 +32,11 @@ public actor ControllerManager {
             guard let changes = try? store.watch(resource: r.qualifiedName, namespace: nil, from: revision) else { return nil }
             return Task { [wake] in for await _ in changes { wake.yield() } }
         }
+        let namespaces = Task { [registry] in await NamespaceController(registry: registry).run() }
         defer {
             feeds.forEach { $0.cancel() }
             timer?.cancel()
+            namespaces.cancel()
         }
         wake.yield()
         for await _ in wakes {
@@ -45,13 +49,17 @@ public actor ControllerManager {
         ((try? registry.list(r, namespace: nil).items) ?? []).compactMap { try? $0.decode(T.self) }
     }
 
+    /// One pass of every controller (`ControllerPass`), written back to the store.
     private func reconcile() {
         let pass = ControllerPass(cronJobs: items(.cronJobs, as: CronJob.self), jobs: items(.jobs, as: Job.self),
                                   deployments: items(.deployments, as: Deployment.self),
                                   replicaSets: items(.replicaSets, as: ReplicaSet.self), pods: items(.pods, as: Pod.self),
                                   now: Date(), randomSuffix: NameGenerator.randomSuffix)
         for (cj, result) in pass.cronJobs { writeStatus(.cronJobs, cj.metadata, result.status.json) }
-        for (job, status) in pass.jobs { writeStatus(.jobs, job.metadata, try? JSONValue(encoding: status)) }
+        for (job, status) in pass.jobs {
+            writeStatus(.jobs, job.metadata, try? JSONValue(encoding: status))
+            events.jobStatus(job, old: job.status, new: status)
+        }
         for (d, status) in pass.deployments { writeStatus(.deployments, d.metadata, try? JSONValue(encoding: status)) }
         for (rs, status) in pass.replicaSets { writeStatus(.replicaSets, rs.metadata, try? JSONValue(encoding: status)) }
         apply(pass.actions)
@@ -69,19 +77,33 @@ public actor ControllerManager {
         for action in actions {
             switch action {
             case .createPod(let pod):
-                if let body = try? JSONValue(encoding: pod) { _ = try? registry.create(.pods, namespace: pod.namespace, body: body) }
+                if let body = try? JSONValue(encoding: pod), let stored = try? registry.create(.pods, namespace: pod.namespace, body: body) {
+                    events.createdPod(stored)
+                }
             case .deletePod(let ns, let name):
-                _ = try? registry.delete(.pods, namespace: ns, name: name)
+                let before = try? registry.get(.pods, namespace: ns, name: name)
+                if (try? registry.delete(.pods, namespace: ns, name: name)) != nil { events.deletedPod(before) }
             case .createReplicaSet(let rs):
-                if let body = try? JSONValue(encoding: rs) { _ = try? registry.create(.replicaSets, namespace: rs.metadata.namespace ?? "default", body: body) }
+                if let body = try? JSONValue(encoding: rs),
+                   let stored = try? registry.create(.replicaSets, namespace: rs.metadata.namespace ?? "default", body: body) {
+                    events.scaled(rs, from: 0, name: stored["metadata"]?["name"]?.stringValue ?? "")
+                }
             case .updateReplicaSet(let rs):
                 if let body = try? JSONValue(encoding: rs), let name = rs.metadata.name {
-                    _ = try? registry.update(.replicaSets, namespace: rs.metadata.namespace ?? "default", name: name, body: body)
+                    let ns = rs.metadata.namespace ?? "default"
+                    let old: Int32? = (try? registry.get(.replicaSets, namespace: ns, name: name)).flatMap { o in
+                        if case .int(let n)? = o["spec"]?["replicas"] { Int32(n) } else { nil }
+                    }
+                    if (try? registry.update(.replicaSets, namespace: ns, name: name, body: body)) != nil, let old {
+                        events.scaled(rs, from: old, name: name)
+                    }
                 }
             case .deleteReplicaSet(let ns, let name):
                 _ = try? registry.delete(.replicaSets, namespace: ns, name: name)
             case .createJob(let job):
-                if let body = try? JSONValue(encoding: job) { _ = try? registry.create(.jobs, namespace: job.metadata.namespace ?? "default", body: body) }
+                if let body = try? JSONValue(encoding: job), let stored = try? registry.create(.jobs, namespace: job.metadata.namespace ?? "default", body: body) {
+                    events.createdJob(job, name: stored["metadata"]?["name"]?.stringValue ?? "")
+                }
             case .deleteJob(let ns, let name):
                 _ = try? registry.delete(.jobs, namespace: ns, name: name, propagation: "Background")
             }

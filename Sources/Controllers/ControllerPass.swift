@@ -18,27 +18,29 @@ public struct ControllerPass: Sendable {
     /// The earliest time any controller asked to look again (`queue.AddAfter`).
     public private(set) var requeueAfter: Duration?
 
+    /// Objects being deleted are left alone (each controller's `DeletionTimestamp != nil` check),
+    /// so a foreground deletion is not undone.
     public init(cronJobs: [CronJob], jobs: [Job], deployments: [Deployment], replicaSets: [ReplicaSet], pods: [Pod],
                 now: Date, randomSuffix: () -> String) {
-        for cj in cronJobs {
+        for cj in cronJobs where cj.metadata.deletionTimestamp == nil {
             let result = CronJobController.reconcile(cronJob: cj, jobs: jobs.filter { $0.metadata.isOwned(by: cj.metadata.uid) }, now: now)
             self.cronJobs.append((cj, result))
             record(result.actions, result.requeueAfter)
         }
-        for job in jobs {
+        for job in jobs where job.metadata.deletionTimestamp == nil {
             let result = JobController.reconcile(job: job, pods: pods.filter { $0.metadata.isOwned(by: job.metadata.uid) },
                                                  now: now, randomSuffix: randomSuffix)
             self.jobs.append((job, result.status))
             record(result.actions, result.requeueAfter)
         }
-        for d in deployments {
+        for d in deployments where d.metadata.deletionTimestamp == nil {
             let rss = replicaSets.filter { $0.metadata.isOwned(by: d.metadata.uid) }
             let owned = pods.filter { p in rss.contains { p.metadata.isOwned(by: $0.metadata.uid) } }
             let result = DeploymentController.reconcile(deployment: d, replicaSets: rss, pods: owned, now: now)
             self.deployments.append((d, result.status))
             record(result.actions, result.requeueAfter)
         }
-        for rs in replicaSets {
+        for rs in replicaSets where rs.metadata.deletionTimestamp == nil {
             let result = ReplicaSetController.reconcile(rs: rs, pods: pods.filter { $0.metadata.isOwned(by: rs.metadata.uid) },
                                                         now: now, randomSuffix: randomSuffix)
             self.replicaSets.append((rs, result.status))

@@ -52,8 +52,8 @@ public actor PodWorker {
     private var layerRemoval: Task<Void, Never>?
     private var statusVersion = 0
     private let statusFile: StatusFileWriter
-    /// `checkpoint.json` (see `PodCheckpoint`), written only on a persistent runtime.
-    private let checkpointFile: StatusFileWriter
+    /// What `checkpoint.json` (see `PodCheckpoint`) holds; written only on a persistent runtime.
+    private var checkpointData: Data?
     /// Set once `adoptCheckpoint` took the pod over from a previous Tandem.
     private var adopted = false
     private var done = false
@@ -63,7 +63,6 @@ public actor PodWorker {
 
     public init(pod: Pod, context: NodeContext, sources: VolumeSources, onChange: @escaping @Sendable (Pod) -> Void = { _ in }) {
         self.pod = pod
-        checkpointFile = StatusFileWriter(path: PodCheckpoint.path(podDir: context.podDirectory(pod)))
         self.ctx = context
         self.sources = sources
         self.onChange = onChange
@@ -139,7 +138,7 @@ public actor PodWorker {
         do {
             try await volumeManager.update(pod: pod, sources: sources)
         } catch {
-            ctx.timeline.note("\(pod.name): Warning FailedMount: \(error)")
+            ctx.timeline.event(pod, "Warning", "FailedMount", "\(error)")
         }
     }
 
@@ -223,20 +222,21 @@ public actor PodWorker {
         startLivenessAndReadiness(container, id: id)
     }
 
-    /// Writes `checkpoint.json` off the worker (newest wins), after every change.
+    /// Writes `checkpoint.json` when what it holds changed — at once, on the worker: a container
+    /// started but not yet in the checkpoint when Tandem is killed would be lost to the next one
+    /// (it kills what no checkpoint names), so this must not lag behind.
     private func writeCheckpoint() {
         var containers: [String: PodCheckpoint.Container] = [:]
         for (id, dir) in containerStateDirs {
             containers[id] = .init(stateDir: dir, logPath: containerLogs[id] ?? "", env: containerEnv[id] ?? [], cgroup: containerCgroups[id])
         }
-        let checkpoint = PodCheckpoint(pod: pod, runtime: runtimeStatus, network: sandbox, sandboxStateDir: sandboxStateDir,
+        var bare = pod
+        bare.status = nil
+        let checkpoint = PodCheckpoint(pod: bare, runtime: runtimeStatus, network: sandbox, sandboxStateDir: sandboxStateDir,
                                        sandboxCgroup: sandboxCgroup, containers: containers)
-        statusVersion += 1
-        let (writer, version) = (checkpointFile, statusVersion)
-        Task.detached(priority: .utility) {
-            guard let data = try? JSONEncoder().encode(checkpoint) else { return }
-            await writer.write(data, version: version)
-        }
+        guard let data = try? JSONEncoder().encode(checkpoint), data != checkpointData,
+              (try? data.write(to: URL(fileURLWithPath: PodCheckpoint.path(podDir: ctx.podDirectory(pod))), options: .atomic)) != nil else { return }
+        checkpointData = data
     }
 
     /// The scheduler's part, before the kubelet sees the pod: bound once its requests fit beside the
@@ -244,7 +244,7 @@ public actor PodWorker {
     private func bind() async -> Bool {
         if bound { return true }
         if let message = await ctx.resources.bind(pod, retry: { [weak self] in Task { await self?.wake() } }) {
-            if unschedulable != message { ctx.timeline.note("\(pod.name): Warning FailedScheduling: \(message)") }
+            if unschedulable != message { ctx.timeline.event(pod, "Warning", "FailedScheduling", message, from: "default-scheduler") }
             unschedulable = message
             publish()
             return false
@@ -303,7 +303,7 @@ public actor PodWorker {
               let start = pod.status?.startTime.flatMap(Timestamp.date),
               Date().timeIntervalSince(start) >= TimeInterval(deadline) else { return failure != nil }
         failure = StartFailure(reason: "DeadlineExceeded", message: "Pod was active on the node longer than the specified deadline")
-        ctx.timeline.note("\(pod.name): Normal DeadlineExceeded: Pod was active on the node longer than the specified deadline")
+        ctx.timeline.event(pod, "Normal", "DeadlineExceeded", "Pod was active on the node longer than the specified deadline")
         terminationTask = Task { await self.syncTerminatingPod() }
         publish()
         return true
@@ -337,7 +337,7 @@ public actor PodWorker {
                 watchSandbox(started, attempt: runtimeStatus.sandboxAttempt + 1)
             }
         } catch {
-            ctx.timeline.note("\(pod.name): Warning FailedCreatePodSandBox: \(error)")
+            ctx.timeline.event(pod, "Warning", "FailedCreatePodSandBox", "\(error)")
             for c in (pod.spec.initContainers ?? []) + pod.spec.containers {
                 reasonCache[c.name] = StartFailure(reason: "ContainerCreating", message: "\(error)")
             }
@@ -363,7 +363,7 @@ public actor PodWorker {
     private func sandboxDied(_ process: ContainerProcess, attempt: Int) {
         // Not when Tandem itself stopped it (`stopSandbox` lets go of it first).
         guard podSandbox?.process === process, attempt == runtimeStatus.sandboxAttempt, !deleting, failure == nil, !done else { return }
-        ctx.timeline.note("\(pod.name): Normal SandboxChanged: Pod sandbox changed, it will be killed and re-created.")
+        ctx.timeline.event(pod, "Normal", "SandboxChanged", "Pod sandbox changed, it will be killed and re-created.")
         runtimeStatus.sandboxReady = false
         podSandbox = nil
         publish()
@@ -466,7 +466,7 @@ public actor PodWorker {
         } catch {
             let failure = StartFailure(reason: "CreateContainerConfigError", message: "\(error)")
             // The kubelet's `Failed` event, once per distinct error rather than on every sync.
-            if reasonCache[name] != failure { ctx.timeline.note("\(pod.name)/\(name): Warning Failed: Error: \(error)") }
+            if reasonCache[name] != failure { ctx.timeline.event(pod, container: name, "Warning", "Failed", "Error: \(error)") }
             reasonCache[name] = failure
             return false
         }
@@ -506,7 +506,7 @@ public actor PodWorker {
             do {
                 try await handlers.hook(postStart, container: container, process: process, env: env, timeout: nil)
             } catch {
-                ctx.timeline.note("\(pod.name)/\(name): Warning FailedPostStartHook: \(error)")
+                ctx.timeline.event(pod, container: name, "Warning", "FailedPostStartHook", "\(error)")
                 await killContainer(id: spec.id, reason: "FailedPostStartHook", message: "\(error)", probe: nil, gracePeriodOverride: nil, ordering: nil)
                 reasonCache[name] = StartFailure(reason: "PostStartHookError", message: "\(error)")
                 return false
@@ -645,12 +645,13 @@ public actor PodWorker {
             return
         }
         var grace = TerminationOrdering.gracePeriod(spec: pod.spec, container: container, probe: probe, override: gracePeriodOverride)
+        ctx.timeline.event(pod, container: container.name, "Normal", "Killing", message.isEmpty ? "Stopping container \(container.name)" : message, echo: false)
         if let preStop = container.lifecycle?.preStop, grace > 0 {
             let start = Date()
             do {
                 try await handlers.hook(preStop, container: container, process: process, env: containerEnv[id] ?? [], timeout: .seconds(grace))
             } catch {
-                ctx.timeline.note("\(pod.name)/\(container.name): Warning FailedPreStopHook: \(error)")
+                ctx.timeline.event(pod, container: container.name, "Warning", "FailedPreStopHook", "\(error)")
             }
             grace -= Int64(Date().timeIntervalSince(start))
         }
@@ -728,9 +729,7 @@ public actor PodWorker {
         volumeManager = nil
         runtimeStatus.sandboxReady = false
         done = true
-        statusVersion += 1
-        let (writer, version) = (checkpointFile, statusVersion)
-        Task.detached(priority: .utility) { await writer.remove(version: version) }
+        if checkpointData != nil { try? FileManager.default.removeItem(atPath: PodCheckpoint.path(podDir: ctx.podDirectory(pod))) }
         publish(terminated: true)
         wakeContinuation.finish()
     }
@@ -769,8 +768,10 @@ public actor PodWorker {
                     guard let self, let handlers = await self.probeContext(id: id) else { return }
                     let (result, message) = await handlers.0.probe(probe, container: container, process: process, env: handlers.1)
                     if Task.isCancelled { return }
-                    if result == .failure && lastResult != .failure {
-                        await self.unhealthy(type, container: container, message: message)
+                    if result == .failure {
+                        // Every failure is an `Unhealthy` event (repeats fold into its count);
+                        // the timeline prints the first of a run.
+                        await self.unhealthy(type, container: container, message: message, echo: lastResult != .failure)
                     }
                     lastResult = result
                     if result != .unknown, let effective = threshold.record(result) {
@@ -788,10 +789,11 @@ public actor PodWorker {
         return (handlers, containerEnv[id] ?? [])
     }
 
-    /// The kubelet's `Unhealthy` event, printed when a probe starts failing.
-    private func unhealthy(_ type: ProbeType, container: Container, message: String) {
+    /// The kubelet's `Unhealthy` event, recorded on every failed probe.
+    private func unhealthy(_ type: ProbeType, container: Container, message: String, echo: Bool) {
         let what = type.rawValue.prefix(1).uppercased() + type.rawValue.dropFirst()
-        ctx.timeline.note("\(pod.name)/\(container.name): Warning Unhealthy: \(what) probe failed: \(message.trimmingCharacters(in: .whitespacesAndNewlines))")
+        ctx.timeline.event(pod, container: container.name, "Warning", "Unhealthy", "\(what) probe failed: \(message.trimmingCharacters(in: .whitespacesAndNewlines))",
+                           echo: echo)
     }
 
     private func setProbeResult(_ type: ProbeType, id: String, container: Container, result: ProbeResult, message: String) {
@@ -849,13 +851,6 @@ actor StatusFileWriter {
     private var written = 0
 
     init(path: String) { self.path = path }
-
-    /// Removes the file; no older write lands after it.
-    func remove(version: Int) {
-        guard version > written else { return }
-        written = version
-        try? FileManager.default.removeItem(atPath: path)
-    }
 
     func write(_ data: Data, version: Int) {
         guard version > written else { return }

@@ -20,13 +20,17 @@ public final class Timeline: Sendable {
     private let state = Mutex(State())
     private let fd: Int32
     private let showLogs: Bool
+    private let events: (@Sendable (PodEvent) -> Void)?
 
     /// - Parameters:
     ///   - fd: where to write (stdout normally, stderr when `-o` keeps stdout for the result).
     ///   - showLogs: whether container output is echoed (the benchmark turns it off).
-    public init(fd: Int32, showLogs: Bool = true) {
+    ///   - events: where the kubelet's events go besides the timeline (`tandem serve` writes
+    ///     them as Event objects).
+    public init(fd: Int32, showLogs: Bool = true, events: (@Sendable (PodEvent) -> Void)? = nil) {
         self.fd = fd
         self.showLogs = showLogs
+        self.events = events
     }
 
     public func register(containerID: String, pod: String, container: String) {
@@ -67,6 +71,15 @@ public final class Timeline: Sendable {
         write(text + "\n")
     }
 
+    /// An event the kubelet records about a pod or one of its containers (`recorder.Eventf`):
+    /// handed to the event sink and, when `echo`, printed as a note (`pod/container: Warning
+    /// Unhealthy: …`). Progress events that the pod rows already show are not echoed.
+    public func event(_ pod: Pod, container: String? = nil, _ type: String, _ reason: String, _ message: String,
+                      from component: String = "kubelet", echo: Bool = true) {
+        if echo { note("\(pod.name)\(container.map { "/" + $0 } ?? ""): \(type) \(reason): \(message)") }
+        events?(PodEvent(pod, container: container, type: type, reason: reason, message: message, component: component))
+    }
+
     /// kubectl's table writer (`printers.GetNewTabWriter`: minimum cell width 6, padding 3,
     /// widths remembered between flushes): every cell but the last is padded to its column's
     /// widest value so far, so rows line up until a wider value (`PodInitializing`) widens them.
@@ -96,5 +109,32 @@ public final class Timeline: Sendable {
                 off += n
             }
         }
+    }
+}
+
+/// One kubelet event about a pod: what `Timeline.event` hands to its sink.
+public struct PodEvent: Sendable {
+    public var namespace: String
+    public var name: String
+    public var uid: String
+    /// `spec.containers{name}` or `spec.initContainers{name}` (`GenerateContainerRef`); nil for the pod itself.
+    public var fieldPath: String?
+    public var type: String
+    public var reason: String
+    public var message: String
+    /// `source.component`: `kubelet`, or `default-scheduler` for the fit check the node makes for it.
+    public var component: String
+
+    public init(_ pod: Pod, container: String?, type: String, reason: String, message: String, component: String = "kubelet") {
+        self.component = component
+        namespace = pod.namespace
+        name = pod.name
+        uid = pod.uid
+        fieldPath = container.map { c in
+            (pod.spec.initContainers ?? []).contains { $0.name == c } ? "spec.initContainers{\(c)}" : "spec.containers{\(c)}"
+        }
+        self.type = type
+        self.reason = reason
+        self.message = message
     }
 }

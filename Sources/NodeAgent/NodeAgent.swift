@@ -22,26 +22,49 @@ public actor NodeAgent {
     private var adopting: [(uid: String, task: Task<Bool, Never>)]?
     /// Status writes in the order the workers publish them: one consumer, so a late write never
     /// overtakes a newer one.
-    private let statusFeed: AsyncStream<Pod>.Continuation
-    private let statusStream: AsyncStream<Pod>
+    private let statusFeed: AsyncStream<StatusReport>.Continuation
+    private let statusStream: AsyncStream<StatusReport>
+    /// The events the pod workers record themselves (`Timeline.event`: probes, kills, hooks).
+    private let workerEvents: AsyncStream<PodEvent>
+    private let recorders: EventRecorders
 
-    public init(registry: Registry, context: NodeContext) {
+    /// - Parameter events: what the node context's timeline hands its event sink.
+    public init(registry: Registry, context: NodeContext, events: AsyncStream<PodEvent>) {
         self.registry = registry
         ctx = context
-        (statusStream, statusFeed) = AsyncStream.makeStream(of: Pod.self)
+        (statusStream, statusFeed) = AsyncStream.makeStream(of: StatusReport.self)
+        workerEvents = events
+        recorders = EventRecorders(registry: registry)
     }
 
     /// Runs until cancelled: first the pods already stored, then every change. After a restart
     /// (`kill -9` included) the stored pods' containers are still running, and their workers
     /// adopt them (`PodWorker.adoptCheckpoint`); what no stored pod claims is then torn down.
     public func run() async {
-        let writer = Task { [registry, statusStream] in
-            for await pod in statusStream {
-                let status = (try? JSONValue(encoding: pod.status)) ?? .object([:])
-                registry.writeStatus(.pods, namespace: pod.namespace, name: pod.name, uid: pod.uid, status: status)
+        let writer = Task { [registry, statusStream, recorders] in
+            // The last status written per pod: the events are what changed since.
+            var last: [String: Pod] = [:]
+            for await report in statusStream {
+                switch report {
+                case .status(let pod):
+                    let status = (try? JSONValue(encoding: pod.status)) ?? .object([:])
+                    registry.writeStatus(.pods, namespace: pod.namespace, name: pod.name, uid: pod.uid, status: status)
+                    for event in PodEvents.between(last[pod.uid], pod) { recorders.record(event) }
+                    last[pod.uid] = pod
+                case .gone(let uid):
+                    last[uid] = nil
+                }
             }
         }
-        defer { writer.cancel() }
+        let eventWriter = Task { [workerEvents, recorders] in
+            for await event in workerEvents { recorders.record(event) }
+        }
+        let heartbeat = Task { [registry, ctx] in await NodeStatusReporter(registry: registry, hostIP: ctx.hostIP).run() }
+        defer {
+            writer.cancel()
+            eventWriter.cancel()
+            heartbeat.cancel()
+        }
         guard let listed = try? registry.list(.pods, namespace: nil),
               let changes = try? registry.store.watch(resource: APIResource.pods.qualifiedName, namespace: nil, from: listed.revision) else { return }
         adopting = []
@@ -104,6 +127,8 @@ public actor NodeAgent {
         if phase == "Succeeded" || phase == "Failed" || finishedUIDs.contains(pod.uid) { return }
         if (pod.spec.nodeName ?? "").isEmpty {
             registry.bind(namespace: pod.namespace, name: pod.name)
+            recorders.record(PodEvent(pod, container: nil, type: "Normal", reason: "Scheduled",
+                                      message: "Successfully assigned \(pod.namespace)/\(pod.name) to \(registry.nodeName)", component: "default-scheduler"))
             return
         }
         guard pod.spec.nodeName == registry.nodeName else { return }
@@ -112,7 +137,7 @@ public actor NodeAgent {
 
     private func start(_ pod: Pod, key: String) {
         let feed = statusFeed
-        let worker = PodWorker(pod: pod, context: ctx, sources: volumeSources(namespace: pod.namespace)) { p in feed.yield(p) }
+        let worker = PodWorker(pod: pod, context: ctx, sources: volumeSources(namespace: pod.namespace)) { p in feed.yield(.status(p)) }
         let uid = pod.uid
         let adoption = adopting != nil ? Task { await worker.adoptCheckpoint() } : nil
         if let adoption { adopting?.append((uid, adoption)) }
@@ -129,6 +154,7 @@ public actor NodeAgent {
     private func finished(key: String, uid: String, _ pod: Pod) {
         if workers[key]?.uid == uid { workers[key] = nil }
         finishedUIDs.insert(uid)
+        statusFeed.yield(.gone(uid))
         guard !stopping else { return }
         let stored = try? registry.get(.pods, namespace: pod.namespace, name: pod.name)
         if stored?["metadata"]?["uid"]?.stringValue == uid, stored?["metadata"]?["deletionTimestamp"] != nil {

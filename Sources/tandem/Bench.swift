@@ -28,7 +28,7 @@ struct BenchCommand: AsyncParsableCommand {
             `tandem bench logs` compares the log sidecar with `tail -F`; `tandem bench idle` measures \
             what idle pods cost.
             """,
-        subcommands: [Bench.self, BenchLogs.self, BenchIdle.self],
+        subcommands: [Bench.self, BenchLogs.self, BenchIdle.self, BenchServe.self],
         defaultSubcommand: Bench.self
     )
 }

@@ -4,6 +4,7 @@ import ArgumentParser
 import ContainerRuntime
 import ControllerManager
 import Foundation
+import KubeAPI
 import Logging
 import Node
 import NodeAgent
@@ -30,45 +31,47 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "A YAML file mapping images to host commands (image: {command, args, env, workingDir}).")
     var images: String?
 
+    @Option(name: .customLong("event-ttl"), help: "How long an Event is kept after its last write (kube-apiserver's --event-ttl).")
+    var eventTTL: String = "1h0m0s"
+
     func run() async throws {
         guard (0...65535).contains(port) else {
             FileHandle.standardError.write(Data("error: invalid argument \"\(port)\" for \"--port\" flag: must be between 0 and 65535\n".utf8))
             throw ExitCode(2)
         }
+        let ttl: Duration
+        switch GoDuration.parse(eventTTL) {
+        case .success(let d) where d > .zero: ttl = d
+        case .success:
+            FileHandle.standardError.write(Data("error: invalid argument \"\(eventTTL)\" for \"--event-ttl\" flag: must be positive\n".utf8))
+            throw ExitCode(2)
+        case .failure(let e):
+            FileHandle.standardError.write(Data("error: invalid argument \"\(eventTTL)\" for \"--event-ttl\" flag: \(e.message)\n".utf8))
+            throw ExitCode(2)
+        }
         var logger = Logger(label: "tandem.serve")
         logger.logLevel = .warning
-        let registry: Registry
-        let pki: PKI
-        let context: NodeContext
+        let stack: ServeStack
         do {
             try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-            registry = Registry(store: try ObjectStore(path: root + "/apiserver.db"), nodeName: ProcessInfo.processInfo.hostName)
-            try registry.bootstrap()
-            pki = try PKI.load(dir: root + "/pki")
-            let catalog = try ImageCatalog(userFile: images, stateDir: root + "/images")
-            catalog.prepare()
-            let timeline = Timeline(fd: 1, showLogs: false)
-            // Containers outlive this process (kill -9 included) and the next serve adopts them.
-            let runtime = try Runtime(logEcho: nil, persistent: true)
             var netConfig = PodNetworkConfig(stateDir: root + "/net")
             netConfig.poolSize = 1
             let network = PodNetwork(config: netConfig)
+            // The pods a killed serve left running on this root, which this one adopts.
             let adoptable = Set(PodWorker.checkpointedPods(root: root).keys)
             await network.cleanupStale(keeping: adoptable)
-            context = NodeContext(root: root, runtime: runtime, network: network, images: catalog, timeline: timeline,
-                                  hostIP: "127.0.0.1", nodeName: registry.nodeName, cgroups: Run.nodeCgroups(keeping: adoptable))
+            stack = try ServeStack(root: root, address: address, port: port, images: images, network: network, adoptable: adoptable)
         } catch {
             FileHandle.standardError.write(Data("error: cannot start: \(error)\n".utf8))
             throw ExitCode(1)
         }
         let root = self.root
-        let api = APIServer(registry: registry, pki: pki, host: address, port: port, root: root)
-        let node = NodeAgent(registry: registry, context: context)
-        let controllers = ControllerManager(registry: registry)
+        let (api, node, controllers, pki, context, registry) = (stack.api, stack.node, stack.controllers, stack.pki, stack.context, stack.registry)
         let group = ServiceGroup(configuration: .init(
             services: [
                 .init(service: APIService(server: api, logger: logger) { port in Self.announce(pki: pki, root: root, host: api.host, port: port) }),
                 .init(service: LoopService { await controllers.run() } stop: {}),
+                .init(service: LoopService { await registry.expireEvents(ttl: ttl) } stop: {}),
                 .init(service: LoopService { await node.run() } stop: { await node.shutdown() }),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
@@ -96,9 +99,43 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
+/// Everything `tandem serve` runs on one root, built but not started: the store (with the
+/// default namespaces), the credentials, the node's context, the API server, the node agent and
+/// the controllers. `tandem bench serve` starts the same stack.
+struct ServeStack {
+    let registry: Registry
+    let pki: PKI
+    let context: NodeContext
+    let api: APIServer
+    let node: NodeAgent
+    let controllers: ControllerManager
+
+    /// - Parameter timelineFD: where the node's pod rows and warnings go (the bench discards them).
+    /// - Parameter adoptable: UIDs of the pods whose containers a killed serve left running
+    ///   (their cgroups are kept; their workers adopt them).
+    init(root: String, address: String, port: Int, images: String?, network: PodNetwork, nodeName: String = ProcessInfo.processInfo.hostName,
+         timelineFD: Int32 = 1, adoptable: Set<String> = []) throws {
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        registry = Registry(store: try ObjectStore(path: root + "/apiserver.db"), nodeName: nodeName)
+        try registry.bootstrap()
+        pki = try PKI.load(dir: root + "/pki")
+        let catalog = try ImageCatalog(userFile: images, stateDir: root + "/images")
+        catalog.prepare()
+        let (podEvents, podEventFeed) = AsyncStream.makeStream(of: PodEvent.self)
+        let timeline = Timeline(fd: timelineFD, showLogs: false) { podEventFeed.yield($0) }
+        // Containers outlive this process (kill -9 included) and the next serve adopts them.
+        context = NodeContext(root: root, runtime: try Runtime(logEcho: nil, persistent: true), network: network, images: catalog,
+                              timeline: timeline, hostIP: "127.0.0.1", nodeName: registry.nodeName,
+                              cgroups: Run.nodeCgroups(keeping: adoptable))
+        api = APIServer(registry: registry, pki: pki, host: address, port: port, root: root)
+        node = NodeAgent(registry: registry, context: context, events: podEvents)
+        controllers = ControllerManager(registry: registry)
+    }
+}
+
 /// The API server as a service: on graceful shutdown its open watches end first, so the
 /// listener's own shutdown does not wait for them.
-struct APIService: Service {
+struct APIService: ServiceLifecycle.Service {
     let server: APIServer
     let logger: Logger
     let onListening: @Sendable (Int) -> Void
@@ -115,7 +152,7 @@ struct APIService: Service {
 
 /// A loop (the controllers, the node) that runs until the group shuts down gracefully, then
 /// `stop` (the node stops its pods) before the loop is cancelled.
-struct LoopService: Service {
+struct LoopService: ServiceLifecycle.Service {
     let loop: @Sendable () async -> Void
     let stop: @Sendable () async -> Void
 

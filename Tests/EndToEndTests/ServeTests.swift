@@ -12,7 +12,7 @@ final class ServeRun: @unchecked Sendable {
     let cacheDir: String
     let ownsRoot: Bool
 
-    init(root existing: String? = nil) throws {
+    init(root existing: String? = nil, arguments: [String] = []) throws {
         ownsRoot = existing == nil
         root = try existing ?? Tandem.tempDir("tandem-serve-root")
         outDir = try Tandem.tempDir("tandem-serve-out")
@@ -20,7 +20,7 @@ final class ServeRun: @unchecked Sendable {
         FileManager.default.createFile(atPath: outDir + "/out", contents: nil)
         FileManager.default.createFile(atPath: outDir + "/err", contents: nil)
         process.executableURL = URL(fileURLWithPath: Tandem.binary)
-        process.arguments = ["serve", "--root", root, "--port", "0"]
+        process.arguments = ["serve", "--root", root, "--port", "0"] + arguments
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outDir + "/out"))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: outDir + "/err"))
         process.standardInput = FileHandle.nullDevice
