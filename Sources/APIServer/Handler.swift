@@ -215,6 +215,10 @@ struct Handler: HTTPResponder {
         let registry = self.registry
         let firstEvents = initial
         let watchedFrom = from
+        // Which objects the watcher holds as matching, for the cacher's rule below: the initial
+        // ADDED set, or (watching on from a resourceVersion) what matches now.
+        let initiallyHeld = Set((rv.isEmpty || rv == "0" ? initial : ((try? registry.list(r, namespace: namespace).items) ?? []).filter(selection.matches))
+            .map(Self.objectKey))
         let body = ResponseBody { writer in
             // The store's stream, the bookmark clock and the timeout feed one relay, so the
             // writer stays in this task.
@@ -242,11 +246,24 @@ struct Handler: HTTPResponder {
             }
             for object in firstEvents { try await send("ADDED", object) }
             var seen = watchedFrom
+            var held = initiallyHeld
             for await item in relay {
                 switch item {
                 case .change(let change):
                     seen = max(seen, change.revision)
-                    if selection.matches(change.object) { try await send(change.type.rawValue, change.object) }
+                    // The watch cache's filtering (`cacheWatcher.convertToWatchEvent`): an object
+                    // that starts matching the selector is ADDED, one that stops is DELETED.
+                    let key = Self.objectKey(change.object)
+                    let was = held.contains(key)
+                    let now = change.type != .deleted && selection.matches(change.object)
+                    if now { held.insert(key) } else { held.remove(key) }
+                    switch (was, now) {
+                    case (true, true): try await send(change.type.rawValue, change.object)
+                    case (false, true): try await send("ADDED", change.object)
+                    case (true, false): try await send("DELETED", change.object)
+                    case (false, false):
+                        if change.type == .deleted, selection.matches(change.object) { try await send("DELETED", change.object) }
+                    }
                 case .bookmark:
                     try await writer.write(ByteBuffer(string: Self.eventLine(type: "BOOKMARK", object: WatchItem.bookmark(r, revision: seen))))
                 }
@@ -254,6 +271,10 @@ struct Handler: HTTPResponder {
             try await writer.finish(nil)
         }
         return Response(status: .ok, headers: [.contentType: table ? "application/json;as=Table;v=v1;g=meta.k8s.io" : "application/json"], body: body)
+    }
+
+    static func objectKey(_ o: JSONValue) -> String {
+        "\(o["metadata"]?["namespace"]?.stringValue ?? "")/\(o["metadata"]?["name"]?.stringValue ?? "")"
     }
 
     static func eventLine(type: String, object: JSONValue) -> String {
