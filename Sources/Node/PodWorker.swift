@@ -303,6 +303,7 @@ public actor PodWorker {
     }
 
     private var etcHostsPath: String { ctx.podDirectory(pod) + "/etc-hosts" }
+    private var etcHostnamePath: String { ctx.podDirectory(pod) + "/hostname" }
 
     /// The kubelet-managed `/etc/hosts` (`ensureHostsFile`): localhost plus the pod's own name.
     private func writeEtcHosts() throws {
@@ -313,6 +314,9 @@ public actor PodWorker {
         }
         try Sys.mkdirs(ctx.podDirectory(pod))
         try Sys.writeFile(etcHostsPath, text.utf8)
+        // The CRI runtime's sandbox `/etc/hostname`: the pod's hostname, the node's with hostNetwork.
+        let hostname = pod.spec.hostNetwork == true ? ProcessInfo.processInfo.hostName : pod.spec.hostname ?? pod.name
+        try Sys.writeFile(etcHostnamePath, (hostname + "\n").utf8)
         let hostResolvConf = (try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? ""
         if let conf = PodDNS.resolvConf(pod: pod, clusterDNS: ctx.clusterDNS, domain: ctx.clusterDomain, host: hostResolvConf) {
             try Sys.writeFile(resolvConfPath, conf.utf8)
@@ -403,6 +407,15 @@ public actor PodWorker {
 
     private var handlers: Handlers { Handlers(runtime: ctx.runtime, podIP: runtimeStatus.podIP) }
 
+    /// The running instance of container `name` — its process, environment and working
+    /// directory — for `kubectl exec` and `attach`; nil when none runs (the kubelet's
+    /// `findContainer`, whose miss is `container not found`).
+    public func runningContainer(named name: String) -> (process: ContainerProcess, env: [String], workingDir: String?)? {
+        guard let record = runtimeStatus.latest(name), record.state == .running,
+              let process = processes[record.id], let spec = containerSpecs[record.id] else { return nil }
+        return (process, containerEnv[record.id] ?? [], spec.workingDir)
+    }
+
     /// Everything the runtime needs to start one instance: command line from the image catalog with
     /// `$(VAR)` expanded, environment, mounts (volumes, `/etc/hosts`, the termination log).
     private func makeContainerSpec(_ container: Container, restartCount: Int32) throws -> (ContainerSpec, [String]) {
@@ -433,6 +446,9 @@ public actor PodWorker {
         }
         if pod.spec.hostNetwork != true, !mounts.contains(where: { $0.target == "/etc/hosts" }) {
             mounts.append(BindMount(source: etcHostsPath, target: "/etc/hosts", readOnly: false))
+        }
+        if !mounts.contains(where: { $0.target == "/etc/hostname" }) {
+            mounts.append(BindMount(source: etcHostnamePath, target: "/etc/hostname", readOnly: false))
         }
         if FileManager.default.fileExists(atPath: resolvConfPath) {
             mounts.append(BindMount(source: resolvConfPath, target: "/etc/resolv.conf", readOnly: false))

@@ -60,8 +60,8 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let root = self.root
-        let api = APIServer(registry: registry, pki: pki, host: address, port: port, root: root)
         let node = NodeAgent(registry: registry, context: context)
+        let api = APIServer(registry: registry, pki: pki, host: address, port: port, root: root, streaming: node)
         let controllers = ControllerManager(registry: registry)
         let group = ServiceGroup(configuration: .init(
             services: [
