@@ -4,7 +4,8 @@ import Testing
 /// `kubectl exec` against `tandem serve`: the real kubectl 1.32 over WebSocket
 /// (`v5.channel.k8s.io`), the command inside the container's namespaces.
 @Suite(.serialized) struct ServeExecTests {
-    /// Two containers (so kubectl has to pick one), an env var, a working directory on an
+    /// An init container (done by the time the pod is Ready), two containers (so kubectl has
+    /// to pick one), an env var, a working directory on an
     /// emptyDir volume with a file the container wrote, and a PID 1 that stops on SIGTERM.
     static let pod = """
         apiVersion: v1
@@ -12,6 +13,10 @@ import Testing
         metadata:
           name: shell
         spec:
+          initContainers:
+          - name: setup
+            image: busybox
+            command: ["true"]
           containers:
           - name: main
             image: busybox
@@ -110,6 +115,11 @@ import Testing
             let container = try serve.kubectl(["exec", "shell", "-c", "nope", "--", "true"])
             #expect(container.status == 1)
             #expect(container.stderr.contains("container nope is not valid for pod shell"), "\(container.stderr)")
+            // A container of the pod that does not run (the init container is done): the node's
+            // error, after the upgrade, as the API server's stream translator passes it on.
+            let done = try serve.kubectl(["exec", "shell", "-c", "setup", "--", "true"])
+            #expect(done.status == 1)
+            #expect(done.stderr == "error: Internal error occurred: unable to upgrade connection: container not found (\"setup\")\n", "\(done.stderr)")
             let binary = try serve.kubectl(["exec", "shell", "-c", "main", "--", "no-such-binary"])
             #expect(binary.status == 1, "\(binary)")
             #expect(binary.stderr.contains("error: Internal error occurred: error executing command in container"), "\(binary.stderr)")
