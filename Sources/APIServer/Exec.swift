@@ -67,8 +67,8 @@ struct ExecSession: Sendable {
         do {
             process = try await runtime.exec(namespace: request.namespace, pod: request.pod, uid: uid, container: container,
                                              command: request.command, stdin: request.stdin, tty: request.tty)
-        } catch RemoteCommandError.containerNotFound(let name) {
-            await send(RemoteCommandChannel.internalError("unable to upgrade connection: container not found (\"\(name)\")"), outbound)
+        } catch let e as RemoteCommandError {
+            await send(e.status, outbound)
             return
         } catch {
             await send(RemoteCommandChannel.internalError("error executing command in container: \(error)"), outbound)
@@ -97,10 +97,7 @@ struct ExecSession: Sendable {
             streams.close()
             switch outcome {
             case .success(let code): await send(RemoteCommandChannel.exitStatus(code), outbound)
-            case .failure(.startFailed(let message)):
-                await send(RemoteCommandChannel.internalError("error executing command in container: failed to exec in container: \(message)"), outbound)
-            case .failure(.containerNotFound(let name)):
-                await send(RemoteCommandChannel.internalError("unable to upgrade connection: container not found (\"\(name)\")"), outbound)
+            case .failure(let e): await send(e.status, outbound)
             }
             // The close frame (1000, normal closure) after the status; the reader above goes on
             // until the client's own close frame answers it, as the closing handshake wants.

@@ -34,6 +34,17 @@ public enum RemoteCommandError: Error, Sendable {
     case containerNotFound(String)
     /// The runtime could not start the command (a missing binary, say).
     case startFailed(String)
+
+    /// The `Status` the client gets on the error channel, worded as the kubelet's error reaches
+    /// kubectl through the API server's stream translator.
+    var status: JSONValue {
+        switch self {
+        case .containerNotFound(let name):
+            RemoteCommandChannel.internalError("unable to upgrade connection: container not found (\"\(name)\")")
+        case .startFailed(let message):
+            RemoteCommandChannel.internalError("error executing command in container: failed to exec in container: \(message)")
+        }
+    }
 }
 
 /// `kubectl exec`'s request: `…/pods/P/exec?command=…&container=C&stdin=true&stdout=true&stderr=true&tty=true`,
