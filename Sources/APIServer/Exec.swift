@@ -82,11 +82,14 @@ struct ExecSession: Sendable {
             await send(RemoteCommandChannel.internalError("error attaching to the command's streams: \(error)"), outbound)
             return
         }
+        // A terminal is one channel for both directions, opened in copyOut's scope, which hands
+        // its writer over to copyIn.
+        let (terminalWriter, terminalWriterFeed) = AsyncStream.makeStream(of: NIOAsyncChannelOutboundWriter<ByteBuffer>.self)
         await withTaskGroup(of: Void.self) { group in
             // Client → command: stdin, resizes, the close signal; ends with the connection.
-            group.addTask { await self.copyIn(inbound, to: streams, process: process) }
+            group.addTask { await self.copyIn(inbound, to: streams, terminalWriter: terminalWriter, process: process) }
             // Command → client, until every stream is at EOF.
-            let copyOut = Task { await self.copyOut(streams, to: outbound) }
+            let copyOut = Task { await self.copyOut(streams, to: outbound, terminalWriter: terminalWriterFeed) }
             let outcome = await process.exitCode()
             let grace = Task {
                 try await Task.sleep(for: ExecServer.drainGrace)
@@ -94,7 +97,6 @@ struct ExecSession: Sendable {
             }
             await copyOut.value
             grace.cancel()
-            streams.close()
             switch outcome {
             case .success(let code): await send(RemoteCommandChannel.exitStatus(code), outbound)
             case .failure(let e): await send(e.status, outbound)
@@ -109,10 +111,12 @@ struct ExecSession: Sendable {
     }
 
     /// The command's ends as event-loop channels: `NIOPipeBootstrap` reads and writes them
-    /// without blocking a thread, and closes them with the channel.
+    /// without blocking a thread, and closes them when their `executeThenClose` scope ends.
     struct Streams: Sendable {
-        var input: NIOAsyncChannel<ByteBuffer, ByteBuffer>?
+        /// The stdin pipe (not with a terminal, which is the one output).
+        var stdin: NIOAsyncChannel<ByteBuffer, ByteBuffer>?
         var outputs: [(channel: UInt8, stream: NIOAsyncChannel<ByteBuffer, ByteBuffer>)] = []
+        var terminal = false
 
         init(_ process: any RemoteProcess) async throws {
             let bootstrap = NIOPipeBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -127,12 +131,12 @@ struct ExecSession: Sendable {
                 if let terminal = process.terminal {
                     pending.removeAll { $0 == terminal }
                     let channel = try await bootstrap.takingOwnershipOfDescriptor(inputOutput: terminal, channelInitializer: wrap)
-                    input = channel
                     outputs.append((RemoteCommandChannel.stdout, channel))
+                    self.terminal = true
                 }
                 if let fd = process.stdin {
                     pending.removeAll { $0 == fd }
-                    input = try await bootstrap.takingOwnershipOfDescriptor(output: fd, channelInitializer: wrap)
+                    stdin = try await bootstrap.takingOwnershipOfDescriptor(output: fd, channelInitializer: wrap)
                 }
                 for (channel, fd) in [(RemoteCommandChannel.stdout, process.stdout), (RemoteCommandChannel.stderr, process.stderr)] {
                     guard let fd else { continue }
@@ -141,27 +145,28 @@ struct ExecSession: Sendable {
                 }
             } catch {
                 pending.forEach { _ = Glibc.close($0) }
-                close()
+                stdin?.channel.close(promise: nil)
+                for o in outputs { o.stream.channel.close(promise: nil) }
                 throw error
             }
-        }
-
-        func close() {
-            input?.channel.close(promise: nil)
-            for o in outputs { o.stream.channel.close(promise: nil) }
         }
     }
 
     /// Copies each output stream into its channel until EOF (a pty master reports the end
     /// as an I/O error once the terminal's last user is gone) or cancellation.
-    private func copyOut(_ streams: Streams, to outbound: WebSocketOutboundWriter) async {
+    private func copyOut(_ streams: Streams, to outbound: WebSocketOutboundWriter,
+                         terminalWriter: AsyncStream<NIOAsyncChannelOutboundWriter<ByteBuffer>>.Continuation) async {
+        defer { terminalWriter.finish() }
         await withTaskGroup(of: Void.self) { group in
             for (channel, stream) in streams.outputs {
                 let wanted = channel == RemoteCommandChannel.stderr ? request.stderr : request.stdout || request.tty
                 group.addTask {
                     do {
-                        for try await chunk in stream.inbound {
-                            if wanted { try await outbound.write(.binary(RemoteCommandChannel.frame(channel, chunk))) }
+                        try await stream.executeThenClose { inbound, writer in
+                            if streams.terminal { terminalWriter.yield(writer) }
+                            for try await chunk in inbound {
+                                if wanted { try await outbound.write(.binary(RemoteCommandChannel.frame(channel, chunk))) }
+                            }
                         }
                     } catch {
                         logger.trace("exec output \(channel) ended: \(error)")
@@ -173,14 +178,30 @@ struct ExecSession: Sendable {
 
     /// Reads the client's messages for as long as the connection is open (reading is also
     /// what answers its pings). The client going away before the command ends kills it.
-    private func copyIn(_ inbound: WebSocketInboundStream, to streams: Streams, process: any RemoteProcess) async {
-        var stdin = streams.input?.outbound
+    private func copyIn(_ inbound: WebSocketInboundStream, to streams: Streams,
+                        terminalWriter: AsyncStream<NIOAsyncChannelOutboundWriter<ByteBuffer>>, process: any RemoteProcess) async {
+        if let pipe = streams.stdin {
+            try? await pipe.executeThenClose { _, writer in await readClient(inbound, stdin: writer, process: process) }
+        } else if streams.terminal {
+            await readClient(inbound, stdin: await terminalWriter.first { _ in true }, process: process)
+        } else {
+            await readClient(inbound, stdin: nil, process: process)
+        }
+        if !Task.isCancelled { process.kill() }
+    }
+
+    private func readClient(_ inbound: WebSocketInboundStream, stdin writer: NIOAsyncChannelOutboundWriter<ByteBuffer>?,
+                            process: any RemoteProcess) async {
+        var stdin = writer
         do {
             for try await message in inbound.messages(maxSize: 1 << 20) {
                 guard case .binary(var data) = message, let channel = data.readInteger(as: UInt8.self) else { continue }
                 switch channel {
                 case RemoteCommandChannel.stdin:
-                    if data.readableBytes > 0 { try await stdin?.write(data) }
+                    // A command that closed its stdin (or ended) takes no more; the session goes on.
+                    if data.readableBytes > 0, let w = stdin {
+                        do { try await w.write(data) } catch { stdin = nil }
+                    }
                 case RemoteCommandChannel.resize:
                     if let size = RemoteCommandChannel.size(data.readableBytesView) { process.resize(width: size.width, height: size.height) }
                 case RemoteCommandChannel.close where closeSignal:
@@ -195,7 +216,6 @@ struct ExecSession: Sendable {
         } catch {
             logger.trace("exec input ended: \(error)")
         }
-        if !Task.isCancelled { process.kill() }
     }
 
     private func send(_ status: JSONValue, _ outbound: WebSocketOutboundWriter) async {
