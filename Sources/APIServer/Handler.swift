@@ -84,6 +84,9 @@ struct Handler: HTTPResponder {
         }
         let name = tail.count > 1 ? tail[1] : nil
         let sub = tail.count > 2 ? tail[2] : nil
+        if resource == .pods, name != nil, let sub, RemoteCommandRequest.subresources.contains(sub) {
+            return try remoteCommandRefusal(request)
+        }
         if let sub, !resource.subresources.contains(sub) { throw APIError.pathNotFound }
         if resource.namespaced, name != nil, namespace == nil { throw APIError.pathNotFound }
         let ns = namespace ?? ""

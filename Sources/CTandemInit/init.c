@@ -29,6 +29,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -116,6 +117,23 @@ int tandem_zygote_request(int sock, const char *mode, const int fds[TANDEM_ZYGOT
     /* MSG_NOSIGNAL: a dead zygote must be an error here, never a SIGPIPE. */
     do { r = sendmsg(sock, &m, MSG_NOSIGNAL); } while (r < 0 && errno == EINTR);
     return r < 0 ? -1 : 0;
+}
+
+int tandem_openpty(int *master, int *slave) {
+    int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (m < 0) return -1;
+    char name[64];
+    if (grantpt(m) < 0 || unlockpt(m) < 0 || ptsname_r(m, name, sizeof name) != 0) { int e = errno; close(m); errno = e; return -1; }
+    int s = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (s < 0) { int e = errno; close(m); errno = e; return -1; }
+    *master = m;
+    *slave = s;
+    return 0;
+}
+
+int tandem_set_winsize(int fd, unsigned short rows, unsigned short cols) {
+    struct winsize ws = { .ws_row = rows, .ws_col = cols };
+    return ioctl(fd, TIOCSWINSZ, &ws);
 }
 
 int tandem_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
@@ -220,6 +238,8 @@ struct config {
     int host_pid, host_ipc;
     /* Outlives tandem (see TANDEM_KEEP_* in the header). */
     int persist;
+    /* exec with a terminal: fd 0 is a pty slave that becomes the command's controlling tty. */
+    int tty;
     const char *argv[MAX_LIST + 1];
     int argc;
     const char *env[MAX_LIST + 1];
@@ -291,6 +311,7 @@ static int read_config(void) {
         else if (!strcmp(key, "hostpid")) cfg.host_pid = !strcmp(val, "1");
         else if (!strcmp(key, "hostipc")) cfg.host_ipc = !strcmp(val, "1");
         else if (!strcmp(key, "persist")) cfg.persist = !strcmp(val, "1");
+        else if (!strcmp(key, "tty")) cfg.tty = !strcmp(val, "1");
         else if (isolation_config(key, val) <= 0) return -1;
     }
 #undef NEXT
@@ -524,6 +545,7 @@ static void supervise(pid_t child, int kill_group) {
      * defers the last close of an exiting task's files until after it has torn down its
      * namespaces, which costs milliseconds, and tandem treats EOF on these pipes as the
      * container's end (its last log line is in by then). */
+    close(0);
     close(1);
     close(2);
     close(TANDEM_INIT_FD_STATUS);
@@ -680,6 +702,10 @@ static void sandbox_mode(void) {
 static void child_exec(void) {
     const char *cwd = cfg.cwd ? cfg.cwd : "/";
     if (chdir(cwd) < 0) die("chdir", cwd);
+    /* A session of its own with the pty as its controlling terminal, as runc's exec with a
+     * terminal: the shell gets job control, ^C reaches its foreground group, and hang-up
+     * (tandem closing the master) reaches the session. */
+    if (cfg.tty && (setsid() < 0 || ioctl(0, TIOCSCTTY, 0) < 0)) die("set the controlling terminal", NULL);
     const char *iso_arg, *iso_step;
     if ((iso_step = isolation_finish(&iso_arg))) die(iso_step, iso_arg);
     exec_resolved();
@@ -710,7 +736,8 @@ static void exec_mode(void) {
         }
         close(fds[i]);
     }
-    pid_t child = spawn_synced(child_exec, 1, 0, 1);
+    /* With a tty the child leads a session (setsid), hence a process group, itself. */
+    pid_t child = spawn_synced(child_exec, !cfg.tty, 0, 1);
     supervise(child, 1);
 }
 
@@ -753,14 +780,14 @@ static void shim_main(const char *mode) {
 /* ---------------------------------------------------------------- zygote */
 
 /* In a freshly forked zygote child: move the request's fds to the shim's fixed numbers.
- * Received fds are all >= 5 (0-4 are taken in the zygote), so out/err/config can be
+ * Received fds are all >= 5 (0-4 are taken in the zygote), so in/out/err/config can be
  * moved first and only status needs care: if it already sits at 5 it stays. */
 static void zygote_child(const int fds[TANDEM_ZYGOTE_NFDS], const char *mode) {
     /* Undo the zygote's SA_NOCLDWAIT: the shim must wait for its own child, and the
      * container must not inherit an unusual SIGCHLD disposition. */
     signal(SIGCHLD, SIG_DFL);
-    if (dup2(fds[0], 1) < 0 || dup2(fds[1], 2) < 0 || dup2(fds[2], TANDEM_INIT_FD_CONFIG) < 0) _exit(128);
-    if (fds[3] != TANDEM_INIT_FD_STATUS && dup2(fds[3], TANDEM_INIT_FD_STATUS) < 0) _exit(128);
+    if (dup2(fds[0], 0) < 0 || dup2(fds[1], 1) < 0 || dup2(fds[2], 2) < 0 || dup2(fds[3], TANDEM_INIT_FD_CONFIG) < 0) _exit(128);
+    if (fds[4] != TANDEM_INIT_FD_STATUS && dup2(fds[4], TANDEM_INIT_FD_STATUS) < 0) _exit(128);
     syscall(SYS_close_range, TANDEM_INIT_FD_STATUS + 1, ~0U, 0);
     shim_main(mode);
 }

@@ -185,6 +185,9 @@ public final class Runtime: Sendable {
     let claimed = Mutex<Set<String>>([])
     private let lifelineRead: Int32
     private let lifelineWrite: Mutex<Int32>
+    /// Every shim's stdin unless a streaming exec gives it one (`Sys.spawn` would map -1 to
+    /// /dev/null, but a zygote request carries real descriptors only).
+    let devNull: Int32
     /// nil if it could not be started: every shim is then spawned directly.
     private let zygote: Zygote?
     let logEcho: (@Sendable (_ containerID: String, _ stream: LogStream, _ line: String) -> Void)?
@@ -198,6 +201,7 @@ public final class Runtime: Sendable {
         let p = try Sys.pipe()
         lifelineRead = p.read
         lifelineWrite = Mutex(p.write)
+        devNull = open("/dev/null", O_RDWR | O_CLOEXEC)
         self.logEcho = logEcho
         do {
             zygote = try Zygote(shimPath: Self.shimPath, lifeline: p.read)
@@ -210,6 +214,7 @@ public final class Runtime: Sendable {
     deinit {
         lifelineWrite.withLock { if $0 >= 0 { close($0) } }
         close(lifelineRead)
+        close(devNull)
     }
 
     /// Closes the lifeline: every container of this runtime is killed, as if tandem died.
@@ -341,31 +346,58 @@ public final class Runtime: Sendable {
     private func spawnShim(mode: String, config: ShimConfig, name: String, sharedOutput: Bool = false,
                            sinks: (_ out: Int32, _ err: Int32) -> [(fd: Int32, sink: any ByteSink)],
                            onDrained: @escaping @Sendable () -> Void) throws -> ShimSession {
-        let cfgFD = try Sys.memfd(config.bytes)
-        defer { close(cfgFD) }
         let out = try Sys.pipe()
-        let err = sharedOutput ? out : try Sys.pipe()
-        let status = try Sys.pipe()
+        let err: (read: Int32, write: Int32)
+        do { err = sharedOutput ? out : try Sys.pipe() } catch {
+            close(out.read)
+            close(out.write)
+            throw error
+        }
         Sys.growPipe(out.read)
         if !sharedOutput { Sys.growPipe(err.read) }
+        let sources = sharedOutput ? Array(sinks(out.read, -1).prefix(1)) : sinks(out.read, err.read)
+        return try spawnShim(mode: mode, config: config, name: name, stdin: devNull, out: out.write, err: err.write,
+                             sources: sources, readEnds: Set([out.read, err.read]), onDrained: onDrained)
+    }
+
+    /// Starts a shim on the given stdio (the shim's copies; ours are closed here once it has
+    /// them) and drains `sources` plus the status pipe on one thread. On failure every
+    /// descriptor passed in is closed, `readEnds` included (they would never see EOF).
+    func spawnShim(mode: String, config: ShimConfig, name: String, stdin: Int32, out: Int32, err: Int32,
+                   sources: [(fd: Int32, sink: any ByteSink)], readEnds: Set<Int32>,
+                   onDrained: @escaping @Sendable () -> Void) throws -> ShimSession {
+        let ours = Set([out, err] + (stdin == devNull ? [] : [stdin]))
+        let cfgFD: Int32
+        let status: (read: Int32, write: Int32)
+        do {
+            cfgFD = try Sys.memfd(config.bytes)
+            do { status = try Sys.pipe() } catch {
+                close(cfgFD)
+                throw error
+            }
+        } catch {
+            for fd in ours.union(readEnds) { close(fd) }
+            throw error
+        }
+        defer { close(cfgFD) }
         let lifeline = lifelineWrite.withLock { $0 >= 0 } ? lifelineRead : -1
         guard lifeline >= 0 else {
-            for fd in Set([out.read, out.write, err.read, err.write, status.read, status.write]) { close(fd) }
+            for fd in ours.union(readEnds).union([status.read, status.write]) { close(fd) }
             throw RuntimeError("runtime is shut down")
         }
         do {
-            try launchShim(mode: mode, out: out.write, err: err.write, config: cfgFD, status: status.write, lifeline: lifeline)
+            try launchShim(mode: mode, stdin: stdin, out: out, err: err, config: cfgFD, status: status.write, lifeline: lifeline)
         } catch {
-            for fd in Set([out.read, out.write, err.read, err.write, status.read, status.write]) { close(fd) }
+            for fd in ours.union(readEnds).union([status.read, status.write]) { close(fd) }
             throw error
         }
         // From here on only the shim holds the write ends, so EOF on them means it exited.
-        for fd in Set([out.write, err.write, status.write]) { close(fd) }
+        for fd in ours.union([status.write]) { close(fd) }
         let session = ShimSession()
-        var sources = sharedOutput ? Array(sinks(out.read, -1).prefix(1)) : sinks(out.read, err.read)
-        sources.append((status.read, StatusSink(session)))
+        var all = sources
+        all.append((status.read, StatusSink(session)))
         let persists = config.persists
-        Drain.start(sources, name: "tandem-io-\(name)") {
+        Drain.start(all, name: "tandem-io-\(name)") {
             onDrained()
             if persists { session.releaseShim() }
             session.ioFinished()
@@ -375,10 +407,10 @@ public final class Runtime: Sendable {
 
     /// Hands the request to the zygote or, when there is none (or it died), execs the shim
     /// directly: about 10 ms slower (see `Zygote`), otherwise the same shim.
-    private func launchShim(mode: String, out: Int32, err: Int32, config: Int32, status: Int32, lifeline: Int32) throws {
-        if let zygote, zygote.request(mode: mode, fds: [out, err, config, status]) { return }
+    private func launchShim(mode: String, stdin: Int32, out: Int32, err: Int32, config: Int32, status: Int32, lifeline: Int32) throws {
+        if let zygote, zygote.request(mode: mode, fds: [stdin, out, err, config, status]) { return }
         let pid = try Sys.spawn(Self.shimPath, argv: ["tandem-init", TANDEM_INIT_MARKER, mode], env: [],
-                                fds: [-1, out, err, config, lifeline, status], searchPath: false)
+                                fds: [stdin, out, err, config, lifeline, status], searchPath: false)
         // Only to reap it: the session learns everything from the status pipe. watch()
         // fails only without pidfd support, which the shim itself needs anyway.
         try? Reaper.shared.watch(pid) { _ in }

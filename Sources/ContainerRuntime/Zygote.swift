@@ -36,8 +36,8 @@ final class Zygote: Sendable {
 
     deinit { close(socket) }
 
-    /// Asks the zygote for a shim in `mode` ("run" or "exec") with fds = [stdout, stderr,
-    /// config, status]; the zygote's child gets its own copies. False if the zygote is gone.
+    /// Asks the zygote for a shim in `mode` ("run" or "exec") with fds = [stdin, stdout,
+    /// stderr, config, status]; the zygote's child gets its own copies. False if the zygote is gone.
     func request(mode: String, fds: [Int32]) -> Bool {
         precondition(fds.count == Int(TANDEM_ZYGOTE_NFDS))
         return tandem_zygote_request(socket, mode, fds) == 0

@@ -9,12 +9,13 @@ import PodLifecycle
 /// afresh (`kubelet-rules.md` KR-1). The kubelet gets the same from the CRI runtime after its own
 /// restart (ListPodSandbox, ListContainers, with the restart count and hash in the labels).
 struct PodCheckpoint: Codable {
-    /// One running container: where its shim record and log are, and the environment its
-    /// exec probes and hooks run with.
+    /// One running container: where its shim record and log are, and the environment and
+    /// working directory its exec probes, hooks and `kubectl exec` run with.
     struct Container: Codable {
         var stateDir: String
         var logPath: String
         var env: [String]
+        var workingDir: String?
         var cgroup: CgroupName?
     }
 

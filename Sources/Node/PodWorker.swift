@@ -22,6 +22,8 @@ public actor PodWorker {
     /// Each running container's state dir (overlay, shim record) and log, by container ID.
     private var containerStateDirs: [String: String] = [:]
     private var containerLogs: [String: String] = [:]
+    /// Where exec'd commands start (the container's `workingDir` or the image's).
+    private var containerWorkingDirs: [String: String] = [:]
     private var containerEnv: [String: [String]] = [:]
     private var probes = ProbeResults()
     private var probeTasks: [String: Task<Void, Never>] = [:]
@@ -198,6 +200,7 @@ public actor PodWorker {
             processes[id] = found.process
             containerStateDirs[id] = c.stateDir
             containerLogs[id] = c.logPath
+            containerWorkingDirs[id] = c.workingDir
             containerEnv[id] = c.env
             if let cgroup = c.cgroup { containerCgroups[id] = cgroup }
             ctx.timeline.register(containerID: id, pod: pod.name, container: record.name)
@@ -228,7 +231,8 @@ public actor PodWorker {
     private func writeCheckpoint() {
         var containers: [String: PodCheckpoint.Container] = [:]
         for (id, dir) in containerStateDirs {
-            containers[id] = .init(stateDir: dir, logPath: containerLogs[id] ?? "", env: containerEnv[id] ?? [], cgroup: containerCgroups[id])
+            containers[id] = .init(stateDir: dir, logPath: containerLogs[id] ?? "", env: containerEnv[id] ?? [],
+                                   workingDir: containerWorkingDirs[id], cgroup: containerCgroups[id])
         }
         var bare = pod
         bare.status = nil
@@ -416,6 +420,7 @@ public actor PodWorker {
     }
 
     private var etcHostsPath: String { ctx.podDirectory(pod) + "/etc-hosts" }
+    private var etcHostnamePath: String { ctx.podDirectory(pod) + "/hostname" }
 
     /// The kubelet-managed `/etc/hosts` (`ensureHostsFile`): localhost plus the pod's own name.
     private func writeEtcHosts() throws {
@@ -426,6 +431,9 @@ public actor PodWorker {
         }
         try Sys.mkdirs(ctx.podDirectory(pod))
         try Sys.writeFile(etcHostsPath, text.utf8)
+        // The CRI runtime's sandbox `/etc/hostname`: the pod's hostname, the node's with hostNetwork.
+        let hostname = pod.spec.hostNetwork == true ? ProcessInfo.processInfo.hostName : pod.spec.hostname ?? pod.name
+        try Sys.writeFile(etcHostnamePath, (hostname + "\n").utf8)
         let hostResolvConf = (try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? ""
         if let conf = PodDNS.resolvConf(pod: pod, clusterDNS: ctx.clusterDNS, domain: ctx.clusterDomain, host: hostResolvConf) {
             try Sys.writeFile(resolvConfPath, conf.utf8)
@@ -490,6 +498,7 @@ public actor PodWorker {
         processes[spec.id] = process
         containerStateDirs[spec.id] = spec.stateDir
         containerLogs[spec.id] = spec.logPath
+        containerWorkingDirs[spec.id] = spec.workingDir
         containerEnv[spec.id] = env
         reasonCache[name] = nil
         Task { [weak self] in
@@ -516,6 +525,15 @@ public actor PodWorker {
     }
 
     private var handlers: Handlers { Handlers(runtime: ctx.runtime, podIP: runtimeStatus.podIP) }
+
+    /// The running instance of container `name` — its process, environment and working
+    /// directory — for `kubectl exec` and `attach`; nil when none runs (the kubelet's
+    /// `findContainer`, whose miss is `container not found`).
+    public func runningContainer(named name: String) -> (process: ContainerProcess, env: [String], workingDir: String?)? {
+        guard let record = runtimeStatus.latest(name), record.state == .running,
+              let process = processes[record.id] else { return nil }
+        return (process, containerEnv[record.id] ?? [], containerWorkingDirs[record.id])
+    }
 
     /// Everything the runtime needs to start one instance: command line from the image catalog with
     /// `$(VAR)` expanded, environment, mounts (volumes, `/etc/hosts`, the termination log).
@@ -547,6 +565,9 @@ public actor PodWorker {
         }
         if pod.spec.hostNetwork != true, !mounts.contains(where: { $0.target == "/etc/hosts" }) {
             mounts.append(BindMount(source: etcHostsPath, target: "/etc/hosts", readOnly: false))
+        }
+        if !mounts.contains(where: { $0.target == "/etc/hostname" }) {
+            mounts.append(BindMount(source: etcHostnamePath, target: "/etc/hostname", readOnly: false))
         }
         if FileManager.default.fileExists(atPath: resolvConfPath) {
             mounts.append(BindMount(source: resolvConfPath, target: "/etc/resolv.conf", readOnly: false))
@@ -617,6 +638,7 @@ public actor PodWorker {
         if container(named: record.name)?.readinessProbe != nil { probes.set(.readiness, id, .failure) }
         ctx.timeline.unregister(containerID: id)
         containerLogs[id] = nil
+        containerWorkingDirs[id] = nil
         if let stateDir = containerStateDirs.removeValue(forKey: id) {
             let (runtime, previous) = (ctx.runtime, layerRemoval)
             layerRemoval = Task.detached(priority: .utility) {

@@ -11,8 +11,8 @@ import Node
 /// containers are gone (what `kubectl delete` waits for).
 public actor NodeAgent {
     private let registry: Registry
-    private let ctx: NodeContext
-    private var workers: [String: (uid: String, worker: PodWorker, task: Task<Void, Never>, images: [String?])] = [:]
+    let ctx: NodeContext
+    var workers: [String: (uid: String, worker: PodWorker, task: Task<Void, Never>, images: [String?])] = [:]
     private var stopping = false
     /// Pods whose worker has finished in this process: never started again (a late status
     /// write can still show them running).

@@ -127,8 +127,8 @@ struct ServeStack {
         context = NodeContext(root: root, runtime: try Runtime(logEcho: nil, persistent: true), network: network, images: catalog,
                               timeline: timeline, hostIP: "127.0.0.1", nodeName: registry.nodeName,
                               cgroups: Run.nodeCgroups(keeping: adoptable))
-        api = APIServer(registry: registry, pki: pki, host: address, port: port, root: root)
         node = NodeAgent(registry: registry, context: context, events: podEvents)
+        api = APIServer(registry: registry, pki: pki, host: address, port: port, root: root, streaming: node)
         controllers = ControllerManager(registry: registry)
     }
 }

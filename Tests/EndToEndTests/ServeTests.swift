@@ -33,9 +33,11 @@ final class ServeRun: @unchecked Sendable {
     /// Waits for the announcement serve prints once it listens (and has written the kubeconfig).
     func ready() -> Bool { waitUntil(60) { stdout.contains("export KUBECONFIG=") || !process.isRunning } && process.isRunning }
 
-    /// Runs kubectl with `KUBECONFIG` set to serve's kubeconfig and a private discovery cache.
+    /// Runs kubectl with `KUBECONFIG` set to serve's kubeconfig and a private discovery cache;
+    /// `input`, when given, is its stdin (`echo hello | kubectl exec -i …`).
     @discardableResult
-    func kubectl(_ args: [String], timeout: TimeInterval = 90, environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
+    func kubectl(_ args: [String], input: String? = nil, timeout: TimeInterval = 90, environment: [String: String] = [:]) throws
+        -> (status: Int32, stdout: String, stderr: String) {
         let dir = try Tandem.tempDir("tandem-kubectl-out")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         FileManager.default.createFile(atPath: dir + "/out", contents: nil)
@@ -50,7 +52,12 @@ final class ServeRun: @unchecked Sendable {
         p.environment = env
         p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/out"))
         p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/err"))
-        p.standardInput = FileHandle.nullDevice
+        if let input {
+            FileManager.default.createFile(atPath: dir + "/in", contents: Data(input.utf8))
+            p.standardInput = FileHandle(forReadingAtPath: dir + "/in")
+        } else {
+            p.standardInput = FileHandle.nullDevice
+        }
         try p.run()
         let pid = p.processIdentifier
         let killer = DispatchWorkItem { kill(pid, SIGKILL) }

@@ -16,7 +16,7 @@
  * "zygote" is what a Runtime starts once: fd 3 is one end of a SOCK_SEQPACKET
  * socketpair, fd 4 the lifeline. Each message on the socket is a start request:
  * the mode ("run" or "exec") as data, and TANDEM_ZYGOTE_NFDS fds by SCM_RIGHTS
- * (stdout, stderr, config, status). The zygote keeps one child forked ahead (a
+ * (stdin, stdout, stderr, config, status). The zygote keeps one child forked ahead (a
  * spare) reading the socket; the spare that takes a request puts those fds at the
  * numbers below and becomes a shim, and the zygote forks the next spare. Exec'ing the 20 MB Swift binary and
  * loading its libraries costs about 10 ms; a fork of the idle zygote a fraction
@@ -25,9 +25,9 @@
  *
  * "run" and "exec" are a shim started directly (the fallback when no zygote
  * could be started). Either way a shim's file descriptors are fixed:
- *   0  stdin  (/dev/null)
+ *   0  stdin  (/dev/null, or what a streaming exec writes: a pipe or a pty slave)
  *   1  stdout (a pipe tandem reads)
- *   2  stderr (a pipe tandem reads; the same pipe as 1 for exec)
+ *   2  stderr (a pipe tandem reads; the same pipe as 1 for a probe or hook exec)
  *   3  config: a memfd of records  key '\0' value '\0'  (see init.c)
  *   4  lifeline: read end of a pipe whose write end only tandem holds
  *   5  status: write end of a pipe carrying text lines
@@ -58,7 +58,7 @@
 #define TANDEM_KEEP_RELEASE_R 13
 #define TANDEM_KEEP_RELEASE_W 14
 #define TANDEM_ZYGOTE_FD_SOCKET 3
-#define TANDEM_ZYGOTE_NFDS 4
+#define TANDEM_ZYGOTE_NFDS 5
 
 /* Referenced from Swift so the linker keeps the object holding the constructor. */
 int tandem_init_linked(void);
@@ -88,9 +88,15 @@ int tandem_epoll_wait(int epfd, int *fds, int max);
 
 /* socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC) for the zygote. */
 int tandem_socketpair_cloexec(int fds[2]);
-/* Sends one start request to the zygote: mode "run" or "exec" and fds = { stdout,
+/* Sends one start request to the zygote: mode "run" or "exec" and fds = { stdin, stdout,
  * stderr, config, status }. Returns 0, or -1 with errno (EPIPE: the zygote is gone). */
 int tandem_zygote_request(int sock, const char *mode, const int fds[TANDEM_ZYGOTE_NFDS]);
+
+/* A pseudo-terminal pair for `kubectl exec -t`, both ends close-on-exec and O_NOCTTY (tandem
+ * itself never gets a controlling terminal); returns 0, or -1 with errno. */
+int tandem_openpty(int *master, int *slave);
+/* TIOCSWINSZ on a pty master: the terminal size the command sees (and SIGWINCH for it). */
+int tandem_set_winsize(int fd, unsigned short rows, unsigned short cols);
 
 /* pipe2(O_CLOEXEC) and memfd_create(MFD_CLOEXEC), which Swift's Glibc module does not expose. */
 int tandem_pipe_cloexec(int fds[2]);
