@@ -121,10 +121,12 @@ struct Handler: HTTPResponder {
             return Self.json(object)
         case (.post, nil, nil):
             let body = try await Self.body(request)
-            return Self.json(try registry.create(resource, namespace: ns, body: body, dryRun: dryRun), status: 201)
+            return try Self.writing(query, status: 201) { () throws(APIError) in try registry.create(resource, namespace: ns, body: body, dryRun: dryRun) }
         case (.put, let name?, _):
             let body = try await Self.body(request)
-            return Self.json(try registry.update(resource, namespace: ns, name: name, body: body, subresource: sub, dryRun: dryRun))
+            return try Self.writing(query) { () throws(APIError) in
+                try registry.update(resource, namespace: ns, name: name, body: body, subresource: sub, dryRun: dryRun)
+            }
         case (.patch, let name?, _):
             let contentType = request.headers[.contentType] ?? ""
             // Custom objects have no strategic merge patch (no Go struct tags): 415, as on a real server.
@@ -132,7 +134,9 @@ struct Handler: HTTPResponder {
                 throw APIError.unsupportedMediaType(contentType, accepted: resource.custom == nil ? PatchType.accepted : PatchType.acceptedForCustom)
             }
             let body = try await Self.body(request, allowArray: type == .json)
-            return Self.json(try registry.patch(resource, namespace: ns, name: name, type: type, patch: body, subresource: sub, dryRun: dryRun))
+            return try Self.writing(query) { () throws(APIError) in
+                try registry.patch(resource, namespace: ns, name: name, type: type, patch: body, subresource: sub, dryRun: dryRun)
+            }
         case (.delete, let name?, nil):
             var options = JSONValue.object([:])
             if let text = try? await Self.bodyText(request), !text.isEmpty {
@@ -319,6 +323,26 @@ struct Handler: HTTPResponder {
 
     static func encode(_ value: JSONValue) -> String {
         String(decoding: (try? JSONEncoder().encode(value)) ?? Data(), as: UTF8.self)
+    }
+
+    /// A create, update or patch under the request's `fieldValidation`, answered with the
+    /// object and the `Warning` headers admission left.
+    static func writing(_ query: [String: String], status: Int = 200, _ write: () throws(APIError) -> JSONValue) throws(APIError) -> Response {
+        let validation = try FieldValidation(query: query["fieldValidation"])
+        let warnings = Warnings()
+        let object: JSONValue
+        do {
+            object = try FieldValidation.$current.withValue(validation) {
+                try FieldValidation.$warnings.withValue(warnings) { try write() }
+            }
+        } catch let e as APIError {
+            throw e
+        } catch {
+            throw APIError(code: 500, reason: "InternalError", message: "Internal error occurred: \(error)")
+        }
+        var response = json(object, status: status)
+        for field in warnings.fields() { response.headers.append(field) }
+        return response
     }
 
     static func json(_ value: JSONValue, status: Int = 200, contentType: String = "application/json") -> Response {

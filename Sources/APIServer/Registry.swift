@@ -291,6 +291,11 @@ public final class Registry: Sendable {
             return try Manifest.decodeObject(tree, source: "")
         } catch {
             if let message = error.message { throw .badRequest(message) }
+            let unknown = error.errors.filter { if case .unknownField = $0.kind { true } else { false } }
+            if !unknown.isEmpty, unknown.count == error.errors.count, FieldValidation.current != .strict {
+                if FieldValidation.current == .warn { FieldValidation.warnings?.add(unknown.map { "unknown field \"\($0.field)\"" }) }
+                return try decode(r, FieldValidation.pruning(tree, unknown.map(\.field)), name: name)
+            }
             let isField: (FieldError) -> Bool = { e in
                 switch e.kind {
                 case .unknownField, .typeMismatch: return false
