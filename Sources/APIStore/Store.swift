@@ -253,7 +253,7 @@ public final class ObjectStore: Sendable {
     }
 
     private static func decode(_ text: String) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+        try JSONValue(parsing: text)
     }
 
     private static func encode(_ value: JSONValue) -> String {
