@@ -50,7 +50,7 @@ let package = Package(
         .target(name: "Controllers", dependencies: ["KubeAPI"]),
         // `tandem sidecar config`: the MinIO operator sidecar's config render, file watch and /ready.
         .target(name: "ConfigSidecar", dependencies: [
-            "Inotify",
+            "Inotify", "OneShotHTTP",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -59,13 +59,19 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // One HTTP/1.1 request with a deadline: the sidecars' hooks and readiness probe.
+        .target(name: "OneShotHTTP", dependencies: [
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
         // inotify(7) on one thread, for every watcher in Tandem.
         .target(name: "Inotify"),
         // `tandem sidecar logs`: follows log files through rotation and forwards every line once.
         .target(name: "LogTailer", dependencies: ["Inotify"]),
         // `tandem sidecar git-sync`: kubernetes/git-sync v4 (and v3's env) on the host's git.
         .target(name: "GitSync", dependencies: [
-            "KubeAPI", "Inotify",
+            "KubeAPI", "Inotify", "OneShotHTTP",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOCore", package: "swift-nio"),
@@ -104,7 +110,7 @@ let package = Package(
         .target(name: "ControllerManager", dependencies: ["APIServer", "APIStore", "KubeAPI", "Controllers"]),
         .executableTarget(name: "tandem", dependencies: [
             "KubeAPI", "PodLifecycle", "ContainerRuntime", "Node", "Controllers", "CTandemInit", "Cgroups", "ConfigSidecar", "LogTailer", "GitSync",
-            "Inotify", "ServiceProxy", "ClusterDNS", "APIStore", "APIServer", "NodeAgent", "ControllerManager",
+            "Inotify", "OneShotHTTP", "ServiceProxy", "ClusterDNS", "APIStore", "APIServer", "NodeAgent", "ControllerManager",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
@@ -117,7 +123,7 @@ let package = Package(
         .testTarget(name: "ConfigSidecarTests", dependencies: ["ConfigSidecar"]),
         .testTarget(name: "EndToEndTests", dependencies: ["KubeAPI", "Node"]),
         .testTarget(name: "LogTailerTests", dependencies: ["LogTailer"]),
-        .testTarget(name: "GitSyncTests", dependencies: ["GitSync"]),
+        .testTarget(name: "GitSyncTests", dependencies: ["GitSync", "OneShotHTTP"]),
         .testTarget(name: "ServiceProxyTests", dependencies: ["ServiceProxy", "ClusterDNS", "KubeAPI", "Node"]),
         .testTarget(name: "CgroupsTests", dependencies: ["Cgroups", "KubeAPI"]),
         .testTarget(name: "APIStoreTests", dependencies: ["APIStore", "KubeAPI"]),

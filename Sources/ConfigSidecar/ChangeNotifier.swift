@@ -1,4 +1,5 @@
 import Foundation
+import OneShotHTTP
 import NIOHTTP1
 #if canImport(Glibc)
 import Glibc
@@ -12,11 +13,11 @@ import Glibc
 public struct ChangeNotifier: Sendable {
     public var signal: Int32?
     public var processName: String?
-    public var webhook: HTTPRequest?
+    public var webhook: OneShotRequest?
     public var webhookRetries: Int
     public var webhookTimeout: Duration
 
-    public init(signal: Int32? = nil, processName: String? = nil, webhook: HTTPRequest? = nil,
+    public init(signal: Int32? = nil, processName: String? = nil, webhook: OneShotRequest? = nil,
                 webhookRetries: Int = 3, webhookTimeout: Duration = .seconds(2)) {
         self.signal = signal
         self.processName = processName
@@ -52,7 +53,7 @@ public struct ChangeNotifier: Sendable {
         if let webhook { await post(webhook, log: log) }
     }
 
-    private func post(_ request: HTTPRequest, log: @Sendable (String) -> Void) async {
+    private func post(_ request: OneShotRequest, log: @Sendable (String) -> Void) async {
         var delay = Duration.milliseconds(200)
         for attempt in 0...max(0, webhookRetries) {
             do {

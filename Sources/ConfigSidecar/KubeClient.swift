@@ -1,4 +1,5 @@
 import Foundation
+import OneShotHTTP
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -282,7 +283,7 @@ public struct KubeHTTP: Sendable {
             // BoringSSL's verification failure in words, as Go's `x509:` errors give it.
             let reason = "\(error)".contains("CERTIFICATE_VERIFY_FAILED")
                 ? "tls: failed to verify certificate (CERTIFICATE_VERIFY_FAILED): not signed by the trusted CA, or not valid for \(serverName ?? config.host)"
-                : HTTPRequest.describe(error)
+                : OneShotRequest.describe(error)
             throw .transport("GET \(url): \(reason)")
         }
     }

@@ -1,3 +1,4 @@
+import OneShotHTTP
 import Hummingbird
 import Logging
 import NIOCore
@@ -15,12 +16,12 @@ import NIOHTTP1
 public struct ReadinessServer: Sendable {
     public var host: String
     public var port: Int
-    public var probe: HTTPRequest
+    public var probe: OneShotRequest
     public var timeout: Duration
 
     public static let defaultProbeURL = "http://localhost:9000/minio/health/live"
 
-    public init(host: String, port: Int, probe: HTTPRequest, timeout: Duration = .milliseconds(500)) {
+    public init(host: String, port: Int, probe: OneShotRequest, timeout: Duration = .milliseconds(500)) {
         self.host = host
         self.port = port
         self.probe = probe

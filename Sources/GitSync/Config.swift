@@ -1,4 +1,5 @@
 import Foundation
+import OneShotHTTP
 import KubeAPI
 #if canImport(Glibc)
 import Glibc
@@ -217,8 +218,8 @@ public struct GitSyncConfig: Sendable {
             if webhookStatus < 0 { throw GitSyncConfigError.fatal("invalid flag: --webhook-success-status must be a valid HTTP code or 0") }
             if webhookTimeout < .seconds(1) { throw GitSyncConfigError.fatal("invalid flag: --webhook-timeout must be at least 1s") }
             if webhookBackoff < .seconds(1) { throw GitSyncConfigError.fatal("invalid flag: --webhook-backoff must be at least 1s") }
-            // Tandem's webhook client speaks plain HTTP only (no TLS library in the binary).
-            guard HTTPURL(webhookURL) != nil else {
+            // Tandem's webhook client speaks plain HTTP only.
+            guard (try? OneShotRequest(method: .POST, url: webhookURL)) != nil else {
                 throw GitSyncConfigError.fatal("invalid flag: --webhook-url must be an http:// URL (tandem's git-sync has no TLS): \(webhookURL)")
             }
             webhook = Webhook(url: webhookURL, method: webhookMethod, successStatus: webhookStatus,

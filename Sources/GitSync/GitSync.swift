@@ -184,9 +184,9 @@ public enum GitSyncProgram {
             hooks.append(HookRunner(hook: Exechook(command: e.command, timeout: e.timeout, worktree: worktree, log: l),
                                     backoff: e.backoff, log: l, metrics: metrics, oneTime: config.oneTime))
         }
-        if let w = config.webhook, let url = HTTPURL(w.url) {
+        if let w = config.webhook {
             let l = log.named("webhook")
-            hooks.append(HookRunner(hook: Webhook(url: url, method: w.method, successStatus: w.successStatus, timeout: w.timeout, log: l),
+            hooks.append(HookRunner(hook: Webhook(url: w.url, method: w.method, successStatus: w.successStatus, timeout: w.timeout, log: l),
                                     backoff: w.backoff, log: l, metrics: metrics, oneTime: config.oneTime))
         }
         return hooks

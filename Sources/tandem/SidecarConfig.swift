@@ -1,6 +1,7 @@
 import ArgumentParser
 import ConfigSidecar
 import Foundation
+import OneShotHTTP
 import Logging
 
 /// `tandem sidecar config`: the MinIO operator's sidecar (image `minio/operator-sidecar`), which
@@ -188,11 +189,11 @@ struct SidecarConfig: AsyncParsableCommand {
             try SidecarConfig.require(sources.tenant, "tenant")
             try SidecarConfig.require(configName, "config-name")
             if let message = usageError() { throw SidecarConfig.usage(message) }
-            let probe: HTTPRequest
-            var webhook: HTTPRequest?
+            let probe: OneShotRequest
+            var webhook: OneShotRequest?
             do {
-                probe = try HTTPRequest(method: .HEAD, url: probeURL)
-                if let onChangeURL { webhook = try HTTPRequest(method: .POST, url: onChangeURL) }
+                probe = try OneShotRequest(method: .HEAD, url: probeURL)
+                if let onChangeURL { webhook = try OneShotRequest(method: .POST, url: onChangeURL) }
             } catch {
                 throw SidecarConfig.usage(error.description)
             }

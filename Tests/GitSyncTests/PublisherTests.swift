@@ -1,4 +1,5 @@
 import Foundation
+import OneShotHTTP
 import Testing
 @testable import GitSync
 
@@ -58,16 +59,10 @@ extension PublisherTests {
         #expect(text.contains("git_sync_hook_run_count_total{name=\"exechook\",status=\"success\"} 1\n"))
     }
 
-    @Test func responseParsing() throws {
-        let (status, body) = try HTTPClient.parseResponse(Data("HTTP/1.1 204 No Content\r\nX: y\r\n\r\nhi".utf8))
-        #expect(status == 204 && body == Data("hi".utf8))
-        #expect(throws: (any Error).self) { try HTTPClient.parseResponse(Data("garbage".utf8)) }
-    }
-
-    @Test func webhookURLs() {
-        let u = HTTPURL("http://127.0.0.1:8080/hook?x=1")
-        #expect(u?.host == "127.0.0.1" && u?.port == 8080 && u?.path == "/hook?x=1" && u?.hostHeader == "127.0.0.1:8080")
-        #expect(HTTPURL("https://example.com/") == nil)
-        #expect(HTTPURL("http://example.com")?.path == "/")
+    @Test func webhookURLs() throws {
+        let u = try OneShotRequest(method: .POST, url: "http://127.0.0.1:8080/hook?x=1")
+        #expect(u.host == "127.0.0.1" && u.port == 8080 && u.path == "/hook?x=1")
+        #expect((try? OneShotRequest(method: .POST, url: "https://example.com/")) == nil)
+        #expect(try OneShotRequest(method: .POST, url: "http://example.com").path == "/")
     }
 }

@@ -3,22 +3,32 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-/// One plain-HTTP/1.1 request with a deadline over SwiftNIO, for the two requests the sidecar
-/// makes: the readiness `HEAD` to MinIO and the `--on-change-url` notification. Returns the
-/// response status as soon as the response head arrives.
-public struct HTTPRequest: Sendable {
+/// One plain-HTTP/1.1 request with a deadline over SwiftNIO, for the sidecars' notifications:
+/// the config sidecar's readiness `HEAD` to MinIO and its `--on-change-url` POST, and
+/// git-sync's `--webhook-url`. Returns the response status (and, when asked, the start of the
+/// body) without waiting for more of the response than that.
+public struct OneShotRequest: Sendable {
     public var method: HTTPMethod
     public var host: String
     public var port: Int
     public var path: String
     public var body: String?
+    public var headers: [(name: String, value: String)]
+    public var userAgent: String
+
+    /// The status, and up to `bodyLimit` bytes of the body when `send` was asked for it.
+    public struct Response: Sendable {
+        public var status: HTTPResponseStatus
+        public var body: Data
+    }
 
     public struct Failure: Error, CustomStringConvertible, Sendable {
         public var description: String
     }
 
     /// `url` must be `http://host[:port][/path]`; https is not spoken (see `ReadinessProbe`).
-    public init(method: HTTPMethod, url: String, body: String? = nil) throws(Failure) {
+    public init(method: HTTPMethod, url: String, body: String? = nil, headers: [(name: String, value: String)] = [],
+                userAgent: String = "tandem-sidecar-config") throws(Failure) {
         guard let u = URLComponents(string: url), u.scheme == "http", let host = u.host, !host.isEmpty else {
             throw Failure(description: "invalid URL \"\(url)\": expected http://host[:port][/path]")
         }
@@ -28,6 +38,8 @@ public struct HTTPRequest: Sendable {
         let query = u.percentEncodedQuery.map { "?" + $0 } ?? ""
         path = (u.percentEncodedPath.isEmpty ? "/" : u.percentEncodedPath) + query
         self.body = body
+        self.headers = headers
+        self.userAgent = userAgent
     }
 
     public var url: String { "http://\(host.contains(":") ? "[\(host)]" : host):\(port)\(path)" }
@@ -35,6 +47,12 @@ public struct HTTPRequest: Sendable {
     /// Sends the request; fails with the connection error, or with a timeout when no response
     /// head arrived within `timeout` (connection included).
     public func send(timeout: Duration) async throws(Failure) -> HTTPResponseStatus {
+        try await send(timeout: timeout, bodyLimit: 0).status
+    }
+
+    /// Sends the request and reads the response until its end, the connection's, or `bodyLimit`
+    /// bytes of body (0: the head only).
+    public func send(timeout: Duration, bodyLimit: Int) async throws(Failure) -> Response {
         let deadline = NIODeadline.now() + .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)
         let request = self
         do {
@@ -52,8 +70,9 @@ public struct HTTPRequest: Sendable {
             return try await channel.executeThenClose { inbound, outbound in
                 var headers = HTTPHeaders()
                 headers.add(name: "Host", value: request.port == 80 ? request.host : "\(request.host):\(request.port)")
-                headers.add(name: "User-Agent", value: "tandem-sidecar-config")
+                headers.add(name: "User-Agent", value: request.userAgent)
                 headers.add(name: "Connection", value: "close")
+                for (name, value) in request.headers { headers.add(name: name, value: value) }
                 let bodyBytes = request.body.map { ByteBuffer(string: $0) }
                 if request.method != .HEAD && request.method != .GET {
                     headers.add(name: "Content-Length", value: "\(bodyBytes?.readableBytes ?? 0)")
@@ -61,9 +80,21 @@ public struct HTTPRequest: Sendable {
                 try await outbound.write(.head(HTTPRequestHead(version: .http1_1, method: request.method, uri: request.path, headers: headers)))
                 if let bodyBytes { try await outbound.write(.body(.byteBuffer(bodyBytes))) }
                 try await outbound.write(.end(nil))
+                var status: HTTPResponseStatus?
+                var body = Data()
                 for try await part in inbound {
-                    if case .head(let head) = part { return head.status }
+                    switch part {
+                    case .head(let head):
+                        if bodyLimit == 0 { return Response(status: head.status, body: Data()) }
+                        status = head.status
+                    case .body(let bytes):
+                        body.append(contentsOf: bytes.readableBytesView.prefix(bodyLimit - body.count))
+                        if let status, body.count >= bodyLimit { return Response(status: status, body: body) }
+                    case .end:
+                        if let status { return Response(status: status, body: body) }
+                    }
                 }
+                if let status { return Response(status: status, body: body) }
                 throw Failure(description: NIODeadline.now() >= deadline
                     ? "\(request.method) \(request.url): timeout after \(timeout)"
                     : "\(request.method) \(request.url): connection closed before a response")
@@ -77,7 +108,7 @@ public struct HTTPRequest: Sendable {
     }
 
     /// NIO's errors in a line a person reads: `connect 127.0.0.1:9000: Connection refused`.
-    static func describe(_ error: any Error) -> String {
+    public static func describe(_ error: any Error) -> String {
         if let e = error as? NIOConnectionError {
             if let first = e.connectionErrors.first { return "connect \(Self.address(first.target)): \(describe(first.error))" }
             if let dns = e.dnsAError ?? e.dnsAAAAError { return "lookup \(e.host): \(dns)" }
