@@ -321,9 +321,7 @@ struct Handler: HTTPResponder {
         throw APIError.badRequest("the body of the request was not a JSON object")
     }
 
-    static func encode(_ value: JSONValue) -> String {
-        String(decoding: (try? JSONEncoder().encode(value)) ?? Data(), as: UTF8.self)
-    }
+    static func encode(_ value: JSONValue) -> String { value.compactJSON() }
 
     /// A create, update or patch under the request's `fieldValidation`, answered with the
     /// object and the `Warning` headers admission left.

@@ -256,9 +256,7 @@ public final class ObjectStore: Sendable {
         try JSONValue(parsing: text)
     }
 
-    private static func encode(_ value: JSONValue) -> String {
-        String(decoding: (try? JSONEncoder().encode(value)) ?? Data("{}".utf8), as: UTF8.self)
-    }
+    private static func encode(_ value: JSONValue) -> String { value.compactJSON() }
 }
 
 extension JSONValue {

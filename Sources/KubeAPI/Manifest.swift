@@ -60,13 +60,50 @@ public enum KubeObject: Sendable, Hashable {
 extension JSONValue {
     /// Encodes any `Encodable` into a JSON tree.
     public init<T: Encodable>(encoding value: T) throws {
-        let data = try JSONEncoder().encode(value)
-        self = try JSONDecoder().decode(JSONValue.self, from: data)
+        self = try JSONValue(parsing: JSONEncoder().encode(value))
     }
 
     /// Decodes a typed object from this tree.
     public func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        try JSONDecoder().decode(T.self, from: try JSONEncoder().encode(self))
+        try JSONDecoder().decode(T.self, from: Data(compactJSON().utf8))
+    }
+
+    /// Compact JSON text, keys in no particular order (as `JSONEncoder` writes a dictionary):
+    /// the store's rows and the API server's responses. Written directly rather than through
+    /// `Codable`, which visits this enum one single-value container at a time.
+    public func compactJSON() -> String {
+        var out = ""
+        out.reserveCapacity(1024)
+        writeCompact(into: &out)
+        return out
+    }
+
+    private func writeCompact(into out: inout String) {
+        switch self {
+        case .null: out += "null"
+        case .bool(let b): out += b ? "true" : "false"
+        case .int(let i): out += String(i)
+        case .double(let d): out += d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(d)
+        case .string(let s): out += JSONValue.quote(s)
+        case .array(let a):
+            out += "["
+            for (i, v) in a.enumerated() {
+                if i > 0 { out += "," }
+                v.writeCompact(into: &out)
+            }
+            out += "]"
+        case .object(let o):
+            out += "{"
+            var first = true
+            for (k, v) in o {
+                if !first { out += "," }
+                first = false
+                out += JSONValue.quote(k)
+                out += ":"
+                v.writeCompact(into: &out)
+            }
+            out += "}"
+        }
     }
 
     /// Renders as JSON text with sorted keys, two-space indent, as `kubectl -o json` does.
