@@ -78,13 +78,21 @@ extension JSONValue {
         return out
     }
 
-    private func writeCompact(into out: inout String) {
+    /// A scalar as JSON text (the one rule both writers share).
+    private func writeScalar(into out: inout String) {
         switch self {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"
         case .int(let i): out += String(i)
         case .double(let d): out += d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(d)
         case .string(let s): out += JSONValue.quote(s)
+        case .array, .object: break
+        }
+    }
+
+    private func writeCompact(into out: inout String) {
+        switch self {
+        case .null, .bool, .int, .double, .string: writeScalar(into: &out)
         case .array(let a):
             out += "["
             for (i, v) in a.enumerated() {
@@ -117,11 +125,7 @@ extension JSONValue {
         let pad = String(repeating: "    ", count: indent)
         let inner = String(repeating: "    ", count: indent + 1)
         switch self {
-        case .null: out += "null"
-        case .bool(let b): out += b ? "true" : "false"
-        case .int(let i): out += String(i)
-        case .double(let d): out += d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(d)
-        case .string(let s): out += JSONValue.quote(s)
+        case .null, .bool, .int, .double, .string: writeScalar(into: &out)
         case .array(let a):
             if a.isEmpty { out += "[]"; return }
             out += "[\n"
