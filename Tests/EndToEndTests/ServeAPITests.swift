@@ -91,6 +91,23 @@ import Testing
             #expect(matches(node.stdout, line), "no \(line) in\n\(node.stdout)")
         }
 
+        // A cordoned node gets no new pods (the scheduler's FailedScheduling) until uncordoned.
+        let nodeName = try serve.kubectl(["get", "nodes", "-o", "jsonpath={.items[0].metadata.name}"]).stdout
+        #expect(try serve.kubectl(["cordon", nodeName]).stdout == "node/\(nodeName) cordoned\n")
+        #expect(matches(try serve.kubectl(["get", "nodes"]).stdout, #"\n\S+\s+Ready,SchedulingDisabled\s+"#))
+        let waiter = "serve-cordon-\(UUID().uuidString.prefix(8))"
+        #expect(try serve.kubectl(["run", "waiter", "--image=busybox", "--", "sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done # \(waiter)"]).status == 0)
+        var unscheduled = ""
+        #expect(waitUntil(10) {
+            unscheduled = (try? serve.kubectl(["describe", "pod", "waiter"]).stdout) ?? ""
+            return matches(unscheduled, #"Warning\s+FailedScheduling\s+\S+\s+default-scheduler\s+0/1 nodes are available: 1 node\(s\) were unschedulable\."#)
+        }, "\(unscheduled)")
+        #expect(matches(unscheduled, #"PodScheduled\s+False"#) && serve.containers(waiter).isEmpty, "\(unscheduled)")
+        #expect(try serve.kubectl(["uncordon", nodeName]).stdout == "node/\(nodeName) uncordoned\n")
+        #expect(try serve.kubectl(["wait", "--for=condition=Ready", "pod/waiter", "--timeout=30s"]).status == 0)
+        #expect(!serve.containers(waiter).isEmpty)
+        #expect(try serve.kubectl(["delete", "pod", "waiter"]).status == 0)
+
         let leases = try serve.kubectl(["get", "leases", "-n", "kube-node-lease"])
         #expect(matches(leases.stdout, #"^NAME\s+HOLDER\s+AGE\n(\S+)\s+\1\s+\d+s\n$"#), "\(leases.stdout) \(leases.stderr)")
 
