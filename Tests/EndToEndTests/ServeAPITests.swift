@@ -87,6 +87,9 @@ import Testing
         for line in [#"Container Runtime Version:\s+tandem://v1\.32\.5\+tandem"#, #"Kubelet Version:\s+v1\.32\.5\+tandem"#,
                      #"Ready\s+True\s+.*KubeletReady\s+kubelet is posting ready status"#, #"InternalIP:\s+127\.0\.0\.1"#,
                      #"MemoryPressure\s+False"#, #"pods:\s+110"#, #"default\s+crasher\s+"#,
+                     #"Normal\s+Starting\s+\S+\s+kubelet\s+Starting kubelet\."#,
+                     #"Normal\s+NodeReady\s+\S+\s+kubelet\s+Node \S+ status is now: NodeReady"#,
+                     #"Normal\s+RegisteredNode\s+\S+\s+node-controller\s+Node \S+ event: Registered Node \S+ in Controller"#,
                      #"Lease:\n\s+HolderIdentity:\s+\S+\n\s+AcquireTime:\s+<unset>\n\s+RenewTime:\s+\w{3}, \d\d \w{3} \d{4}"#] {
             #expect(matches(node.stdout, line), "no \(line) in\n\(node.stdout)")
         }
