@@ -27,6 +27,10 @@ public actor NodeAgent {
     /// The events the pod workers record themselves (`Timeline.event`: probes, kills, hooks).
     private let workerEvents: AsyncStream<PodEvent>
     private let recorders: EventRecorders
+    /// The Node's `spec.unschedulable` (`kubectl cordon`): new pods are not bound meanwhile.
+    private var cordoned = false
+    /// Pods left unbound because the node is cordoned, by `namespace/name`: bound on uncordon.
+    private var unscheduled: Set<String> = []
 
     /// - Parameter events: what the node context's timeline hands its event sink.
     public init(registry: Registry, context: NodeContext, events: AsyncStream<PodEvent>) {
@@ -85,7 +89,15 @@ public actor NodeAgent {
             return Task { for await change in changes { editedFeed.yield(change.object["metadata"]?["namespace"]?.stringValue ?? "default") } }
         }
         let applier = Task { for await namespace in edited { await self.sourcesChanged(namespace: namespace) } }
+        cordoned = Self.unschedulable(try? registry.get(.nodes, namespace: "", name: registry.nodeName))
+        let nodeChanges = try? registry.store.watch(resource: APIResource.nodes.qualifiedName, namespace: nil, from: listed.revision)
+        let nodeFeed = Task { [nodeName = registry.nodeName] in
+            for await change in nodeChanges ?? AsyncStream { $0.finish() } where change.key.name == nodeName {
+                await self.nodeChanged(change.type == .deleted ? nil : change.object)
+            }
+        }
         defer {
+            nodeFeed.cancel()
             feeds.forEach { $0.cancel() }
             editedFeed.finish()
             applier.cancel()
@@ -126,6 +138,11 @@ public actor NodeAgent {
         let phase = pod.status?.phase ?? ""
         if phase == "Succeeded" || phase == "Failed" || finishedUIDs.contains(pod.uid) { return }
         if (pod.spec.nodeName ?? "").isEmpty {
+            if cordoned {
+                if unscheduled.insert(key).inserted { reportUnschedulable(pod) }
+                return
+            }
+            unscheduled.remove(key)
             registry.bind(namespace: pod.namespace, name: pod.name)
             recorders.record(PodEvent(pod, container: nil, type: "Normal", reason: "Scheduled",
                                       message: "Successfully assigned \(pod.namespace)/\(pod.name) to \(registry.nodeName)", component: "default-scheduler"))
@@ -133,6 +150,33 @@ public actor NodeAgent {
         }
         guard pod.spec.nodeName == registry.nodeName else { return }
         start(pod, key: key)
+    }
+
+    /// The scheduler's verdict for a pod while the only node is cordoned: `PodScheduled` False,
+    /// `Unschedulable`, and its `FailedScheduling` event.
+    private func reportUnschedulable(_ pod: Pod) {
+        let message = "0/1 nodes are available: 1 node(s) were unschedulable. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling."
+        let condition = JSONValue.object(["type": .string("PodScheduled"), "status": .string("False"), "reason": .string("Unschedulable"),
+                                          "message": .string(message), "lastProbeTime": .null, "lastTransitionTime": .string(Timestamp.string(Date()))])
+        registry.writeStatus(.pods, namespace: pod.namespace, name: pod.name, uid: pod.uid,
+                             status: .object(["phase": .string("Pending"), "conditions": .array([condition])]))
+        recorders.record(PodEvent(pod, container: nil, type: "Warning", reason: "FailedScheduling", message: message, component: "default-scheduler"))
+    }
+
+    /// The Node changed: cordoned or uncordoned. On uncordon the pods left unbound are scheduled.
+    private func nodeChanged(_ node: JSONValue?) {
+        cordoned = Self.unschedulable(node)
+        guard !cordoned else { return }
+        let waiting = unscheduled
+        unscheduled = []
+        for key in waiting {
+            let parts = key.split(separator: "/", maxSplits: 1).map(String.init)
+            if parts.count == 2, let pod = try? registry.get(.pods, namespace: parts[0], name: parts[1]) { sync(pod, deleted: false) }
+        }
+    }
+
+    static func unschedulable(_ node: JSONValue?) -> Bool {
+        node?["spec"]?["unschedulable"] == .bool(true)
     }
 
     private func start(_ pod: Pod, key: String) {

@@ -28,9 +28,9 @@ public struct NodeStatusReporter: Sendable {
     /// lease and reports its status until cancelled.
     public func run() async {
         let started = Timestamp.string(Date())
-        if (try? registry.get(.nodes, namespace: "", name: registry.nodeName)) == nil {
-            _ = try? registry.create(.nodes, namespace: "", body: registration)
-        }
+        let registered = (try? registry.get(.nodes, namespace: "", name: registry.nodeName)) == nil
+            && (try? registry.create(.nodes, namespace: "", body: registration)) != nil
+        recordStartEvents(registered: registered)
         let clock = ContinuousClock()
         var reported: ContinuousClock.Instant?
         while !Task.isCancelled {
@@ -40,6 +40,23 @@ public struct NodeStatusReporter: Sendable {
             }
             renewLease()
             try? await Task.sleep(for: .seconds(Self.leaseDuration / 4))
+        }
+    }
+
+    /// What `kubectl describe node` lists after a kubelet start: the kubelet's `Starting` and
+    /// condition events and, for a new node, the node controller's `RegisteredNode`. The
+    /// kubelet's reference to its node has the node's name as uid, as describe searches for.
+    func recordStartEvents(registered: Bool) {
+        let name = registry.nodeName
+        let node = EventTarget(kind: "Node", apiVersion: "v1", namespace: "", name: name, uid: name)
+        let kubelet = EventRecorder(registry: registry, component: "kubelet", host: name)
+        kubelet.normal(node, "Starting", "Starting kubelet.")
+        kubelet.normal(node, "NodeAllocatableEnforced", "Updated Node Allocatable limit across pods")
+        for condition in ["NodeHasSufficientMemory", "NodeHasNoDiskPressure", "NodeHasSufficientPID", "NodeReady"] {
+            kubelet.normal(node, condition, "Node \(name) status is now: \(condition)")
+        }
+        if registered {
+            EventRecorder(registry: registry, component: "node-controller").normal(node, "RegisteredNode", "Node \(name) event: Registered Node \(name) in Controller")
         }
     }
 

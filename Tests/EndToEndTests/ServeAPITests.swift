@@ -87,9 +87,29 @@ import Testing
         for line in [#"Container Runtime Version:\s+tandem://v1\.32\.5\+tandem"#, #"Kubelet Version:\s+v1\.32\.5\+tandem"#,
                      #"Ready\s+True\s+.*KubeletReady\s+kubelet is posting ready status"#, #"InternalIP:\s+127\.0\.0\.1"#,
                      #"MemoryPressure\s+False"#, #"pods:\s+110"#, #"default\s+crasher\s+"#,
+                     #"Normal\s+Starting\s+\S+\s+kubelet\s+Starting kubelet\."#,
+                     #"Normal\s+NodeReady\s+\S+\s+kubelet\s+Node \S+ status is now: NodeReady"#,
+                     #"Normal\s+RegisteredNode\s+\S+\s+node-controller\s+Node \S+ event: Registered Node \S+ in Controller"#,
                      #"Lease:\n\s+HolderIdentity:\s+\S+\n\s+AcquireTime:\s+<unset>\n\s+RenewTime:\s+\w{3}, \d\d \w{3} \d{4}"#] {
             #expect(matches(node.stdout, line), "no \(line) in\n\(node.stdout)")
         }
+
+        // A cordoned node gets no new pods (the scheduler's FailedScheduling) until uncordoned.
+        let nodeName = try serve.kubectl(["get", "nodes", "-o", "jsonpath={.items[0].metadata.name}"]).stdout
+        #expect(try serve.kubectl(["cordon", nodeName]).stdout == "node/\(nodeName) cordoned\n")
+        #expect(matches(try serve.kubectl(["get", "nodes"]).stdout, #"\n\S+\s+Ready,SchedulingDisabled\s+"#))
+        let waiter = "serve-cordon-\(UUID().uuidString.prefix(8))"
+        #expect(try serve.kubectl(["run", "waiter", "--image=busybox", "--", "sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done # \(waiter)"]).status == 0)
+        var unscheduled = ""
+        #expect(waitUntil(10) {
+            unscheduled = (try? serve.kubectl(["describe", "pod", "waiter"]).stdout) ?? ""
+            return matches(unscheduled, #"Warning\s+FailedScheduling\s+\S+\s+default-scheduler\s+0/1 nodes are available: 1 node\(s\) were unschedulable\."#)
+        }, "\(unscheduled)")
+        #expect(matches(unscheduled, #"PodScheduled\s+False"#) && serve.containers(waiter).isEmpty, "\(unscheduled)")
+        #expect(try serve.kubectl(["uncordon", nodeName]).stdout == "node/\(nodeName) uncordoned\n")
+        #expect(try serve.kubectl(["wait", "--for=condition=Ready", "pod/waiter", "--timeout=30s"]).status == 0)
+        #expect(!serve.containers(waiter).isEmpty)
+        #expect(try serve.kubectl(["delete", "pod", "waiter"]).status == 0)
 
         let leases = try serve.kubectl(["get", "leases", "-n", "kube-node-lease"])
         #expect(matches(leases.stdout, #"^NAME\s+HOLDER\s+AGE\n(\S+)\s+\1\s+\d+s\n$"#), "\(leases.stdout) \(leases.stderr)")
