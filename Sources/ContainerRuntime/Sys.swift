@@ -91,6 +91,21 @@ public enum Sys {
         try writeAll(fd, Array(bytes))
     }
 
+    /// Replaces `path` with `bytes` through a temporary file and rename(2), so a reader (or a
+    /// Tandem restarted after `kill -9`) sees the old or the new content, never a torn one. No
+    /// fsync: these are state files that must survive the process, not the machine (a rebooted
+    /// node has no containers left to adopt), and on ext4 an fsync commits the journal, which
+    /// stalls every mkdir on a pod's start path behind it for milliseconds.
+    public static func replaceFile(_ path: String, _ bytes: some Collection<UInt8>, mode: mode_t = 0o644) throws {
+        let temp = path + ".tmp"
+        try writeFile(temp, bytes, mode: mode)
+        guard rename(temp, path) == 0 else {
+            let error = RuntimeError.errno("rename \(temp)")
+            unlink(temp)
+            throw error
+        }
+    }
+
     static var environment: [String] {
         ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" }
     }

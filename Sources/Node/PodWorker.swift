@@ -239,7 +239,7 @@ public actor PodWorker {
         let checkpoint = PodCheckpoint(pod: bare, runtime: runtimeStatus, network: sandbox, sandboxStateDir: sandboxStateDir,
                                        sandboxCgroup: sandboxCgroup, containers: containers)
         guard let data = try? JSONEncoder().encode(checkpoint), data != checkpointData,
-              (try? data.write(to: URL(fileURLWithPath: PodCheckpoint.path(podDir: ctx.podDirectory(pod))), options: .atomic)) != nil else { return }
+              (try? Sys.replaceFile(PodCheckpoint.path(podDir: ctx.podDirectory(pod)), data, mode: 0o600)) != nil else { return }
         checkpointData = data
     }
 
@@ -879,7 +879,7 @@ actor StatusFileWriter {
         written = version
         let dir = (path as NSString).deletingLastPathComponent
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try? data.write(to: URL(fileURLWithPath: path), options: .atomic)
+        try? Sys.replaceFile(path, data)
     }
 }
 

@@ -53,6 +53,9 @@ struct Bench: AsyncParsableCommand {
     @Flag(help: "Print the figures as JSON.")
     var json = false
 
+    @Flag(name: .customLong("pod-start-only"), help: "Measure only the pod start figures (section 1), for profiling the start path.")
+    var podStartOnly = false
+
     func validate() throws {
         guard iterations >= 1 else { throw ValidationError("--iterations must be at least 1") }
         guard logBytes >= 100 else { throw ValidationError("--log-bytes must be at least 100") }
@@ -115,6 +118,7 @@ struct Bench: AsyncParsableCommand {
         figures.networkSetup = Stats(netSetup)
         figures.runtimeStart = Stats(single)
         figures.directSingle = Stats(singleDirect)
+        if podStartOnly { return figures }
 
         // 2. Log capture through the real runtime beside `> file` of the same byte stream.
         // Three rounds, medians of each side: one 1 GiB write is at the mercy of dirty-page
@@ -450,9 +454,11 @@ struct Figures {
                              String(format: "%.0f MB/s   = %.2fx coreutils tail -F (%.0f MB/s)   medians of 3 rounds; rotations: tandem bench logs",
                                     tandem.megabytesPerSecond, tail.seconds / tandem.seconds, tail.megabytesPerSecond)))
         }
-        lines.append(row("git-sync publish after a commit (SIGHUP)",
-                         "median \(Self.ms(gitSyncPublish.median))   p90 \(Self.ms(gitSyncPublish.p90))   = \(Self.ratio(gitSyncPublish.median, gitFetchWorktree.median)) git fetch + worktree add (\(Self.ms(gitFetchWorktree.median)))"))
-        lines.append(row("supervisor max RSS", String(format: "%.1f MiB", Double(maxRSSKiB) / 1024)))
+        if !gitSyncPublish.samples.isEmpty {
+            lines.append(row("git-sync publish after a commit (SIGHUP)",
+                             "median \(Self.ms(gitSyncPublish.median))   p90 \(Self.ms(gitSyncPublish.p90))   = \(Self.ratio(gitSyncPublish.median, gitFetchWorktree.median)) git fetch + worktree add (\(Self.ms(gitFetchWorktree.median)))"))
+        }
+        if maxRSSKiB > 0 { lines.append(row("supervisor max RSS", String(format: "%.1f MiB", Double(maxRSSKiB) / 1024))) }
         if let c = configRender { lines.append(row("config sidecar re-render after ..data swap", c.text)) }
         lines.append("(\(iterations) timed pod starts per variant after 1 warm-up; ratios are of medians measured in this run)")
         return lines.joined(separator: "\n")
@@ -481,11 +487,13 @@ struct Figures {
             "directSingle": stats(directSingle),
             "podStartOverDirect": .double(podStart.median / directStart.median),
             "podStartHostNetworkOverDirect": .double(podStartHostNetwork.median / directStart.median),
-            "maxRSSKiB": .int(Int64(maxRSSKiB)),
-            "gitSyncPublish": stats(gitSyncPublish),
-            "gitFetchWorktree": stats(gitFetchWorktree),
-            "gitSyncPublishOverGit": .double(gitSyncPublish.median / gitFetchWorktree.median),
         ]
+        if maxRSSKiB > 0 { o["maxRSSKiB"] = .int(Int64(maxRSSKiB)) }
+        if !gitSyncPublish.samples.isEmpty {
+            o["gitSyncPublish"] = stats(gitSyncPublish)
+            o["gitFetchWorktree"] = stats(gitFetchWorktree)
+            o["gitSyncPublishOverGit"] = .double(gitSyncPublish.median / gitFetchWorktree.median)
+        }
         if let log = logCapture {
             o["logCapture"] = .object([
                 "bytes": .int(Int64(log.bytes)),

@@ -288,7 +288,7 @@ public actor PodNetwork {
     private func writeRecord(_ record: SandboxRecord, name: String) {
         guard let data = try? JSONEncoder().encode(record) else { return }
         let path = config.cacheDir + "/" + name + ".json"
-        try? data.write(to: URL(fileURLWithPath: path), options: .atomic)
+        try? Sys.replaceFile(path, data, mode: 0o600)
     }
 
     private func readRecord(name: String) -> SandboxRecord? {
