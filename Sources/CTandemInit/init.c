@@ -410,23 +410,57 @@ static void exec_resolved(void) {
     errno = saw_eacces ? EACCES : ENOENT;
 }
 
+/* The host trees every container gets: /dev, a read-only /sys, and the host's data
+ * directories, which stay live: an overlay never shows changes made to its lower layer after
+ * a lookup (a repository pushed to under /srv would look frozen), so these are bind-mounted
+ * over the overlay, shared with the host like hostPath volumes. */
+static const char *const live_dirs[] = { "/home", "/media", "/mnt", "/srv" };
+enum { N_LIVE = 4 };
+static int host_dev = -1, host_sys = -1, host_live[N_LIVE] = { -1, -1, -1, -1 };
+static int host_trees_ready;
+
+/* Clones the host trees. A spare does it while it waits for a request, so that these six
+ * open_tree calls are not on a container's start path; the clones are detached mounts, so
+ * they attach in whatever mount namespace the container gets. (A submount made under one of
+ * these directories after the spare was forked is missing from its container, as it would be
+ * from a container started just before.) A spare keeps them at TANDEM_HOST_TREE_FD onwards,
+ * which the shuffle of a request's descriptors leaves alone (`zygote_child`). Returns the
+ * failed step, or NULL. */
+static const char *clone_host_trees(int pinned) {
+    if (host_trees_ready) return NULL;
+    int *fds[] = { &host_dev, &host_sys, &host_live[0], &host_live[1], &host_live[2], &host_live[3] };
+    if ((host_dev = clone_tree("/dev", 0)) < 0) return "clone /dev";
+    if ((host_sys = clone_tree("/sys", 1)) < 0) return "clone /sys";
+    for (int i = 0; i < N_LIVE; i++) {
+        struct stat st;
+        host_live[i] = stat(live_dirs[i], &st) == 0 && S_ISDIR(st.st_mode) ? clone_tree(live_dirs[i], 0) : -1;
+    }
+    for (int i = 0; pinned && i < TANDEM_HOST_TREE_FDS; i++) {
+        if (*fds[i] < 0) continue;
+        if (dup3(*fds[i], TANDEM_HOST_TREE_FD + i, O_CLOEXEC) < 0) return "keep the host trees";
+        close(*fds[i]);
+        *fds[i] = TANDEM_HOST_TREE_FD + i;
+    }
+    host_trees_ready = 1;
+    return NULL;
+}
+
+/* Sandboxes and exec'd commands attach none of them; the pause process must not pin them. */
+static void release_host_trees(void) {
+    int *fds[] = { &host_dev, &host_sys, &host_live[0], &host_live[1], &host_live[2], &host_live[3] };
+    for (size_t i = 0; i < sizeof fds / sizeof *fds; i++) {
+        if (*fds[i] >= 0) close(*fds[i]);
+        *fds[i] = -1;
+    }
+    host_trees_ready = 0;
+}
+
 static void child_run(void) {
     const char *iso_arg, *iso_step;
     if ((iso_step = isolation_enter(&iso_arg))) die(iso_step, iso_arg);
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) die("make / rprivate", NULL);
-    int dev = clone_tree("/dev", 0);
-    if (dev < 0) die("clone /dev", NULL);
-    int sys = clone_tree("/sys", 1);
-    if (sys < 0) die("clone /sys", NULL);
-    /* The host's data directories stay live: an overlay never shows changes made to its lower
-     * layer after a lookup (a repository pushed to under /srv would look frozen), so these are
-     * bind-mounted over the overlay, shared with the host like hostPath volumes. */
-    static const char *live[] = { "/home", "/media", "/mnt", "/srv" };
-    int live_tree[4];
-    for (int i = 0; i < 4; i++) {
-        struct stat st;
-        live_tree[i] = stat(live[i], &st) == 0 && S_ISDIR(st.st_mode) ? clone_tree(live[i], 0) : -1;
-    }
+    if ((iso_step = clone_host_trees(0))) die(iso_step, NULL);
+    int dev = host_dev, sys = host_sys;
     /* The pod's /dev/shm: the sandbox's tmpfs, which this mount namespace copied. */
     int shm = -1;
     if (cfg.shm && (shm = clone_tree(cfg.shm, 0)) < 0) die("clone the pod's /dev/shm", cfg.shm);
@@ -459,10 +493,10 @@ static void child_run(void) {
     } else if (mount("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=65536k") < 0) {
         die("mount", "/dev/shm");
     }
-    for (int i = 0; i < 4; i++) {
-        if (live_tree[i] < 0) continue;
-        if (attach_tree(live_tree[i], live[i]) < 0) die("mount host directory", live[i]);
-        close(live_tree[i]);
+    for (int i = 0; i < N_LIVE; i++) {
+        if (host_live[i] < 0) continue;
+        if (attach_tree(host_live[i], live_dirs[i]) < 0) die("mount host directory", live_dirs[i]);
+        close(host_live[i]);
     }
     for (int i = 0; i < cfg.nbinds; i++) {
         struct bind *b = &cfg.binds[i];
@@ -691,6 +725,7 @@ static void child_pause(void) {
 }
 
 static void sandbox_mode(void) {
+    release_host_trees();
     if (!cfg.shm) { status_line("E", "config: missing shm dir"); _exit(128); }
     /* A real fork, not the vfork of containers: this child never execs. Without a hostname
      * (hostNetwork) the pod keeps the host's UTS namespace, as the kubelet's pods do. */
@@ -717,6 +752,7 @@ static void child_exec(void) {
 }
 
 static void exec_mode(void) {
+    release_host_trees();
     static const struct { const char *name; int type; } nss[] = {
         { "ipc", CLONE_NEWIPC }, { "uts", CLONE_NEWUTS }, { "net", CLONE_NEWNET },
         { "pid", CLONE_NEWPID }, { "mnt", CLONE_NEWNS },
@@ -788,7 +824,9 @@ static void zygote_child(const int fds[TANDEM_ZYGOTE_NFDS], const char *mode) {
     signal(SIGCHLD, SIG_DFL);
     if (dup2(fds[0], 0) < 0 || dup2(fds[1], 1) < 0 || dup2(fds[2], 2) < 0 || dup2(fds[3], TANDEM_INIT_FD_CONFIG) < 0) _exit(128);
     if (fds[4] != TANDEM_INIT_FD_STATUS && dup2(fds[4], TANDEM_INIT_FD_STATUS) < 0) _exit(128);
-    syscall(SYS_close_range, TANDEM_INIT_FD_STATUS + 1, ~0U, 0);
+    /* Everything else goes but the host trees the spare cloned ahead (see clone_host_trees). */
+    syscall(SYS_close_range, TANDEM_INIT_FD_STATUS + 1, TANDEM_HOST_TREE_FD - 1, 0);
+    syscall(SYS_close_range, TANDEM_HOST_TREE_FD + TANDEM_HOST_TREE_FDS, ~0U, 0);
     shim_main(mode);
 }
 
@@ -829,6 +867,8 @@ static int receive_request(char mode[16], int fds[TANDEM_ZYGOTE_NFDS]) {
  * soon as it has a request, so the next spare is forked while this one sets up, and 'q'
  * when tandem closed the socket. Never returns. */
 static void spare_main(int taken) {
+    /* A failure here is retried, and reported, by the container that needs the trees. */
+    if (clone_host_trees(1)) release_host_trees();
     struct pollfd p[2] = {
         { .fd = TANDEM_ZYGOTE_FD_SOCKET, .events = POLLIN },
         { .fd = TANDEM_INIT_FD_LIFELINE, .events = POLLIN },

@@ -119,6 +119,9 @@ public struct PodSandbox: Sendable, Codable {
     public var sharesPIDNamespace: Bool
     /// `hostPID`: containers stay in the host's PID namespace (and see every host process).
     public var usesHostPIDNamespace = false
+    /// The pod's hostname, which each container sets in the sandbox's UTS namespace as it joins:
+    /// a sandbox from the pool was started before its pod was known (`SandboxPool`).
+    public var hostname: String?
 }
 
 /// A running (or exited) container: its PID 1 is a host process in its own namespaces.
@@ -167,6 +170,9 @@ public final class ContainerProcess: Sendable {
     /// Kills the shim (tests use it to simulate the shim dying).
     func killShim() { session.killShim() }
 
+    /// Whether the process is known to have exited.
+    var hasExited: Bool { session.childExited }
+
     /// The shim's host pid.
     var shimPid: pid_t? { session.shimPid }
 }
@@ -192,6 +198,8 @@ public final class Runtime: Sendable {
     private let zygote: Zygote?
     let logEcho: (@Sendable (_ containerID: String, _ stream: LogStream, _ line: String) -> Void)?
     private let logger = Logger(label: "tandem.runtime")
+    /// Ready sandboxes, once `enableSandboxPool` was called.
+    let sandboxPool = Mutex<SandboxPool?>(nil)
 
     public init(logEcho: (@Sendable (_ containerID: String, _ stream: LogStream, _ line: String) -> Void)?,
                 persistent: Bool = false) throws {
@@ -235,11 +243,16 @@ public final class Runtime: Sendable {
     public func start(_ spec: ContainerSpec) async throws -> ContainerProcess {
         guard !spec.argv.isEmpty else { throw ContainerStartError(message: "no command") }
         let upper = spec.stateDir + "/upper", work = spec.stateDir + "/work", merged = spec.stateDir + "/merged"
-        // A fresh writable layer for every start, as a restarted container gets on a node.
-        for dir in [upper, work] where FileManager.default.fileExists(atPath: dir) {
+        // A fresh writable layer for every start, as a restarted container gets on a node. The
+        // state dir is new on every start Tandem makes, so the layer is checked for by mkdir(2)
+        // itself rather than by a stat before it.
+        try Sys.mkdirs(spec.stateDir)
+        for dir in [upper, work] where mkdir(dir, 0o755) != 0 {
+            guard errno == EEXIST else { throw RuntimeError.errno("mkdir \(dir)") }
             try FileManager.default.removeItem(atPath: dir)
+            try Sys.mkdirs(dir)
         }
-        for dir in [upper, work, merged] { try Sys.mkdirs(dir) }
+        try Sys.mkdirs(merged)
         for (path, content) in spec.files {
             let dest = upper + (path.hasPrefix("/") ? path : "/" + path)
             try Sys.mkdirs((dest as NSString).deletingLastPathComponent)
@@ -263,6 +276,7 @@ public final class Runtime: Sendable {
         config.add("merged", merged)
         if let sandbox = spec.sandbox {
             config.add("sandbox", String(sandbox.pid))
+            if let hostname = sandbox.hostname { config.add("hostname", hostname) }
             config.add("shm", sandbox.shmDir)
             if sandbox.sharesPIDNamespace { config.add("sharepid", "1") }
             if sandbox.usesHostPIDNamespace { config.add("hostpid", "1") }
@@ -318,9 +332,38 @@ public final class Runtime: Sendable {
                              hostPID: Bool = false, hostIPC: Bool = false,
                              isolation: ProcessIsolation = ProcessIsolation(), stateDir: String? = nil) async throws
         -> (process: ContainerProcess, sandbox: PodSandbox) {
+        if !sharePIDNamespace, !hostPID, !hostIPC, let stateDir,
+           let taken = takePooledSandbox(ownUTS: hostname != nil, stateDir: stateDir) {
+            Self.apply(isolation, toPooled: taken.process.pid)
+            var sandbox = PodSandbox(pid: taken.process.pid, shmDir: taken.shmDir, sharesPIDNamespace: false)
+            sandbox.hostname = hostname
+            return (taken.process, sandbox)
+        }
+        let started = try await startFreshSandbox(id: id, hostname: hostname, shmDir: shmDir, sharePIDNamespace: sharePIDNamespace,
+                                                  hostPID: hostPID, hostIPC: hostIPC, isolation: isolation, persist: persistent && stateDir != nil)
+        if persistent, let stateDir { writeRecord(for: started.process, at: stateDir, sandbox: started.sandbox) }
+        return started
+    }
+
+    /// What the shim's child would have applied to a fresh sandbox: the OOM score, if not the one
+    /// pooled sandboxes start with, and the cgroups, joined off the pod's path (moving a process
+    /// between v1 cgroups waits for an RCU grace period), which nothing of the pod waits for.
+    private static func apply(_ isolation: ProcessIsolation, toPooled pid: pid_t) {
+        if let adj = isolation.oomScoreAdj, adj != sandboxOOMScoreAdj {
+            try? Sys.writeFile("/proc/\(pid)/oom_score_adj", Array(String(adj).utf8))
+        }
+        guard !isolation.cgroupProcs.isEmpty else { return }
+        Task.detached(priority: .utility) {
+            for procs in isolation.cgroupProcs { try? Sys.writeFile(procs, Array(String(pid).utf8)) }
+        }
+    }
+
+    func startFreshSandbox(id: String, hostname: String?, shmDir: String, sharePIDNamespace: Bool = false, hostPID: Bool = false,
+                           hostIPC: Bool = false, isolation: ProcessIsolation, persist: Bool = false) async throws
+        -> (process: ContainerProcess, sandbox: PodSandbox) {
         try Sys.mkdirs(shmDir)
         var config = ShimConfig()
-        if persistent, stateDir != nil { config.add("persist", "1") }
+        if persist { config.add("persist", "1") }
         config.add("shm", shmDir)
         isolation.add(to: &config)
         if let hostname { config.add("hostname", hostname) }
@@ -333,7 +376,6 @@ public final class Runtime: Sendable {
         case .success(let pid):
             let process = ContainerProcess(id: "sandbox-\(id)", pid: pid, startedAt: Date(), session: session)
             let sandbox = PodSandbox(pid: pid, shmDir: shmDir, sharesPIDNamespace: sharePIDNamespace, usesHostPIDNamespace: hostPID)
-            if persistent, let stateDir { writeRecord(for: process, at: stateDir, sandbox: sandbox) }
             return (process, sandbox)
         case .failure(let e):
             _ = await session.finished()
@@ -467,7 +509,7 @@ public final class Runtime: Sendable {
         // with it; this unmount is for robustness against a host-side mount.
         umount2(merged, Int32(MNT_DETACH))
         _ = claimed.withLock { $0.remove(stateDir) }
-        for entry in ["upper", "work", "merged", "shim.json"] {
+        for entry in ["upper", "work", "merged", "shm", "shim.json"] {
             try? FileManager.default.removeItem(atPath: stateDir + "/" + entry)
         }
         // Remove the state dir itself if nothing else (such as the log) lives there.

@@ -47,4 +47,7 @@ public struct NodeContext: Sendable {
     public func podDirectory(_ pod: Pod) -> String {
         "\(root)/pods/\(pod.namespace)_\(pod.name)_\(pod.uid)"
     }
+
+    /// Where containers' and sandboxes' state directories (overlay layers, shim records) live.
+    public var containersDirectory: String { root + "/containers" }
 }

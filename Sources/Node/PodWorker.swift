@@ -3,6 +3,7 @@ import ContainerRuntime
 import Foundation
 import KubeAPI
 import PodLifecycle
+import Synchronization
 
 /// The kubelet's per-pod worker: one actor per pod that repeatedly asks `PodLifecycle` what to do
 /// and does it (`SyncPod`), then, once the pod is finished or deleted, terminates it
@@ -52,7 +53,6 @@ public actor PodWorker {
     /// does not wait for it; one chain (so a crash loop adds no tasks), awaited before the pod
     /// counts as terminated.
     private var layerRemoval: Task<Void, Never>?
-    private var statusVersion = 0
     private let statusFile: StatusFileWriter
     /// What `checkpoint.json` (see `PodCheckpoint`) holds; written only on a persistent runtime.
     private var checkpointData: Data?
@@ -332,7 +332,7 @@ public actor PodWorker {
             try writeEtcHosts()
             if podSandbox == nil {
                 let hostname = pod.spec.hostNetwork == true ? nil : (pod.spec.hostname ?? pod.name)
-                let stateDir = "\(ctx.root)/containers/\(Self.newID())"
+                let stateDir = "\(ctx.containersDirectory)/\(Self.newID())"
                 let started = try await ctx.runtime.startSandbox(id: pod.uid, hostname: hostname, shmDir: ctx.podDirectory(pod) + "/shm",
                                                                  sharePIDNamespace: pod.spec.shareProcessNamespace == true,
                                                                  hostPID: pod.spec.hostPID == true, hostIPC: pod.spec.hostIPC == true,
@@ -549,7 +549,7 @@ public actor PodWorker {
                                               args: container.args?.map { ContainerEnvironment.expand($0, mapping) })
         let id = Self.newID()
         let podDir = ctx.podDirectory(pod)
-        let stateDir = "\(ctx.root)/containers/\(id)"
+        let stateDir = "\(ctx.containersDirectory)/\(id)"
 
         var mounts: [BindMount] = []
         for m in container.volumeMounts ?? [] {
@@ -753,6 +753,8 @@ public actor PodWorker {
         done = true
         if checkpointData != nil { try? FileManager.default.removeItem(atPath: PodCheckpoint.path(podDir: ctx.podDirectory(pod))) }
         publish(terminated: true)
+        // The final status is on disk when `run` returns, whoever removes the pod's directory next.
+        statusFile.flush()
         wakeContinuation.finish()
     }
 
@@ -829,15 +831,11 @@ public actor PodWorker {
     // MARK: - Status
 
     /// `POD_DIR/pod.json`: the pod as last published, for tools and tests that look at a running
-    /// pod from outside (its IP, its container states) — the kubelet's status, on disk. Encoded
-    /// and written off the worker, so a status change never waits for the disk.
+    /// pod from outside (its IP, its container states) — the kubelet's status, on disk. Written
+    /// off the worker and coalesced (see `StatusFileWriter`), so a status change never waits for
+    /// the disk.
     private func writeStatusFile() {
-        statusVersion += 1
-        let (pod, version, writer) = (pod, statusVersion, statusFile)
-        Task.detached(priority: .utility) {
-            guard let data = try? JSONEncoder.pod.encode(pod) else { return }
-            await writer.write(data, version: version)
-        }
+        statusFile.submit(pod)
     }
 
     private func schedule(at date: Date) {
@@ -866,20 +864,43 @@ public actor PodWorker {
     }
 }
 
-/// Writes `pod.json` atomically, newest version wins: writes of older statuses that arrive late
-/// are dropped.
-actor StatusFileWriter {
+/// Writes `pod.json` atomically, coalescing: a pod start publishes half a dozen statuses within
+/// a few milliseconds, and encoding each one (JSONEncoder, some 4 KB) took CPU from the very
+/// containers starting beside it on a small node. The newest status is written at most
+/// `delay` after it was submitted, older ones that it overtook never; `flush` writes at once.
+final class StatusFileWriter: Sendable {
     private let path: String
-    private var written = 0
+    private let delay: Duration = .milliseconds(20)
+    private let pending = Mutex<(pod: Pod?, scheduled: Bool)>((nil, false))
+    /// Held while encoding and writing, so two flushes cannot write out of order.
+    private let writing = Mutex<Void>(())
 
     init(path: String) { self.path = path }
 
-    func write(_ data: Data, version: Int) {
-        guard version > written else { return }
-        written = version
-        let dir = (path as NSString).deletingLastPathComponent
-        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try? Sys.replaceFile(path, data)
+    func submit(_ pod: Pod) {
+        let schedule = pending.withLock { p in
+            p.pod = pod
+            defer { p.scheduled = true }
+            return !p.scheduled
+        }
+        guard schedule else { return }
+        Task.detached(priority: .utility) { [self, delay] in
+            try? await Task.sleep(for: delay)
+            flush()
+        }
+    }
+
+    func flush() {
+        writing.withLock { _ in
+            let next = pending.withLock { p in
+                defer { p = (nil, false) }
+                return p.pod
+            }
+            guard let next, let data = try? JSONEncoder.pod.encode(next) else { return }
+            let dir = (path as NSString).deletingLastPathComponent
+            try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            try? Sys.replaceFile(path, data)
+        }
     }
 }
 

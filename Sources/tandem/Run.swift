@@ -141,6 +141,7 @@ struct Run: AsyncParsableCommand {
             await network.cleanupStale()
             context = NodeContext(root: root, runtime: runtime, network: network, images: catalog, timeline: timeline,
                                   hostIP: "127.0.0.1", nodeName: proxyConfig.nodeName, cgroups: Self.nodeCgroups())
+            runtime.enableSandboxPool(containersDir: context.containersDirectory)
             context.clusterDNS = served ? await proxier.dnsIP : nil
             context.clusterDomain = proxyConfig.clusterDomain
         } catch {
@@ -186,6 +187,7 @@ struct Run: AsyncParsableCommand {
         await startedDNS?.stop()
         await requests?.finish()
         await context.network.shutdown()
+        await context.runtime.drainSandboxPool()
         watcher?.cancel()
         timer?.cancel()
         stop.cancel()

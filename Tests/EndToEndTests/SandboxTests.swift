@@ -5,10 +5,12 @@ import Testing
 /// The pod sandbox (the pause container's part): what a pod's containers share, and what happens
 /// when it is lost.
 @Suite(.serialized) struct SandboxTests {
-    /// The `pause` processes below a running tandem.
+    /// The `pause` processes of pods below a running tandem; not the ready ones of its sandbox
+    /// pool, whose /dev/shm is still mounted in a `pool-` directory (a taken one's is renamed).
     static func pauses(of run: BackgroundRun) -> [Int32] {
         descendants(of: run.process.processIdentifier).filter {
             (try? String(contentsOfFile: "/proc/\($0)/comm", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) == "pause"
+                && !((try? String(contentsOfFile: "/proc/\($0)/mountinfo", encoding: .utf8))?.contains("/containers/pool-") ?? false)
         }.sorted()
     }
 

@@ -57,6 +57,9 @@
 #define TANDEM_KEEP_STATUS 12
 #define TANDEM_KEEP_RELEASE_R 13
 #define TANDEM_KEEP_RELEASE_W 14
+/* A spare shim's clones of the host's /dev, /sys, /home, /media, /mnt and /srv (init.c). */
+#define TANDEM_HOST_TREE_FD 20
+#define TANDEM_HOST_TREE_FDS 6
 #define TANDEM_ZYGOTE_FD_SOCKET 3
 #define TANDEM_ZYGOTE_NFDS 5
 

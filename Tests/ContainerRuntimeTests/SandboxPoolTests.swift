@@ -1,0 +1,62 @@
+import Foundation
+import Testing
+@testable import ContainerRuntime
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("SandboxPool") struct SandboxPoolTests {
+    /// A pod's sandbox taken from the pool is the pod's own: its directory is the one asked for,
+    /// its containers get the pod's hostname and share its /dev/shm and IPC namespace, the host's
+    /// hostname is untouched, and draining the pool leaves no directory or process behind.
+    @Test func pooledSandboxTakesThePodsIdentity() async throws {
+        let scratch = try Scratch()
+        let runtime = try Runtime(logEcho: nil)
+        let containers = scratch.dir + "/containers"
+        runtime.enableSandboxPool(containersDir: containers)
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(10)
+        while runtime.sandboxPool.withLock({ $0?.ready.count ?? 0 }) < 2, clock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let pooledPids = runtime.sandboxPool.withLock { p in Set((p?.ready.values.map(\.process.pid)) ?? []) }
+        try #require(pooledPids.count == 2)
+
+        let stateDir = containers + "/sandbox1"
+        let (pause, sandbox) = try await runtime.startSandbox(id: "pod1", hostname: "web-1", shmDir: scratch.dir + "/shm-unused",
+                                                              stateDir: stateDir)
+        #expect(pooledPids.contains(pause.pid))
+        #expect(sandbox.shmDir == stateDir + "/shm")
+        #expect(FileManager.default.fileExists(atPath: stateDir + "/shm"))
+        #expect(!FileManager.default.fileExists(atPath: scratch.dir + "/shm-unused"))
+
+        func run(_ script: String) async throws -> [String] {
+            var spec = scratch.spec(["sh", "-c", script])
+            spec.hostname = nil
+            spec.sandbox = sandbox
+            let c = try await runtime.start(spec)
+            #expect(await c.wait().exitCode == 0)
+            defer { runtime.removeState(spec) }
+            return try criRecords(spec.logPath).map(\.text)
+        }
+        let first = try await run("cat /proc/sys/kernel/hostname; echo shared > /dev/shm/x; readlink /proc/self/ns/ipc")
+        let second = try await run("cat /proc/sys/kernel/hostname; cat /dev/shm/x; readlink /proc/self/ns/ipc")
+        #expect(first.first == "web-1")
+        #expect(second.first == "web-1")
+        #expect(second.dropFirst().first == "shared")
+        #expect(first.last == second.last)
+        let hostIPC = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/ipc")
+        #expect(first.last != hostIPC)
+        var uts = utsname()
+        uname(&uts)
+        let hostName = withUnsafeBytes(of: uts.nodename) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        #expect(hostName != "web-1")
+
+        pause.signal(SIGKILL)
+        _ = await pause.wait()
+        runtime.removeState(stateDir: stateDir)
+        await runtime.drainSandboxPool()
+        #expect((try FileManager.default.contentsOfDirectory(atPath: containers)).isEmpty)
+        for pid in pooledPids where pid != pause.pid { #expect(!isAlive(pid)) }
+    }
+}
