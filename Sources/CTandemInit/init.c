@@ -325,6 +325,17 @@ static int read_config(void) {
 /* In the child, errors go to the sync pipe; the parent forwards them as "E ...". */
 static int sync_fd = -1;
 
+/* A shim forked as a spare tells the zygote it was taken (TANDEM_SPARE_TAKEN_FD) only once its
+ * child runs, so that forking the next spare, which then clones the host trees, does not
+ * compete for the CPU with this start. A shim that fails first exits, and the zygote reads
+ * EOF instead. */
+static void spare_taken(void) {
+    if (fcntl(TANDEM_SPARE_TAKEN_FD, F_GETFD) < 0) return;
+    ssize_t w;
+    do { w = write(TANDEM_SPARE_TAKEN_FD, "t", 1); } while (w < 0 && errno == EINTR);
+    close(TANDEM_SPARE_TAKEN_FD);
+}
+
 static void die(const char *step, const char *arg) {
     char buf[2048];
     int e = errno;
@@ -655,6 +666,7 @@ static pid_t spawn_synced(void (*child_fn)(void), int new_group, int ns, int sha
         _exit(128);
     }
     status_line("S", "%d", (int)pid);
+    spare_taken();
     return pid;
 }
 
@@ -824,8 +836,9 @@ static void zygote_child(const int fds[TANDEM_ZYGOTE_NFDS], const char *mode) {
     signal(SIGCHLD, SIG_DFL);
     if (dup2(fds[0], 0) < 0 || dup2(fds[1], 1) < 0 || dup2(fds[2], 2) < 0 || dup2(fds[3], TANDEM_INIT_FD_CONFIG) < 0) _exit(128);
     if (fds[4] != TANDEM_INIT_FD_STATUS && dup2(fds[4], TANDEM_INIT_FD_STATUS) < 0) _exit(128);
-    /* Everything else goes but the host trees the spare cloned ahead (see clone_host_trees). */
-    syscall(SYS_close_range, TANDEM_INIT_FD_STATUS + 1, TANDEM_HOST_TREE_FD - 1, 0);
+    /* Everything else goes but the spare's taken pipe and the host trees it cloned ahead
+     * (see spare_taken and clone_host_trees). */
+    syscall(SYS_close_range, TANDEM_INIT_FD_STATUS + 1, TANDEM_SPARE_TAKEN_FD - 1, 0);
     syscall(SYS_close_range, TANDEM_HOST_TREE_FD + TANDEM_HOST_TREE_FDS, ~0U, 0);
     shim_main(mode);
 }
@@ -863,9 +876,9 @@ static int receive_request(char mode[16], int fds[TANDEM_ZYGOTE_NFDS]) {
 }
 
 /* A spare: a zygote child forked ahead of time, waiting for the next start request, so the
- * fork is not on a container's start path. It tells the zygote (one byte on `taken`) as
- * soon as it has a request, so the next spare is forked while this one sets up, and 'q'
- * when tandem closed the socket. Never returns. */
+ * fork is not on a container's start path. It tells the zygote (one byte on `taken`) once
+ * its request's process runs (`spare_taken`), so the next spare is forked after this start
+ * rather than beside it, and 'q' when tandem closed the socket. Never returns. */
 static void spare_main(int taken) {
     /* A failure here is retried, and reported, by the container that needs the trees. */
     if (clone_host_trees(1)) release_host_trees();
@@ -881,10 +894,13 @@ static void spare_main(int taken) {
         char mode[16];
         int fds[TANDEM_ZYGOTE_NFDS];
         int got = receive_request(mode, fds);
-        ssize_t w;
-        do { w = write(taken, got < 0 ? "q" : "t", 1); } while (w < 0 && errno == EINTR);
+        if (got <= 0) {
+            ssize_t w;
+            do { w = write(taken, got < 0 ? "q" : "t", 1); } while (w < 0 && errno == EINTR);
+            _exit(0);
+        }
+        if (dup3(taken, TANDEM_SPARE_TAKEN_FD, O_CLOEXEC) < 0) _exit(128);
         close(taken);
-        if (got <= 0) _exit(0);
         zygote_child(fds, mode);
     }
 }

@@ -57,6 +57,8 @@
 #define TANDEM_KEEP_STATUS 12
 #define TANDEM_KEEP_RELEASE_R 13
 #define TANDEM_KEEP_RELEASE_W 14
+/* A spare shim's end of the pipe on which it tells the zygote it was taken (init.c). */
+#define TANDEM_SPARE_TAKEN_FD 19
 /* A spare shim's clones of the host's /dev, /sys, /home, /media, /mnt and /srv (init.c). */
 #define TANDEM_HOST_TREE_FD 20
 #define TANDEM_HOST_TREE_FDS 6
