@@ -114,6 +114,7 @@ import Testing
             metadata: {name: nomount}
             spec:
               automountServiceAccountToken: false
+              terminationGracePeriodSeconds: 1
               containers:
               - {name: main, image: busybox, command: [sleep, "3600"]}
 
