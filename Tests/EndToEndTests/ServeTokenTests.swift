@@ -151,6 +151,8 @@ import Testing
         // The pod's token authenticates, and stops when the pod is gone.
         let asPod = try serve.kubectl(["--token", token, "get", "pod", "reader", "-o", "name"])
         #expect(asPod.stdout == "pod/reader\n", "\(asPod.stderr)")
+        let execAsPod = try serve.kubectl(["--token", token, "exec", "reader", "--", "cat", "/var/run/secrets/kubernetes.io/serviceaccount/namespace"])
+        #expect(execAsPod.stdout == "default", "\(execAsPod.stdout) \(execAsPod.stderr)")
         #expect(try serve.kubectl(["delete", "pod", "reader"]).status == 0)
         #expect(try serve.kubectl(["--token", token, "get", "pods"]).stderr.contains("(Unauthorized)"))
         #expect(serve.stop() == 0)
