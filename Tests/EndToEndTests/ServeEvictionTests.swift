@@ -50,6 +50,17 @@ import Testing
         #expect(table.stdout.range(of: #"^NAME\s+MIN AVAILABLE\s+MAX UNAVAILABLE\s+ALLOWED DISRUPTIONS\s+AGE\nweb\s+2\s+N/A\s+0\s+\S+\n$"#,
                                    options: .regularExpression) != nil, "\(table.stdout)")
 
+        // kubectl create pdb (a protobuf body) and the API server's validation.
+        let created = try serve.kubectl(["create", "pdb", "other", "--selector=app=other", "--max-unavailable=50%"])
+        #expect(created.stdout == "poddisruptionbudget.policy/other created\n", "\(created.stdout) \(created.stderr)")
+        #expect(try serve.kubectl(["get", "pdb", "other", "-o", "jsonpath={.spec.maxUnavailable}"]).stdout == "50%")
+        let invalid = try serve.kubectl(["apply", "-f", "-"], input: """
+            {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "bad"},
+             "spec": {"minAvailable": -1, "selector": {"matchLabels": {"app": "web"}}}}
+            """)
+        #expect(invalid.stderr.contains(#"The PodDisruptionBudget "bad" is invalid: spec.minAvailable: Invalid value: -1: must be greater than or equal to 0"#),
+                "\(invalid.stderr)")
+
         // A pod without a controller: kubectl refuses to drain without --force (client side).
         #expect(try serve.kubectl(["run", "bare", "--image=busybox", "--", "sleep", "3600"]).status == 0)
         #expect(try serve.kubectl(["wait", "--for=condition=Ready", "pod/bare", "--timeout=60s"]).status == 0)
