@@ -108,6 +108,11 @@ import Testing
               - name: main
                 image: busybox
                 command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.2; done"]
+                volumeMounts: [{name: vault, mountPath: /var/run/secrets/tokens}]
+              volumes:
+              - name: vault
+                projected:
+                  sources: [{serviceAccountToken: {audience: vault, expirationSeconds: 7200, path: vault-token}}]
             ---
             apiVersion: v1
             kind: Pod
@@ -119,10 +124,17 @@ import Testing
               - {name: main, image: busybox, command: [sleep, "3600"]}
 
             """
+        let short = try serve.kubectl(["apply", "-f", "-"], input: """
+            {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "short"},
+             "spec": {"containers": [{"name": "main", "image": "busybox"}],
+                      "volumes": [{"name": "t", "projected": {"sources": [{"serviceAccountToken": {"expirationSeconds": 60, "path": "t"}}]}}]}}
+            """)
+        #expect(short.stderr.contains(#"The Pod "short" is invalid: spec.volumes[0].projected.sources[0].serviceAccountToken.expirationSeconds: Invalid value: 60: may not specify a duration less than 10 minutes"#),
+                "\(short.stderr)")
         #expect(try serve.kubectl(["apply", "-f", "-"], input: pods).status == 0)
         #expect(try serve.kubectl(["wait", "--for=condition=Ready", "pod/reader", "--timeout=60s"]).status == 0)
         let spec = try serve.kubectl(["get", "pod", "reader", "-o",
-            #"jsonpath={.spec.serviceAccountName}|{.spec.volumes[0].name}|{.spec.volumes[0].projected.sources[0].serviceAccountToken.expirationSeconds}|{.spec.containers[0].volumeMounts[0].mountPath}|{.spec.containers[0].volumeMounts[0].readOnly}|{.spec.initContainers[0].volumeMounts[0].name}"#]).stdout
+            #"jsonpath={.spec.serviceAccountName}|{.spec.volumes[1].name}|{.spec.volumes[1].projected.sources[0].serviceAccountToken.expirationSeconds}|{.spec.containers[0].volumeMounts[1].mountPath}|{.spec.containers[0].volumeMounts[1].readOnly}|{.spec.initContainers[0].volumeMounts[0].name}"#]).stdout
         let fields = spec.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
         #expect(fields.count == 6 && fields[0] == "default" && fields[1].hasPrefix("kube-api-access-") && fields[1].count == 21
                 && fields[2] == "3607" && fields[3] == "/var/run/secrets/kubernetes.io/serviceaccount" && fields[4] == "true" && fields[5] == fields[1],
@@ -145,6 +157,12 @@ import Testing
         let bound = (claims["kubernetes.io"] as? [String: Any])?["pod"] as? [String: Any]
         #expect(bound?["name"] as? String == "reader" && bound?["uid"] as? String == podUID, "\(claims)")
         if let exp = claims["exp"] as? Int, let iat = claims["iat"] as? Int { #expect(exp - iat == 3607) } else { Issue.record("\(claims)") }
+        // A projection of its own: another audience and lifetime, which serve does not accept.
+        let vault = try serve.kubectl(["exec", "reader", "--", "cat", "/var/run/secrets/tokens/vault-token"]).stdout
+        let vaultClaims = Self.claims(vault)
+        #expect(vaultClaims["aud"] as? [String] == ["vault"], "\(vaultClaims)")
+        if let exp = vaultClaims["exp"] as? Int, let iat = vaultClaims["iat"] as? Int { #expect(exp - iat == 7200) } else { Issue.record("\(vaultClaims)") }
+        #expect(try serve.kubectl(["--token", vault, "get", "pods"]).stderr.contains("(Unauthorized)"))
         // Mounted read-only: the container cannot replace it.
         let write = try serve.kubectl(["exec", "reader", "--", "sh", "-c", "echo x > /var/run/secrets/kubernetes.io/serviceaccount/token"])
         #expect(write.status != 0, "\(write.stdout) \(write.stderr)")
