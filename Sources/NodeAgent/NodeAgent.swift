@@ -255,6 +255,8 @@ public actor NodeAgent {
     public func shutdown() async {
         stopping = true
         statusFeed.finish()
+        tokenRefreshers.values.forEach { $0.cancel() }
+        tokenRefreshers = [:]
         let all = Array(workers.values)
         for entry in all { await entry.worker.terminate() }
         for entry in all { await entry.task.value }
