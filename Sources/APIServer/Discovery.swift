@@ -54,14 +54,32 @@ enum Discovery {
         if !r.categories.isEmpty { o["categories"] = .array(r.categories.map { .string($0) }) }
         if !r.subresources.isEmpty {
             o["subresources"] = .array(r.subresources.map { s in
-                let kind: JSONValue = s == "scale"
-                    ? .object(["group": .string("autoscaling"), "version": .string("v1"), "kind": .string("Scale")])
-                    : .object(["group": .string(""), "version": .string(r.version), "kind": .string(s == "log" ? "" : r.kind)])
-                return .object(["subresource": .string(s), "responseKind": kind,
-                         "verbs": .array((s == "log" ? ["get"] : ["get", "patch", "update"]).map { .string($0) })])
+                let (group, version, kind) = subresourceKind(r, s)
+                return .object(["subresource": .string(s),
+                                "responseKind": .object(["group": .string(group), "version": .string(version), "kind": .string(kind)]),
+                                "verbs": .array(subresourceVerbs(s).map { .string($0) })])
             })
         }
         return .object(o)
+    }
+
+    /// The kind a subresource answers with, as the real server's discovery names it.
+    static func subresourceKind(_ r: APIResource, _ s: String) -> (group: String, version: String, kind: String) {
+        switch s {
+        case "scale": ("autoscaling", "v1", "Scale")
+        case "eviction": ("policy", "v1", "Eviction")
+        case "token": ("authentication.k8s.io", "v1", "TokenRequest")
+        case "log": ("", r.version, "")
+        default: (r.group, r.version, r.kind)
+        }
+    }
+
+    static func subresourceVerbs(_ s: String) -> [String] {
+        switch s {
+        case "log": ["get"]
+        case "eviction", "token": ["create"]
+        default: ["get", "patch", "update"]
+        }
     }
 
     static func apiVersions(serverAddress: String) -> JSONValue {
@@ -94,9 +112,13 @@ enum Discovery {
             if !r.categories.isEmpty { o["categories"] = .array(r.categories.map { .string($0) }) }
             resources.append(.object(o))
             for s in r.subresources {
-                resources.append(.object(["name": .string("\(r.resource)/\(s)"), "singularName": .string(""), "namespaced": .bool(r.namespaced),
-                                          "kind": .string(s == "log" ? "Pod" : s == "scale" ? "Scale" : r.kind),
-                                          "verbs": .array((s == "log" ? ["get"] : ["get", "patch", "update"]).map { .string($0) })]))
+                let (group, version, kind) = subresourceKind(r, s)
+                var sub: [String: JSONValue] = ["name": .string("\(r.resource)/\(s)"), "singularName": .string(""), "namespaced": .bool(r.namespaced),
+                                                "kind": .string(s == "log" ? "Pod" : kind), "verbs": .array(subresourceVerbs(s).map { .string($0) })]
+                // A subresource of another group names it: `kubectl drain` finds the eviction's
+                // group-version this way (`CheckEvictionSupport`).
+                if group != r.group { (sub["group"], sub["version"]) = (.string(group), .string(version)) }
+                resources.append(.object(sub))
             }
         }
         return .object(["kind": .string("APIResourceList"), "apiVersion": .string("v1"),

@@ -33,7 +33,7 @@ struct Handler: HTTPResponder {
     func route(_ request: Request) async throws -> Response {
         let path = request.uri.path
         if !Self.publicPaths.contains(path) {
-            guard request.headers[.authorization] == "Bearer \(token)" else { throw APIError.unauthorized }
+            guard registry.authenticate(request.headers[.authorization], adminToken: token) else { throw APIError.unauthorized }
         }
         let query = Self.parseQuery(request.uri.query)
         let accept = request.headers[.accept] ?? ""
@@ -109,6 +109,13 @@ struct Handler: HTTPResponder {
             }
             return Self.json(.object(["kind": .string(resource.kind + "List"), "apiVersion": .string(resource.apiVersion),
                                       "metadata": Pagination.metadata(page), "items": .array(page.items)]))
+        case (let method, let name?, "eviction"?), (let method, let name?, "token"?):
+            guard method == .post else { throw APIError.methodNotAllowed }
+            let body = try await Self.body(request)
+            return try Self.writing(query, status: 201) { () throws(APIError) in
+                if sub == "eviction" { return try registry.evict(namespace: ns, name: name, body: body, dryRun: dryRun) }
+                return try registry.requestToken(namespace: ns, serviceAccount: name, body: body)
+            }
         case (_, let name?, "scale"?):
             return Self.json(try await scale(resource, namespace: ns, name: name, request: request, dryRun: dryRun))
         case (.get, let name?, "log"?):

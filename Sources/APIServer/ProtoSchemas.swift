@@ -22,6 +22,9 @@ enum ProtoSchemas {
         "Deployment": [1: ("metadata", .message("ObjectMeta")), 2: ("spec", .message("DeploymentSpec")), 3: ("status", .skip)],
         "Job": [1: ("metadata", .message("ObjectMeta")), 2: ("spec", .message("JobSpec")), 3: ("status", .skip)],
         "CronJob": [1: ("metadata", .message("ObjectMeta")), 2: ("spec", .message("CronJobSpec")), 3: ("status", .skip)],
+        "PodDisruptionBudget": [1: ("metadata", .message("ObjectMeta")), 2: ("spec", .message("PodDisruptionBudgetSpec")), 3: ("status", .skip)],
+        "Eviction": [1: ("metadata", .message("ObjectMeta")), 2: ("deleteOptions", .message("DeleteOptions"))],
+        "TokenRequest": [1: ("metadata", .message("ObjectMeta")), 2: ("spec", .message("TokenRequestSpec")), 3: ("status", .skip)],
 
         // meta/v1
         "ObjectMeta": [1: ("name", .string), 2: ("generateName", .string), 3: ("namespace", .string), 4: ("selfLink", .string),
@@ -32,6 +35,10 @@ enum ProtoSchemas {
         "OwnerReference": [1: ("kind", .string), 3: ("name", .string), 4: ("uid", .string), 5: ("apiVersion", .string),
                            6: ("controller?", .bool), 7: ("blockOwnerDeletion?", .bool)],
         "LabelSelector": [1: ("matchLabels", .map(.string)), 2: ("matchExpressions", .repeated(.message("LabelSelectorRequirement")))],
+        "DeleteOptions": [1: ("gracePeriodSeconds?", .int), 2: ("preconditions", .message("Preconditions")), 3: ("orphanDependents?", .bool),
+                          4: ("propagationPolicy?", .string), 5: ("dryRun", .repeated(.string)),
+                          6: ("ignoreStoreReadErrorWithClusterBreakingPotential?", .bool)],
+        "Preconditions": [1: ("uid?", .string), 2: ("resourceVersion?", .string)],
         "LabelSelectorRequirement": [1: ("key", .string), 2: ("operator", .string), 3: ("values", .repeated(.string))],
 
         // core/v1
@@ -131,6 +138,15 @@ enum ProtoSchemas {
         "CronJobSpec": [1: ("schedule", .string), 2: ("startingDeadlineSeconds?", .int), 3: ("concurrencyPolicy", .string),
                         4: ("suspend?", .bool), 5: ("jobTemplate", .message("JobTemplateSpec")), 6: ("successfulJobsHistoryLimit?", .int),
                         7: ("failedJobsHistoryLimit?", .int), 8: ("timeZone?", .string)],
+        // policy/v1
+        "PodDisruptionBudgetSpec": [1: ("minAvailable", .intOrString), 2: ("selector", .message("LabelSelector")),
+                                    3: ("maxUnavailable", .intOrString), 4: ("unhealthyPodEvictionPolicy?", .string)],
+
+        // authentication.k8s.io/v1
+        "TokenRequestSpec": [1: ("audiences", .repeated(.string)), 3: ("boundObjectRef", .message("BoundObjectReference")),
+                             4: ("expirationSeconds?", .int)],
+        "BoundObjectReference": [1: ("kind", .string), 2: ("apiVersion", .string), 3: ("name", .string), 4: ("uid", .string)],
+
         "JobTemplateSpec": [1: ("metadata", .message("ObjectMeta")), 2: ("spec", .message("JobSpec"))],
     ]
 }

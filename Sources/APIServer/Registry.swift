@@ -14,9 +14,13 @@ public final class Registry: Sendable {
     /// The kinds the stored CRDs define (`definitionsChanged` keeps it in step).
     public let customResources = CustomResources()
 
-    public init(store: ObjectStore, nodeName: String) {
+    /// The service account token signer and the root CA (nil: no tokens are issued or accepted).
+    public let tokens: ServiceAccountTokens?
+
+    public init(store: ObjectStore, nodeName: String, tokens: ServiceAccountTokens? = nil) {
         self.store = store
         self.nodeName = nodeName
+        self.tokens = tokens
     }
 
     public func key(_ r: APIResource, _ namespace: String, _ name: String) -> ObjectKey {
@@ -74,7 +78,8 @@ public final class Registry: Sendable {
         let name = meta["name"]?.stringValue ?? ""
         var object = try admit(r, tree, name: name)
         switch r.kind {
-        case "Pod": object = object.setting("status", .object(["phase": .string("Pending")]))
+        case "Pod":
+            object = try admitServiceAccount(object.setting("status", .object(["phase": .string("Pending")])), namespace: namespace, name: name)
         case "Namespace": object = object.setting("status", .object(["phase": .string("Active")]))
         case "Job":
             if case .job(var job) = try decode(r, object, name: name) {
@@ -87,6 +92,7 @@ public final class Registry: Sendable {
         if dryRun { return withTypeMeta(object, r) }
         let created = try storeCall({ try store.create(key(r, namespace, name), object, trackGeneration: r.tracksGeneration) }, r, name)
         if r == .customResourceDefinitions { definitionsChanged() }
+        if r == .namespaces { populate(namespace: name) }
         return withTypeMeta(created, r)
     }
 
@@ -274,6 +280,7 @@ public final class Registry: Sendable {
         }
         if r.custom != nil { return try CustomResources.admit(r, tree, name: name) }
         if ["ServiceAccount", "Node", "Lease"].contains(r.kind) { return try admitMetadataOnly(r, tree, name: name) }
+        if r.kind == "PodDisruptionBudget" { return try admitPodDisruptionBudget(tree, name: name) }
         var object = try decode(r, tree, name: name)
         // The Secret conversion: `stringData` is written into `data` (base64) and not stored.
         if case .secret(var secret) = object, let plain = secret.stringData {

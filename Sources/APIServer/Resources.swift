@@ -38,19 +38,20 @@ public struct APIResource: Sendable, Hashable {
 
     /// What Tandem serves. `all` is set only on kinds that answer lists (`kubectl get all`).
     public static let served: [APIResource] = [
-        APIResource("", "v1", "pods", "Pod", short: ["po"], all: true, sub: ["status", "log"]),
+        APIResource("", "v1", "pods", "Pod", short: ["po"], all: true, sub: ["status", "log", "eviction"]),
         APIResource("", "v1", "namespaces", "Namespace", namespaced: false, short: ["ns"], sub: ["status"]),
         APIResource("", "v1", "configmaps", "ConfigMap", short: ["cm"]),
         APIResource("", "v1", "secrets", "Secret"),
         APIResource("", "v1", "services", "Service", short: ["svc"], all: true, sub: ["status"]),
         APIResource("", "v1", "events", "Event", short: ["ev"]),
         APIResource("", "v1", "nodes", "Node", namespaced: false, short: ["no"], sub: ["status"]),
-        APIResource("", "v1", "serviceaccounts", "ServiceAccount", short: ["sa"]),
+        APIResource("", "v1", "serviceaccounts", "ServiceAccount", short: ["sa"], sub: ["token"]),
         APIResource("coordination.k8s.io", "v1", "leases", "Lease"),
         APIResource("apps", "v1", "deployments", "Deployment", short: ["deploy"], all: true, sub: ["status", "scale"], generation: true),
         APIResource("apps", "v1", "replicasets", "ReplicaSet", short: ["rs"], all: true, sub: ["status", "scale"], generation: true),
         APIResource("batch", "v1", "jobs", "Job", all: true, sub: ["status"], generation: true),
         APIResource("batch", "v1", "cronjobs", "CronJob", short: ["cj"], all: true, sub: ["status"], generation: true),
+        APIResource("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", short: ["pdb"], sub: ["status"], generation: true),
         APIResource("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", namespaced: false,
                     short: ["crd", "crds"], sub: ["status"], generation: true),
     ]

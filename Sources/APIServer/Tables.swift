@@ -19,7 +19,7 @@ enum Tables {
             return [Column(name: "Name", format: "name", description: "Name must be unique within a namespace.")]
                 + custom.columns.map { Column(name: $0.name, type: $0.type, format: $0.format, priority: $0.priority, description: $0.description) }
         }
-        if let columns = breadthColumns(r) { return columns }
+        if let columns = breadthColumns(r) ?? policyColumns(r) { return columns }
         switch r.kind {
         case "Pod":
             return [Column(name: "Name", format: "name", description: "Name must be unique within a namespace."),
@@ -61,7 +61,7 @@ enum Tables {
         let age = JSONValue.string(Timestamp.date(o["metadata"]?["creationTimestamp"]?.stringValue ?? "").map { PodPrinter.humanDuration(now.timeIntervalSince($0)) } ?? "<unknown>")
         func int(_ v: JSONValue?) -> Int64 { if case .int(let i)? = v { i } else { 0 } }
         if let custom = r.custom { return CustomResources.cells(custom, o, now: now) }
-        if let cells = breadthCells(r, o, now: now) { return cells }
+        if let cells = breadthCells(r, o, now: now) ?? policyCells(r, o, now: now) { return cells }
         switch r.kind {
         case "Pod":
             guard let pod = try? o.decode(Pod.self) else { return [name] + ["", "", ""].map(JSONValue.string) + [age] + Array(repeating: .string("<none>"), count: 4) }

@@ -33,10 +33,14 @@ public actor ControllerManager {
             return Task { [wake] in for await _ in changes { wake.yield() } }
         }
         let namespaces = Task { [registry] in await NamespaceController(registry: registry).run() }
+        let budgets = Task { [registry] in await DisruptionBudgetController(registry: registry).run() }
+        let rootCA = Task { [registry] in await RootCACertPublisher(registry: registry).run() }
         defer {
             feeds.forEach { $0.cancel() }
             timer?.cancel()
             namespaces.cancel()
+            budgets.cancel()
+            rootCA.cancel()
         }
         wake.yield()
         for await _ in wakes {

@@ -173,7 +173,21 @@ extension Validation {
             one("downwardAPI", source.downwardAPI != nil) {
                 (source.downwardAPI!.items ?? []).flatMap { validateDownwardAPIFile($0, "\(p).downwardAPI") }
             }
-            one("serviceAccountToken", source.serviceAccountToken != nil) { [] }
+            one("serviceAccountToken", source.serviceAccountToken != nil) {
+                // Unset, the lifetime defaults to an hour (`SetDefaults_ServiceAccountTokenProjection`).
+                let token = source.serviceAccountToken!
+                let seconds: Int64 = if case .int(let s)? = token["expirationSeconds"] { s } else { 3600 }
+                var e: [FieldError] = []
+                if seconds < 600 {
+                    e.append(.invalid("\(p).serviceAccountToken.expirationSeconds", "\(seconds)", "may not specify a duration less than 10 minutes"))
+                }
+                if seconds > 1 << 32 {
+                    e.append(.invalid("\(p).serviceAccountToken.expirationSeconds", "\(seconds)", "may not specify a duration larger than 2^32 seconds"))
+                }
+                // The API server names the source's path here, not the token's.
+                if (token["path"]?.stringValue ?? "").isEmpty { e.append(.required("\(p).path")) }
+                return e
+            }
             one("clusterTrustBundle", source.clusterTrustBundle != nil) { [] }
             if count == 0 { errs.append(.required(p, "must specify exactly 1 volume type")) }
         }

@@ -31,6 +31,10 @@ public actor NodeAgent {
     private var cordoned = false
     /// Pods left unbound because the node is cordoned, by `namespace/name`: bound on uncordon.
     private var unscheduled: Set<String> = []
+    /// The pods' service account tokens, and per pod with token projections the task that
+    /// projects its volumes again when the tokens are due for refresh.
+    private let tokens: TokenManager
+    private var tokenRefreshers: [String: Task<Void, Never>] = [:]
 
     /// - Parameter events: what the node context's timeline hands its event sink.
     public init(registry: Registry, context: NodeContext, events: AsyncStream<PodEvent>) {
@@ -39,6 +43,7 @@ public actor NodeAgent {
         (statusStream, statusFeed) = AsyncStream.makeStream(of: StatusReport.self)
         workerEvents = events
         recorders = EventRecorders(registry: registry)
+        tokens = TokenManager(registry: registry)
     }
 
     /// Runs until cancelled: first the pods already stored, then every change. After a restart
@@ -191,12 +196,24 @@ public actor NodeAgent {
             await self.finished(key: key, uid: uid, final)
         }
         workers[key] = (uid, worker, task, Self.images(pod.spec))
+        if let interval = TokenManager.refreshInterval(pod) {
+            let namespace = pod.namespace
+            tokenRefreshers[uid] = Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(interval))
+                    if Task.isCancelled { break }
+                    await worker.update(sources: self.volumeSources(namespace: namespace))
+                }
+            }
+        }
     }
 
     /// The worker is done: its pod either finished (Succeeded/Failed, and stays listed) or was
     /// deleted (and now goes).
     private func finished(key: String, uid: String, _ pod: Pod) {
         if workers[key]?.uid == uid { workers[key] = nil }
+        tokenRefreshers.removeValue(forKey: uid)?.cancel()
+        tokens.forget(podUID: uid)
         finishedUIDs.insert(uid)
         statusFeed.yield(.gone(uid))
         guard !stopping else { return }
@@ -222,7 +239,7 @@ public actor NodeAgent {
 
     /// The ConfigMaps and Secrets of a namespace when the pod starts (its volumes and env).
     private func volumeSources(namespace: String) -> VolumeSources {
-        var sources = VolumeSources()
+        var sources = VolumeSources(tokens: tokens)
         for item in (try? registry.list(.configMaps, namespace: namespace).items) ?? [] {
             if let cm = try? item.decode(ConfigMap.self), let name = cm.metadata.name { sources.configMaps[name] = cm }
         }
@@ -238,6 +255,8 @@ public actor NodeAgent {
     public func shutdown() async {
         stopping = true
         statusFeed.finish()
+        tokenRefreshers.values.forEach { $0.cancel() }
+        tokenRefreshers = [:]
         let all = Array(workers.values)
         for entry in all { await entry.worker.terminate() }
         for entry in all { await entry.task.value }

@@ -116,9 +116,10 @@ struct ServeStack {
     init(root: String, address: String, port: Int, images: String?, network: PodNetwork, nodeName: String = ProcessInfo.processInfo.hostName,
          timelineFD: Int32 = 1, adoptable: Set<String> = []) throws {
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        registry = Registry(store: try ObjectStore(path: root + "/apiserver.db"), nodeName: nodeName)
-        try registry.bootstrap()
         pki = try PKI.load(dir: root + "/pki")
+        registry = Registry(store: try ObjectStore(path: root + "/apiserver.db"), nodeName: nodeName,
+                            tokens: try ServiceAccountTokens.load(dir: root + "/pki", rootCA: pki.caPEM))
+        try registry.bootstrap()
         let catalog = try ImageCatalog(userFile: images, stateDir: root + "/images")
         catalog.prepare()
         let (podEvents, podEventFeed) = AsyncStream.makeStream(of: PodEvent.self)

@@ -258,12 +258,13 @@ import Testing
         #expect(serve.ready(), "serve did not start: \(serve.stderr)")
         for i in 1...7 { #expect(try serve.kubectl(["create", "configmap", "cm-\(i)"]).status == 0) }
         let chunked = try serve.kubectl(["get", "configmaps", "--chunk-size=3", "-o", "name"])
-        #expect(chunked.stdout == (1...7).map { "configmap/cm-\($0)\n" }.joined(), "\(chunked.stdout) \(chunked.stderr)")
+        // The root-ca-cert-publisher's kube-root-ca.crt is in every namespace, as on a cluster.
+        #expect(chunked.stdout == (1...7).map { "configmap/cm-\($0)\n" }.joined() + "configmap/kube-root-ca.crt\n", "\(chunked.stdout) \(chunked.stderr)")
         let first = try serve.kubectl(["get", "--raw", "/api/v1/namespaces/default/configmaps?limit=3"])
         let page = try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [String: Any]
         let meta = page?["metadata"] as? [String: Any]
         #expect((page?["items"] as? [Any])?.count == 3)
-        #expect(meta?["remainingItemCount"] as? Int == 4, "\(first.stdout)")
+        #expect(meta?["remainingItemCount"] as? Int == 5, "\(first.stdout)")
         let token = try #require(meta?["continue"] as? String)
         let second = try serve.kubectl(["get", "--raw", "/api/v1/namespaces/default/configmaps?limit=3&continue=\(token)"])
         let names = ((try JSONSerialization.jsonObject(with: Data(second.stdout.utf8)) as? [String: Any])?["items"] as? [[String: Any]])?

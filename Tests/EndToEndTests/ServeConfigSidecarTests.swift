@@ -76,17 +76,14 @@ import Testing
 
     /// `rest.InClusterConfig()` inside a pod of serve: the validate init container (image
     /// `quay.io/minio/operator-sidecar`, mapped to the sidecar) finds the API server through
-    /// `KUBERNETES_SERVICE_HOST`/`_PORT` and authenticates with the token and CA of a Secret
-    /// mounted where the kubelet mounts a service account's.
+    /// `KUBERNETES_SERVICE_HOST`/`_PORT` and authenticates with the service account token and CA
+    /// of the `kube-api-access-*` volume the ServiceAccount admission adds to every pod.
     @Test func theValidateInitContainerUsesTheInClusterServiceAccount() throws {
         let serve = try ServeRun()
         defer { serve.cleanup() }
         #expect(serve.ready(), "serve did not start: \(serve.stderr)")
         #expect(try serve.kubectl(["apply", "-f", ServeCustomResourceTests.examples + "/minio-tenant-crd.yaml"]).status == 0)
         #expect(try serve.kubectl(["apply", "-f", ServeCustomResourceTests.examples + "/minio-tenant.yaml"]).status == 0)
-        let sa = try serve.kubectl(["create", "secret", "generic", "minio-sa", "--from-file=token=\(serve.root)/pki/token",
-                                    "--from-file=ca.crt=\(serve.root)/pki/ca.crt", "--from-literal=namespace=default"])
-        #expect(sa.status == 0, "\(sa.stderr)")
         let kubeconfig = try String(contentsOfFile: serve.root + "/kubeconfig", encoding: .utf8)
         let port = kubeconfig.range(of: #"server: https://127\.0\.0\.1:[0-9]+"#, options: .regularExpression)
             .map { String(kubeconfig[$0].split(separator: ":").last!) } ?? ""
@@ -104,7 +101,6 @@ import Testing
                   args: [validate, --tenant, myminio, --source, api]
                   env: [{name: KUBERNETES_SERVICE_HOST, value: 127.0.0.1}, {name: KUBERNETES_SERVICE_PORT, value: "\(port)"}]
                   volumeMounts:
-                    - {name: sa, mountPath: /var/run/secrets/kubernetes.io/serviceaccount}
                     - {name: cfg, mountPath: /tmp/minio}
               containers:
                 - name: show
@@ -112,7 +108,6 @@ import Testing
                   command: [cat, /tmp/minio/config.env]
                   volumeMounts: [{name: cfg, mountPath: /tmp/minio}]
               volumes:
-                - {name: sa, secret: {secretName: minio-sa}}
                 - {name: cfg, emptyDir: {}}
 
             """.write(toFile: pod, atomically: true, encoding: .utf8)

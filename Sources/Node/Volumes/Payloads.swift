@@ -118,9 +118,14 @@ enum Payloads {
                     payload.merge(try configMap(c.items, cm, defaultMode: mode, optional: optional)) { $1 }
                 } else if let d = projection.downwardAPI {
                     payload.merge(try downwardAPI(d.items, pod: pod, defaultMode: mode, allocatable: allocatable)) { $1 }
-                } else if projection.serviceAccountToken != nil {
-                    // Tandem has no API server to issue tokens (TokenRequest).
-                    throw VolumeError("serviceAccountToken projections are not supported by Tandem (no token issuer)")
+                } else if let t = projection.serviceAccountToken {
+                    // Under `tandem run` there is no API server to issue tokens (TokenRequest).
+                    guard let tokens = sources.tokens else {
+                        throw VolumeError("serviceAccountToken projections are not supported by Tandem (no token issuer)")
+                    }
+                    let expiration: Int64 = if case .int(let e)? = t["expirationSeconds"] { e } else { 3600 }
+                    let token = try tokens.token(for: pod, audience: t["audience"]?.stringValue, expirationSeconds: expiration)
+                    payload[AtomicWriter.cleanPath(t["path"]?.stringValue ?? "token")] = FileProjection(data: Array(token.utf8), mode: mode)
                 } else if projection.clusterTrustBundle != nil {
                     throw VolumeError("clusterTrustBundle projections are not supported by Tandem")
                 }

@@ -9,11 +9,27 @@ import Glibc
 public struct VolumeSources: Sendable, Equatable {
     public var configMaps: [String: ConfigMap]
     public var secrets: [String: Secret]
+    /// Where `serviceAccountToken` projections get their tokens (the kubelet's token manager);
+    /// nil where there is no API server to issue them (`tandem run`).
+    public var tokens: (any ServiceAccountTokenSource)?
 
-    public init(configMaps: [String: ConfigMap] = [:], secrets: [String: Secret] = [:]) {
+    public init(configMaps: [String: ConfigMap] = [:], secrets: [String: Secret] = [:], tokens: (any ServiceAccountTokenSource)? = nil) {
         self.configMaps = configMaps
         self.secrets = secrets
+        self.tokens = tokens
     }
+
+    /// The same contents: the token source is the node's one, not part of what changed.
+    public static func == (a: VolumeSources, b: VolumeSources) -> Bool {
+        a.configMaps == b.configMaps && a.secrets == b.secrets
+    }
+}
+
+/// The kubelet's token manager (`pkg/kubelet/token`) as projected volumes see it: a token for
+/// the pod's service account, bound to the pod, for an audience and lifetime; the same token
+/// again until 80% of its lifetime has passed, then a new one.
+public protocol ServiceAccountTokenSource: Sendable {
+    func token(for pod: Pod, audience: String?, expirationSeconds: Int64) throws -> String
 }
 
 /// A volume ready on the host: what a container's `volumeMounts` bind-mount.
