@@ -10,6 +10,10 @@ public protocol StreamingRuntime: Sendable {
     /// `RemoteCommandError.containerNotFound` when none runs (the kubelet's `findContainer`).
     func exec(namespace: String, pod: String, uid: String, container: String, command: [String],
               stdin: Bool, tty: Bool) async throws -> any RemoteProcess
+    /// Connects to `port` on the pod's loopback, inside its network namespace (the CRI's
+    /// `PortForward`), and returns the connected socket, which the caller then owns; throws
+    /// `PortForwardError` with the kubelet's text when it cannot.
+    func portForward(namespace: String, pod: String, uid: String, port: UInt16) async throws(PortForwardError) -> Int32
 }
 
 /// A command started by `StreamingRuntime.exec`. The descriptors belong to whoever takes them
