@@ -52,8 +52,11 @@ public enum RemoteCommandError: Error, Sendable {
 }
 
 /// `kubectl exec`'s request: `…/pods/P/exec?command=…&container=C&stdin=true&stdout=true&stderr=true&tty=true`,
-/// flags present only when true, `command` repeated once per argument.
+/// flags present only when true, `command` repeated once per argument; `kubectl attach`'s is the
+/// same on `…/attach` without a command.
 struct RemoteCommandRequest: Sendable {
+    /// `exec` or `attach`, which differ only in what the streams connect to.
+    var subresource: String
     var namespace: String
     var pod: String
     var container: String?
@@ -64,13 +67,14 @@ struct RemoteCommandRequest: Sendable {
     var tty = false
 
     /// The subresources served over WebSocket streams.
-    static let subresources: Set<String> = ["exec"]
+    static let subresources: Set<String> = ["exec", "attach"]
 
     /// From `/api/v1/namespaces/NS/pods/P/exec?…`; nil for any other path.
     init?(path: String, query: String?) {
         let segments = path.split(separator: "/").map(String.init)
         guard segments.count == 7, segments[0] == "api", segments[1] == "v1", segments[2] == "namespaces",
               segments[4] == "pods", Self.subresources.contains(segments[6]) else { return nil }
+        subresource = segments[6]
         namespace = segments[3]
         pod = segments[5]
         command = []
@@ -117,7 +121,7 @@ struct RemoteCommandRequest: Sendable {
         guard stdin || stdout || stderr else {
             throw APIError.badRequest("you must specify at least 1 of stdin, stdout, stderr")
         }
-        guard !command.isEmpty else { throw APIError.badRequest("you must specify at least one command for the container") }
+        guard !command.isEmpty || subresource == "attach" else { throw APIError.badRequest("you must specify at least one command for the container") }
         return (name, spec.uid)
     }
 }
