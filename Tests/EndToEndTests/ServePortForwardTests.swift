@@ -108,6 +108,19 @@ import Testing
             let again = try Forward(serve, ["pod/web", ":80"])
             let second = try #require(again.localPort(), "\(again.stdout) \(again.stderr)")
             #expect(try Self.curl("http://127.0.0.1:\(second)/").stdout == "hello-from-the-pod\n")
+            // kubectl killed outright in the middle of a slow download: serve's connection in the
+            // pod goes too.
+            let slow = Process()
+            slow.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+            slow.arguments = ["-sS", "--max-time", "60", "--limit-rate", "100k", "-o", "/dev/null", "http://127.0.0.1:\(second)/big"]
+            try slow.run()
+            defer {
+                if slow.isRunning { kill(slow.processIdentifier, SIGKILL) }
+                slow.waitUntilExit()
+            }
+            #expect(waitUntil(10) { Self.podConnections(serve) == 1 }, "connections: \(Self.podConnections(serve))")
+            again.stop(SIGKILL)
+            #expect(waitUntil(10) { Self.podConnections(serve) == 0 }, "connections left: \(Self.podConnections(serve))")
         }
     }
 
