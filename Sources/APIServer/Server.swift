@@ -47,7 +47,8 @@ public struct APIServer: Sendable {
                 if case .dontUpgrade = decision { return true }
                 return false
             }
-            return try TLSChannel(UnservedUpgradeFilter(base: http, served: "websocket", refused: refused), tlsConfiguration: tls)
+            return try TLSChannel(UnservedUpgradeFilter(base: http, served: "websocket", refused: refused, spdy: portForward.spdyUpgrade),
+                                  tlsConfiguration: tls)
         }
         let app = Application(responder: handler, server: server,
                               configuration: .init(address: .hostname(host, port: port), serverName: nil),

@@ -35,8 +35,8 @@ import Testing
     final class Forward {
         let process: Process
         let out: String
-        init(_ serve: ServeRun, _ args: [String]) throws {
-            (process, out) = try serve.kubectlInBackground(["port-forward"] + args, keepStderr: true)
+        init(_ serve: ServeRun, _ args: [String], environment: [String: String] = [:]) throws {
+            (process, out) = try serve.kubectlInBackground(["port-forward"] + args, keepStderr: true, environment: environment)
         }
         var stdout: String { (try? String(contentsOfFile: out, encoding: .utf8)) ?? "" }
         var stderr: String { (try? String(contentsOfFile: out + ".err", encoding: .utf8)) ?? "" }
@@ -108,11 +108,11 @@ import Testing
             let again = try Forward(serve, ["pod/web", ":80"])
             let second = try #require(again.localPort(), "\(again.stdout) \(again.stderr)")
             #expect(try Self.curl("http://127.0.0.1:\(second)/").stdout == "hello-from-the-pod\n")
-            // kubectl killed outright in the middle of a slow download: serve's connection in the
-            // pod goes too.
+            // kubectl killed outright while a client holds a connection open (httpd waits for its
+            // request): serve's connection in the pod goes too.
             let slow = Process()
-            slow.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-            slow.arguments = ["-sS", "--max-time", "60", "--limit-rate", "100k", "-o", "/dev/null", "http://127.0.0.1:\(second)/big"]
+            slow.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+            slow.arguments = ["-c", "import socket,time; s=socket.create_connection(('127.0.0.1', \(second))); time.sleep(60)"]
             try slow.run()
             defer {
                 if slow.isRunning { kill(slow.processIdentifier, SIGKILL) }
@@ -120,6 +120,21 @@ import Testing
             }
             #expect(waitUntil(10) { Self.podConnections(serve) == 1 }, "connections: \(Self.podConnections(serve))")
             again.stop(SIGKILL)
+            #expect(waitUntil(10) { Self.podConnections(serve) == 0 }, "connections left: \(Self.podConnections(serve))")
+        }
+    }
+
+    /// kubectl's fallback transport, forced: `POST …/portforward` upgraded to SPDY/3.1 itself.
+    @Test func theSPDYUpgradeForwardsToo() throws {
+        try Self.withServedPod { serve, dir in
+            let forward = try Forward(serve, ["pod/web", ":80"], environment: ["KUBECTL_PORT_FORWARD_WEBSOCKETS": "false"])
+            let port = try #require(forward.localPort(), "\(forward.stdout) \(forward.stderr)")
+            let r = try Self.curl("http://127.0.0.1:\(port)/")
+            #expect(r.status == 0 && r.stdout == "hello-from-the-pod\n", "\(r) \(forward.stderr)")
+            let big = try Self.curl("http://127.0.0.1:\(port)/big", to: dir + "/big")
+            #expect(big.status == 0 && FileManager.default.contents(atPath: dir + "/big") == Data((1...Self.bigLines).map { "\($0)\n" }.joined().utf8))
+            forward.stop(SIGINT)
+            #expect(forward.process.terminationStatus == 0, "\(forward.stderr)")
             #expect(waitUntil(10) { Self.podConnections(serve) == 0 }, "connections left: \(Self.podConnections(serve))")
         }
     }

@@ -70,7 +70,7 @@ final class ServeRun: @unchecked Sendable {
 
     /// kubectl left running (`get -w`, `logs -f`); its output goes to `out`, its stderr to
     /// `out` + ".err" when `keepStderr`.
-    func kubectlInBackground(_ args: [String], keepStderr: Bool = false) throws -> (process: Process, out: String) {
+    func kubectlInBackground(_ args: [String], keepStderr: Bool = false, environment: [String: String] = [:]) throws -> (process: Process, out: String) {
         let out = outDir + "/bg-\(UUID().uuidString.prefix(6))"
         FileManager.default.createFile(atPath: out, contents: nil)
         let p = Process()
@@ -79,6 +79,7 @@ final class ServeRun: @unchecked Sendable {
         var env = ProcessInfo.processInfo.environment
         env["KUBECONFIG"] = root + "/kubeconfig"
         env["HOME"] = cacheDir
+        env.merge(environment) { $1 }
         p.environment = env
         p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
         if keepStderr { FileManager.default.createFile(atPath: out + ".err", contents: nil) }
