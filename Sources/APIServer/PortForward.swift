@@ -239,12 +239,13 @@ struct PortForwardSession: Sendable {
 }
 
 extension Handler {
-    /// A port-forward request that reached plain HTTP: the WebSocket upgrade was refused
-    /// (kubectl then retries as a SPDY POST) or never asked for. The same checks give the same
-    /// `Status`; a request that passes them is refused since only the tunnelled form is served.
+    /// A port-forward request that reached plain HTTP: neither upgrade (WebSocket, SPDY) took
+    /// it. The same checks give the same `Status` (a missing pod's 404 for both of kubectl's
+    /// transports); a request that passes them asked for no upgrade, which the API server's
+    /// upgrade-aware proxy refuses with `Upgrade request required`.
     func portForwardRefusal(_ request: Request) throws(APIError) -> Response {
         guard let forward = PortForwardRequest(path: request.uri.path) else { throw APIError.pathNotFound }
         _ = try forward.validate(registry)
-        throw APIError.badRequest("tandem serves port-forward over WebSocket (\(PortForwardRequest.tunnelledProtocol)) only, not a SPDY/3.1 upgrade")
+        throw APIError.badRequest("Upgrade request required")
     }
 }

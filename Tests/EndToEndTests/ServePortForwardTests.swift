@@ -150,6 +150,9 @@ import Testing
             let message = "an error occurred forwarding \(port) -> 81: error forwarding port 81 to pod sandbox-\(uid), uid : "
                 + "failed to connect to localhost:81 inside namespace \\\"sandbox-\(uid)\\\", IPv4: dial tcp4 127.0.0.1:81: connect: connection refused"
             #expect(waitUntil(10) { forward.stderr.contains(message) }, "\(forward.stderr)")
+            // Asked without any upgrade: the API server's refusal.
+            let plain = try serve.kubectl(["get", "--raw", "/api/v1/namespaces/default/pods/web/portforward"])
+            #expect(plain.status == 1 && plain.stderr == "Error from server (BadRequest): Upgrade request required\n", "\(plain)")
         }
     }
 
