@@ -108,7 +108,6 @@ struct PortForwardSession: Sendable {
         var data: UInt32?
         /// The client's bytes for the data stream, from its arrival (before the node connects).
         var input: AsyncStream<ByteBuffer>?
-        var inputFeed: AsyncStream<ByteBuffer>.Continuation?
     }
 
     /// Reads the client's SPDY connection until it ends; every forwarded connection ends with it.
@@ -143,7 +142,6 @@ struct PortForwardSession: Sendable {
                             let (stream, feed) = AsyncStream.makeStream(of: ByteBuffer.self)
                             pair.data = id
                             pair.input = stream
-                            pair.inputFeed = feed
                             feeds[id] = feed
                         }
                         guard let errorID = pair.error, let dataID = pair.data, let stream = pair.input else {
