@@ -86,11 +86,15 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
+        // zlib from the system (Debian's zlib1g-dev): SPDY/3 header blocks are zlib streams with a preset dictionary.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // SPDY/3.1 framing, which `kubectl port-forward` speaks (tunnelled in WebSocket or after an HTTP upgrade).
+        .target(name: "SPDY", dependencies: ["CZlib", .product(name: "NIOCore", package: "swift-nio")]),
         // The API server's storage: Kubernetes objects as JSON in SQLite, one global revision, a watch log.
         .target(name: "APIStore", dependencies: ["KubeAPI", .product(name: "GRDB", package: "GRDB.swift")]),
         // The Kubernetes API that kubectl drives: HTTPS, discovery, CRUD, watch, tables, logs.
         .target(name: "APIServer", dependencies: [
-            "APIStore", "KubeAPI", "PodLifecycle", "Controllers", "LogTailer",
+            "APIStore", "KubeAPI", "PodLifecycle", "Controllers", "LogTailer", "SPDY",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTLS", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -128,6 +132,7 @@ let package = Package(
         .testTarget(name: "CgroupsTests", dependencies: ["Cgroups", "KubeAPI"]),
         .testTarget(name: "APIStoreTests", dependencies: ["APIStore", "KubeAPI"]),
         .testTarget(name: "APIServerTests", dependencies: ["APIServer", "KubeAPI"]),
+        .testTarget(name: "SPDYTests", dependencies: ["SPDY", .product(name: "NIOCore", package: "swift-nio")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -5,10 +5,11 @@
 # (the log sidecar's rotation tests and `tandem bench logs`), nftables and conntrack (the Service proxy's rules,
 # and its clean-up of UDP flows to endpoints that are gone), libsqlite3-dev (GRDB, the API server's
 # store, links the system SQLite), python3-kubernetes (the official Python client, a second real
-# client of `tandem serve` in the tests).
+# client of `tandem serve` in the tests), zlib1g-dev (SPDY/3 header compression for
+# `kubectl port-forward`).
 set -euo pipefail
 need=()
-for pkg in busybox-static nginx-light git containernetworking-plugins iproute2 python3 python3-grpcio logrotate nftables conntrack libsqlite3-dev python3-kubernetes; do
+for pkg in busybox-static nginx-light git containernetworking-plugins iproute2 python3 python3-grpcio logrotate nftables conntrack libsqlite3-dev python3-kubernetes zlib1g-dev; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -23,6 +23,8 @@ struct ExecServer: Sendable {
     let registry: Registry
     let token: String
     let runtime: (any StreamingRuntime)?
+    /// Where attach follows the container's output.
+    let logs: LogReader
 
     /// After the command exits, how long output still held open by something it left behind
     /// (a background job writing to the same pipe) is copied before the session ends anyway.
@@ -44,7 +46,13 @@ struct ExecServer: Sendable {
         guard let proto = RemoteCommandChannel.protocols.first(where: offered.contains) else { return .dontUpgrade }
         var headers = HTTPFields()
         headers[.secWebSocketProtocol] = proto
+        let (registry, logs) = (self.registry, self.logs)
         return .upgrade(headers) { inbound, outbound, context in
+            if request.subresource == "attach" {
+                await AttachSession(request: request, container: checked.container, uid: checked.uid, store: registry.store,
+                                    logs: logs, logger: context.logger).run(inbound: inbound, outbound: outbound)
+                return
+            }
             await ExecSession(request: request, container: checked.container, uid: checked.uid, runtime: runtime,
                               closeSignal: proto == RemoteCommandChannel.protocols[0], logger: context.logger)
                 .run(inbound: inbound, outbound: outbound)
@@ -232,6 +240,6 @@ extension Handler {
     func remoteCommandRefusal(_ request: Request) throws(APIError) -> Response {
         guard let command = RemoteCommandRequest(path: request.uri.path, query: request.uri.query) else { throw APIError.pathNotFound }
         _ = try command.validate(registry)
-        throw APIError.badRequest("tandem serves exec over WebSocket (v5.channel.k8s.io or v4.channel.k8s.io) only, not SPDY/3.1")
+        throw APIError.badRequest("tandem serves \(command.subresource) over WebSocket (v5.channel.k8s.io or v4.channel.k8s.io) only, not SPDY/3.1")
     }
 }

@@ -87,6 +87,7 @@ struct Handler: HTTPResponder {
         if resource == .pods, name != nil, let sub, RemoteCommandRequest.subresources.contains(sub) {
             return try remoteCommandRefusal(request)
         }
+        if resource == .pods, name != nil, sub == "portforward" { return try portForwardRefusal(request) }
         if let sub, !resource.subresources.contains(sub) { throw APIError.pathNotFound }
         if resource.namespaced, name != nil, namespace == nil { throw APIError.pathNotFound }
         let ns = namespace ?? ""

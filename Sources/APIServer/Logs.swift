@@ -85,19 +85,8 @@ struct LogReader: Sendable {
                 try await writer.finish(nil)
                 return
             }
-            // Follow: wake on the directory's writes and on the pod's changes.
-            let watcher = try? DirectoryWatcher()
-            _ = watcher?.watch(dir)
-            let (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-            let podChanges = try? store.watch(resource: APIResource.pods.qualifiedName, namespace: key.namespace, from: (try? store.revision()) ?? 0)
-            let tasks = [
-                Task { if let w = watcher { for await _ in w.wakeups { wake.yield() } } },
-                Task { if let p = podChanges { for await c in p where c.key.name == key.name { wake.yield() } }; wake.finish() },
-            ]
-            defer {
-                tasks.forEach { $0.cancel() }
-                watcher?.stop()
-            }
+            let (wakes, stop) = Self.wakeups(store: store, dir: dir, namespace: key.namespace, pod: key.name)
+            defer { stop() }
             for await _ in wakes {
                 guard try await emit(reader.readAvailable()) else { break }
                 if !Self.stillRunning(store: store, key) {
@@ -108,6 +97,23 @@ struct LogReader: Sendable {
             try await writer.finish(nil)
         }
         return Response(status: .ok, headers: [.contentType: "text/plain"], body: body)
+    }
+
+    /// Follow's wake-ups: the container's log directory written to, or the pod changed (which
+    /// may be the container stopping). The second result ends them.
+    static func wakeups(store: ObjectStore, dir: String, namespace: String, pod: String) -> (AsyncStream<Void>, @Sendable () -> Void) {
+        let watcher = try? DirectoryWatcher()
+        _ = watcher?.watch(dir)
+        let (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let podChanges = try? store.watch(resource: APIResource.pods.qualifiedName, namespace: namespace, from: (try? store.revision()) ?? 0)
+        let tasks = [
+            Task { if let w = watcher { for await _ in w.wakeups { wake.yield() } } },
+            Task { if let p = podChanges { for await c in p where c.key.name == pod { wake.yield() } }; wake.finish() },
+        ]
+        return (wakes, {
+            tasks.forEach { $0.cancel() }
+            watcher?.stop()
+        })
     }
 
     /// Whether the same run of the container is still running (a restart starts a new file).
@@ -139,13 +145,7 @@ struct CRIFile {
     /// The complete records added since the last call; with `final`, an unterminated last
     /// record too.
     mutating func readAvailable(final: Bool = false) -> [Line] {
-        if let handle = FileHandle(forReadingAtPath: path) {
-            defer { try? handle.close() }
-            try? handle.seek(toOffset: offset)
-            let data = (try? handle.readToEnd()) ?? Data()
-            offset += UInt64(data.count)
-            carry.append(data)
-        }
+        carry.append(Self.appended(path, after: &offset))
         var lines: [Line] = []
         while let nl = carry.firstIndex(of: UInt8(ascii: "\n")) {
             let record = String(decoding: carry[carry.startIndex..<nl], as: UTF8.self)
@@ -157,6 +157,16 @@ struct CRIFile {
             carry.removeAll()
         }
         return lines
+    }
+
+    /// What was written to the file at `path` past `offset`, which moves past it.
+    static func appended(_ path: String, after offset: inout UInt64) -> Data {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return Data() }
+        defer { try? handle.close() }
+        try? handle.seek(toOffset: offset)
+        let data = (try? handle.readToEnd()) ?? Data()
+        offset += UInt64(data.count)
+        return data
     }
 
     private mutating func parse(_ record: String) -> Line? {

@@ -10,6 +10,10 @@ public protocol StreamingRuntime: Sendable {
     /// `RemoteCommandError.containerNotFound` when none runs (the kubelet's `findContainer`).
     func exec(namespace: String, pod: String, uid: String, container: String, command: [String],
               stdin: Bool, tty: Bool) async throws -> any RemoteProcess
+    /// Connects to `port` on the pod's loopback, inside its network namespace (the CRI's
+    /// `PortForward`), and returns the connected socket, which the caller then owns; throws
+    /// `PortForwardError` with the kubelet's text when it cannot.
+    func portForward(namespace: String, pod: String, uid: String, port: UInt16) async throws(PortForwardError) -> Int32
 }
 
 /// A command started by `StreamingRuntime.exec`. The descriptors belong to whoever takes them
@@ -48,8 +52,11 @@ public enum RemoteCommandError: Error, Sendable {
 }
 
 /// `kubectl exec`'s request: `…/pods/P/exec?command=…&container=C&stdin=true&stdout=true&stderr=true&tty=true`,
-/// flags present only when true, `command` repeated once per argument.
+/// flags present only when true, `command` repeated once per argument; `kubectl attach`'s is the
+/// same on `…/attach` without a command.
 struct RemoteCommandRequest: Sendable {
+    /// `exec` or `attach`, which differ only in what the streams connect to.
+    var subresource: String
     var namespace: String
     var pod: String
     var container: String?
@@ -60,13 +67,14 @@ struct RemoteCommandRequest: Sendable {
     var tty = false
 
     /// The subresources served over WebSocket streams.
-    static let subresources: Set<String> = ["exec"]
+    static let subresources: Set<String> = ["exec", "attach"]
 
     /// From `/api/v1/namespaces/NS/pods/P/exec?…`; nil for any other path.
     init?(path: String, query: String?) {
         let segments = path.split(separator: "/").map(String.init)
         guard segments.count == 7, segments[0] == "api", segments[1] == "v1", segments[2] == "namespaces",
               segments[4] == "pods", Self.subresources.contains(segments[6]) else { return nil }
+        subresource = segments[6]
         namespace = segments[3]
         pod = segments[5]
         command = []
@@ -113,7 +121,7 @@ struct RemoteCommandRequest: Sendable {
         guard stdin || stdout || stderr else {
             throw APIError.badRequest("you must specify at least 1 of stdin, stdout, stderr")
         }
-        guard !command.isEmpty else { throw APIError.badRequest("you must specify at least one command for the container") }
+        guard !command.isEmpty || subresource == "attach" else { throw APIError.badRequest("you must specify at least one command for the container") }
         return (name, spec.uid)
     }
 }

@@ -2,9 +2,11 @@ import Foundation
 import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
+import HTTPTypes
 import HummingbirdWebSocket
 import Logging
 import NIOCore
+import NIOHTTP1
 
 /// The HTTPS listener: Hummingbird with TLS from `PKI`, every request through `Handler`.
 public struct APIServer: Sendable {
@@ -29,19 +31,40 @@ public struct APIServer: Sendable {
     /// (the ServiceGroup's SIGINT/SIGTERM). `onListening` gets the bound port.
     public func run(logger: Logger, onListening: @escaping @Sendable (Int) async -> Void) async throws {
         let handler = Handler(registry: registry, token: pki.token, serverAddress: "\(host):\(port)", logs: LogReader(root: root))
-        let exec = ExecServer(registry: registry, token: pki.token, runtime: streaming)
+        let exec = ExecServer(registry: registry, token: pki.token, runtime: streaming, logs: LogReader(root: root))
+        let portForward = PortForwardServer(registry: registry, token: pki.token, runtime: streaming)
         // HTTP/1.1 with the WebSocket upgrade `kubectl exec` asks for. Frames up to 1 MiB:
         // client-go writes stdin in 32 KiB pieces, more than the 16 KiB default.
         let upgrade = HTTP1WebSocketUpgradeChannel.Configuration(ws: .init(maxFrameSize: 1 << 20))
         let tls = try pki.tlsConfiguration()
         let server = HTTPServerBuilder { responder in
-            let http = HTTP1WebSocketUpgradeChannel(responder: responder, configuration: upgrade) { head, _, _ in exec.shouldUpgrade(head) }
-            return try TLSChannel(UnservedUpgradeFilter(base: http, served: "websocket"), tlsConfiguration: tls)
+            let http = HTTP1WebSocketUpgradeChannel(responder: responder, configuration: upgrade) { head, _, _ in
+                PortForwardServer.isPortForward(head) ? portForward.shouldUpgrade(head) : exec.shouldUpgrade(head)
+            }
+            let refused: @Sendable (HTTPRequestHead) -> Bool = { head in
+                let request = HTTPRequest(nio: head)
+                let decision = PortForwardServer.isPortForward(request) ? portForward.shouldUpgrade(request) : exec.shouldUpgrade(request)
+                if case .dontUpgrade = decision { return true }
+                return false
+            }
+            return try TLSChannel(UnservedUpgradeFilter(base: http, served: "websocket", refused: refused, spdy: portForward.spdyUpgrade),
+                                  tlsConfiguration: tls)
         }
         let app = Application(responder: handler, server: server,
                               configuration: .init(address: .hostname(host, port: port), serverName: nil),
                               onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
                               logger: logger)
         try await app.run()
+    }
+}
+
+extension HTTPRequest {
+    /// The parts of an HTTP/1 head the upgrade hooks look at: method, target, header fields.
+    init(nio head: HTTPRequestHead) {
+        var fields = HTTPFields()
+        for (name, value) in head.headers {
+            if let name = HTTPField.Name(name) { fields.append(HTTPField(name: name, value: value)) }
+        }
+        self.init(method: HTTPRequest.Method(head.method.rawValue) ?? .get, scheme: "https", authority: nil, path: head.uri, headerFields: fields)
     }
 }

@@ -526,6 +526,10 @@ public actor PodWorker {
 
     private var handlers: Handlers { Handlers(runtime: ctx.runtime, podIP: runtimeStatus.podIP) }
 
+    /// Where `kubectl port-forward` connects (the CRI's PortForward): the sandbox's network
+    /// namespace, none with hostNetwork (the node's), nil too before the sandbox exists.
+    public var portForwardNamespace: (hostNetwork: Bool, netnsPath: String?) { (pod.spec.hostNetwork == true, sandbox?.netnsPath) }
+
     /// The running instance of container `name` — its process, environment and working
     /// directory — for `kubectl exec` and `attach`; nil when none runs (the kubelet's
     /// `findContainer`, whose miss is `container not found`).

@@ -36,21 +36,9 @@ import Testing
             emptyDir: {}
         """
 
-    /// Runs `body` against a serve with the pod above running; stops serve and removes
-    /// everything afterwards, whatever happened.
+    /// Runs `body` against a serve with the pod above running, removed afterwards.
     static func withServedPod(_ body: (ServeRun) throws -> Void) throws {
-        let serve = try ServeRun()
-        let dir = try Tandem.tempDir("tandem-serve-exec")
-        defer {
-            serve.cleanup()
-            try? FileManager.default.removeItem(atPath: dir)
-        }
-        try pod.write(toFile: dir + "/pod.yaml", atomically: true, encoding: .utf8)
-        try #require(serve.ready(), "serve did not start: \(serve.stderr)")
-        try serve.kubectl(["apply", "-f", dir + "/pod.yaml"])
-        let ready = try serve.kubectl(["wait", "--for=condition=Ready", "pod/shell", "--timeout=60s"])
-        try #require(ready.status == 0, "\(ready.stderr)")
-        try body(serve)
+        try ServeRun.withReadyPod(pod, named: "shell") { serve, _ in try body(serve) }
     }
 
     @Test func execStreamsStdoutStderrAndTheExitCode() throws {

@@ -68,8 +68,9 @@ final class ServeRun: @unchecked Sendable {
                 (try? String(contentsOfFile: dir + "/err", encoding: .utf8)) ?? "")
     }
 
-    /// kubectl left running (`get -w`, `logs -f`); its output goes to `out`.
-    func kubectlInBackground(_ args: [String]) throws -> (process: Process, out: String) {
+    /// kubectl left running (`get -w`, `logs -f`); its output goes to `out`, its stderr to
+    /// `out` + ".err" when `keepStderr`.
+    func kubectlInBackground(_ args: [String], keepStderr: Bool = false, environment: [String: String] = [:]) throws -> (process: Process, out: String) {
         let out = outDir + "/bg-\(UUID().uuidString.prefix(6))"
         FileManager.default.createFile(atPath: out, contents: nil)
         let p = Process()
@@ -78,12 +79,31 @@ final class ServeRun: @unchecked Sendable {
         var env = ProcessInfo.processInfo.environment
         env["KUBECONFIG"] = root + "/kubeconfig"
         env["HOME"] = cacheDir
+        env.merge(environment) { $1 }
         p.environment = env
         p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
-        p.standardError = FileHandle.nullDevice
+        if keepStderr { FileManager.default.createFile(atPath: out + ".err", contents: nil) }
+        p.standardError = keepStderr ? try FileHandle(forWritingTo: URL(fileURLWithPath: out + ".err")) : FileHandle.nullDevice
         p.standardInput = FileHandle.nullDevice
         try p.run()
         return (p, out)
+    }
+
+    /// Runs `body` against a new serve with the pod `yaml` applied and Ready, given a scratch
+    /// directory; stops serve and removes everything afterwards, whatever happened.
+    static func withReadyPod(_ yaml: String, named name: String, _ body: (ServeRun, String) throws -> Void) throws {
+        let serve = try ServeRun()
+        let dir = try Tandem.tempDir("tandem-serve-pod")
+        defer {
+            serve.cleanup()
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+        try yaml.write(toFile: dir + "/pod.yaml", atomically: true, encoding: .utf8)
+        try #require(serve.ready(), "serve did not start: \(serve.stderr)")
+        try serve.kubectl(["apply", "-f", dir + "/pod.yaml"])
+        let ready = try serve.kubectl(["wait", "--for=condition=Ready", "pod/\(name)", "--timeout=60s"])
+        try #require(ready.status == 0, "\(ready.stderr)")
+        try body(serve, dir)
     }
 
     /// Processes below serve whose command line contains `marker`.

@@ -73,6 +73,8 @@ int tandem_pidfd_open(pid_t pid);
 int tandem_pidfd_send_signal(int pidfd, int sig);
 /* Reaps the child behind pidfd; returns 0 and a wait(2)-style status, or -1 with errno. */
 int tandem_waitid_pidfd(int pidfd, int *wstatus);
+/* setns(fd, CLONE_NEWNET) for the calling thread (netns.c). */
+int tandem_setns_net(int fd);
 
 /*
  * posix_spawn with a clean fd table: fds[i] (or /dev/null when fds[i] < 0) becomes
