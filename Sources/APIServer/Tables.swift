@@ -4,7 +4,8 @@ import PodLifecycle
 
 /// Server-side printing (`Accept: application/json;as=Table;v=v1;g=meta.k8s.io`): the
 /// columns `kubectl get` shows, computed here as the API server's `printers.go` does. Pod cells
-/// come from `PodLifecycle.PodPrinter`, the same rule `tandem run`'s timeline prints with.
+/// come from `PodLifecycle.PodPrinter`, the same rule `tandem run`'s timeline prints with
+/// (`Tables+Pod.swift` feeds it from the stored JSON).
 enum Tables {
     struct Column {
         var name: String
@@ -64,14 +65,7 @@ enum Tables {
         if let cells = breadthCells(r, o, now: now) { return cells }
         switch r.kind {
         case "Pod":
-            guard let pod = try? o.decode(Pod.self) else { return [name] + ["", "", ""].map(JSONValue.string) + [age] + Array(repeating: .string("<none>"), count: 4) }
-            let row = PodPrinter.row(pod, now: now)
-            var status = row.status
-            if pod.metadata.deletionTimestamp != nil, !["Succeeded", "Failed"].contains(pod.status?.phase ?? "") { status = "Terminating" }
-            let gates = pod.spec.readinessGates ?? []
-            return [.string(row.name), .string(row.ready), .string(status), .string(row.restarts), .string(row.age),
-                    .string(pod.status?.podIP ?? "<none>"), .string(pod.spec.nodeName ?? "<none>"), .string("<none>"),
-                    .string(gates.isEmpty ? "<none>" : "\(gates.count)")]
+            return podCells(o, now: now)
         case "Namespace":
             return [name, .string(o["status"]?["phase"]?.stringValue ?? "Active"), age]
         case "Deployment":
