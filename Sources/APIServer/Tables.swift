@@ -58,14 +58,13 @@ enum Tables {
     }
 
     static func cells(_ r: APIResource, _ o: JSONValue, now: Date) -> [JSONValue] {
+        if r.custom == nil, r.kind == "Pod" { return podCells(o, now: now) }
         let name = JSONValue.string(o["metadata"]?["name"]?.stringValue ?? "")
         let age = JSONValue.string(Timestamp.date(o["metadata"]?["creationTimestamp"]?.stringValue ?? "").map { PodPrinter.humanDuration(now.timeIntervalSince($0)) } ?? "<unknown>")
         func int(_ v: JSONValue?) -> Int64 { if case .int(let i)? = v { i } else { 0 } }
         if let custom = r.custom { return CustomResources.cells(custom, o, now: now) }
         if let cells = breadthCells(r, o, now: now) { return cells }
         switch r.kind {
-        case "Pod":
-            return podCells(o, now: now)
         case "Namespace":
             return [name, .string(o["status"]?["phase"]?.stringValue ?? "Active"), age]
         case "Deployment":
