@@ -82,6 +82,16 @@ import Testing
         }
     }
 
+    @Test func agesAndTextReadFastAsBefore() {
+        // The server's layout is read at fixed offsets; others still by the general rule.
+        #expect(Timestamp.date("2024-02-29T23:59:58Z") == Date(timeIntervalSince1970: 1_709_251_198))
+        #expect(Timestamp.date("2024-02-29T23:59:58.123456Z") == Date(timeIntervalSince1970: 1_709_251_198))
+        #expect(Timestamp.date("2024-02-29T23:59:5xZ") == nil)
+        // Strings with nothing to escape are copied whole; the rest escaped as before.
+        #expect(JSONValue.string("web-5d8f9 ü").compactJSON() == #""web-5d8f9 ü""#)
+        #expect(JSONValue.string("a<b\"c\n\u{1}").compactJSON() == #""a\u003cb\"c\n\u0001""#)
+    }
+
     @Test func aTableRowCarriesTheMetadataAsPartialObjectMetadata() throws {
         let o = try pod(meta: #","labels":{"app":"web"}"#)
         let table = Tables.table(.pods, items: [o], revision: 7, includeObject: nil, now: Self.now)
