@@ -100,10 +100,9 @@ struct Handler: HTTPResponder {
             if queryFlag(query["watch"]) {
                 return try watch(resource, namespace: namespace, query: query, selection: selection, table: accept.contains("as=Table"))
             }
-            let (items, revision) = try registry.list(resource, namespace: namespace)
-            let compacted = (try? registry.store.compactedRevision()) ?? 0
-            let page = try Pagination.page(items.filter(selection.matches), revision: revision, query: query, compacted: compacted,
-                                           filtered: selection.labels != nil || selection.fields != nil)
+            var page = try Pagination.page(registry.store, resource: resource.qualifiedName, namespace: resource.namespaced ? namespace : nil,
+                                           query: query, selection: selection)
+            page.items = page.items.map { registry.withTypeMeta($0, resource) }
             if accept.contains("as=Table") {
                 let table = Tables.table(resource, items: page.items, revision: nil, includeObject: query["includeObject"])
                 return Self.json(table.setting("metadata", Pagination.metadata(page)))

@@ -9,6 +9,10 @@ import KubeAPI
 /// old snapshots, so later pages are read from the current objects (still after `start`) and
 /// keep the first page's resourceVersion; a token whose revision has been compacted away is
 /// refused 410 Expired, as etcd's compaction makes the real server do.
+///
+/// The store reads only the page's rows (`ObjectStore.page`), as etcd's range read with a limit
+/// does: the second page of `kubectl get pods` (`limit=500`) over 1000 pods parses 500 objects,
+/// not 1000.
 enum Pagination {
     struct Page {
         var items: [JSONValue]
@@ -17,32 +21,41 @@ enum Pagination {
         var remaining: Int64?
     }
 
-    static func page(_ items: [JSONValue], revision: Int64, query: [String: String], compacted: Int64, filtered: Bool) throws(APIError) -> Page {
-        var items = items
-        var rv = revision
+    /// The page `query` asks for of `resource`'s objects (in `namespace`, or all) that match
+    /// `selection`.
+    static func page(_ store: ObjectStore, resource: String, namespace: String?, query: [String: String], selection: Selection) throws(APIError) -> Page {
+        var from: String?
+        var tokenRV: Int64?
         if let token = query["continue"], !token.isEmpty {
-            guard let data = Data(base64Encoded: token), let decoded = try? JSONDecoder().decode(JSONValue.self, from: data),
-                  case .int(let tokenRV)? = decoded["rv"], let start = decoded["start"]?.stringValue else {
+            guard let data = Data(base64Encoded: token), let decoded = try? JSONValue(parsing: data),
+                  case .int(let rv)? = decoded["rv"], let start = decoded["start"]?.stringValue else {
                 throw .badRequest("continue key is not valid: illegal base64 data")
             }
-            if tokenRV <= compacted {
+            if rv <= (try? store.compactedRevision()) ?? 0 {
                 throw .expired("The provided continue parameter is too old to display a consistent list result. You can start a new list "
                     + "without the continue parameter, or use the continue token in this response to retrieve the remainder of the "
                     + "results. Continuing with the provided token results in an inconsistent list - objects that were created, "
                     + "modified, or deleted between the time the first chunk was returned and now may show up in the list.")
             }
-            items = items.filter { key($0) >= start }
-            rv = tokenRV
+            (from, tokenRV) = (start, rv)
         }
-        guard let limit = query["limit"].flatMap(Int.init), limit > 0, items.count > limit else {
-            return Page(items: items, revision: rv, continueToken: nil, remaining: nil)
+        let limit = query["limit"].flatMap(Int.init).flatMap { $0 > 0 ? $0 : nil }
+        let filtered = selection.labels != nil || selection.fields != nil
+        let matching: ((JSONValue) -> Bool)? = filtered ? { selection.matches($0) } : nil
+        let listed: ListPage
+        do {
+            listed = try store.page(resource: resource, namespace: namespace, from: from, limit: limit, matching: matching)
+        } catch {
+            throw APIError(code: 500, reason: "InternalError", message: "Internal error occurred: \(error)")
         }
-        let page = Array(items.prefix(limit))
-        let start = key(page[limit - 1]) + "\u{0}"
-        let token = JSONValue.object(["v": .string("meta.k8s.io/v1"), "rv": .int(rv), "start": .string(start)])
-        let text = Data(((try? JSONEncoder().encode(token)) ?? Data()))
+        let rv = tokenRV ?? listed.revision
+        guard listed.more, let last = listed.items.last else {
+            return Page(items: listed.items, revision: rv, continueToken: nil, remaining: nil)
+        }
+        let token = JSONValue.object(["v": .string("meta.k8s.io/v1"), "rv": .int(rv), "start": .string(key(last) + "\u{0}")])
         // The real server counts what is left only when no selector filtered the list.
-        return Page(items: page, revision: rv, continueToken: text.base64EncodedString(), remaining: filtered ? nil : Int64(items.count - limit))
+        return Page(items: listed.items, revision: rv, continueToken: Data(token.compactJSON().utf8).base64EncodedString(),
+                    remaining: listed.remaining)
     }
 
     /// The object's place in the store's order (namespace, then name): the separator sorts

@@ -4,7 +4,8 @@ import PodLifecycle
 
 /// Server-side printing (`Accept: application/json;as=Table;v=v1;g=meta.k8s.io`): the
 /// columns `kubectl get` shows, computed here as the API server's `printers.go` does. Pod cells
-/// come from `PodLifecycle.PodPrinter`, the same rule `tandem run`'s timeline prints with.
+/// come from `PodLifecycle.PodPrinter`, the same rule `tandem run`'s timeline prints with
+/// (`Tables+Pod.swift` feeds it from the stored JSON).
 enum Tables {
     struct Column {
         var name: String
@@ -57,21 +58,13 @@ enum Tables {
     }
 
     static func cells(_ r: APIResource, _ o: JSONValue, now: Date) -> [JSONValue] {
+        if r.custom == nil, r.kind == "Pod" { return podCells(o, now: now) }
         let name = JSONValue.string(o["metadata"]?["name"]?.stringValue ?? "")
         let age = JSONValue.string(Timestamp.date(o["metadata"]?["creationTimestamp"]?.stringValue ?? "").map { PodPrinter.humanDuration(now.timeIntervalSince($0)) } ?? "<unknown>")
         func int(_ v: JSONValue?) -> Int64 { if case .int(let i)? = v { i } else { 0 } }
         if let custom = r.custom { return CustomResources.cells(custom, o, now: now) }
         if let cells = breadthCells(r, o, now: now) ?? policyCells(r, o, now: now) { return cells }
         switch r.kind {
-        case "Pod":
-            guard let pod = try? o.decode(Pod.self) else { return [name] + ["", "", ""].map(JSONValue.string) + [age] + Array(repeating: .string("<none>"), count: 4) }
-            let row = PodPrinter.row(pod, now: now)
-            var status = row.status
-            if pod.metadata.deletionTimestamp != nil, !["Succeeded", "Failed"].contains(pod.status?.phase ?? "") { status = "Terminating" }
-            let gates = pod.spec.readinessGates ?? []
-            return [.string(row.name), .string(row.ready), .string(status), .string(row.restarts), .string(row.age),
-                    .string(pod.status?.podIP ?? "<none>"), .string(pod.spec.nodeName ?? "<none>"), .string("<none>"),
-                    .string(gates.isEmpty ? "<none>" : "\(gates.count)")]
         case "Namespace":
             return [name, .string(o["status"]?["phase"]?.stringValue ?? "Active"), age]
         case "Deployment":

@@ -35,6 +35,15 @@ public struct Change: Sendable {
     public var object: JSONValue
 }
 
+/// A page of a list (`ObjectStore.page`): its objects, whether more follow, how many (when
+/// counted), and the revision it was read at.
+public struct ListPage: Sendable {
+    public var items: [JSONValue]
+    public var more: Bool
+    public var remaining: Int64?
+    public var revision: Int64
+}
+
 /// Why a write or a watch was refused; the API server maps each to its Status.
 public enum StoreError: Error, Equatable, Sendable {
     case notFound
@@ -119,6 +128,57 @@ public final class ObjectStore: Sendable {
                 rows = try Row.fetchAll(db, sql: "SELECT json FROM objects WHERE resource = ? ORDER BY namespace, name", arguments: [resource])
             }
             return (try rows.map { try Self.decode($0["json"]) }, try Self.counter(db, "revision"))
+        }
+    }
+
+    /// One page of a resource's objects (in one namespace, or all when `namespace` is nil), in
+    /// the order `list` gives: those whose key — namespace, U+0001, name — sorts at or after
+    /// `from`, at most `limit` of them (all when nil) that pass `matching`.
+    ///
+    /// Only the page's rows are read and parsed, so a `limit=500` page of a large list costs
+    /// 500 objects, not all of them. Without `matching`, `remaining` counts the rows after the
+    /// page (the list's `remainingItemCount`); with it, the rows after the page are scanned only
+    /// until one matches, so `more` is known but `remaining` is nil. The revision is the one
+    /// the page is consistent at.
+    public func page(resource: String, namespace: String?, from: String?, limit: Int?,
+                     matching: ((JSONValue) -> Bool)? = nil) throws -> ListPage {
+        try db.read { db in
+            var sql = "FROM objects WHERE resource = ?"
+            var args: StatementArguments = [resource]
+            if let namespace {
+                sql += " AND namespace = ?"
+                args += [namespace]
+            }
+            if let from {
+                // SQLite compares text only up to a NUL, so a start of `key + "\0"` (a continue
+                // token's) becomes "after key".
+                let after = from.hasSuffix("\u{0}")
+                sql += after ? " AND namespace || char(1) || name > ?" : " AND namespace || char(1) || name >= ?"
+                args += [after ? String(from.dropLast()) : from]
+            }
+            let revision = try Self.counter(db, "revision")
+            var items: [JSONValue] = []
+            var more = false
+            if let matching {
+                let rows = try String.fetchCursor(db, sql: "SELECT json " + sql + " ORDER BY namespace, name", arguments: args)
+                while let text = try rows.next() {
+                    let object = try Self.decode(text)
+                    guard matching(object) else { continue }
+                    if let limit, items.count == limit {
+                        more = true
+                        break
+                    }
+                    items.append(object)
+                }
+                return ListPage(items: items, more: more, remaining: nil, revision: revision)
+            }
+            let bounded = limit.map { " LIMIT \($0)" } ?? ""
+            items = try String.fetchAll(db, sql: "SELECT json " + sql + " ORDER BY namespace, name" + bounded, arguments: args).map(Self.decode)
+            var remaining: Int64 = 0
+            if let limit, items.count == limit {
+                remaining = try Int64.fetchOne(db, sql: "SELECT COUNT(*) " + sql, arguments: args).map { $0 - Int64(limit) } ?? 0
+            }
+            return ListPage(items: items, more: remaining > 0, remaining: remaining, revision: revision)
         }
     }
 

@@ -111,7 +111,9 @@ public enum Timestamp {
     }
 
     public static func date(_ string: String) -> Date? {
-        // YYYY-MM-DDTHH:MM:SSZ, optionally with fractional seconds.
+        // YYYY-MM-DDTHH:MM:SSZ, optionally with fractional seconds. The layout the server
+        // writes is read at fixed offsets: a Table computes an age for every listed object.
+        if let d = fixedLayoutDate(string) { return d }
         let parts = string.split(whereSeparator: { "-T:Z.".contains($0) }).map { Int($0) }
         guard parts.count >= 6, parts.allSatisfy({ $0 != nil }) else { return nil }
         var tmv = tm()
@@ -122,5 +124,27 @@ public enum Timestamp {
         tmv.tm_min = Int32(parts[4]!)
         tmv.tm_sec = Int32(parts[5]!)
         return Date(timeIntervalSince1970: TimeInterval(timegm(&tmv)))
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SSZ` exactly, or nil.
+    private static func fixedLayoutDate(_ string: String) -> Date? {
+        string.utf8.withContiguousStorageIfAvailable { b -> Date? in
+            guard b.count == 20, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"), b[10] == UInt8(ascii: "T"),
+                  b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"), b[19] == UInt8(ascii: "Z") else { return nil }
+            func number(_ at: Int, _ count: Int) -> Int32? {
+                var n: Int32 = 0
+                for i in at..<at + count {
+                    guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b[i]) else { return nil }
+                    n = n * 10 + Int32(b[i] - UInt8(ascii: "0"))
+                }
+                return n
+            }
+            guard let year = number(0, 4), let month = number(5, 2), let day = number(8, 2), let hour = number(11, 2),
+                  let minute = number(14, 2), let second = number(17, 2) else { return nil }
+            var tmv = tm()
+            (tmv.tm_year, tmv.tm_mon, tmv.tm_mday) = (year - 1900, month - 1, day)
+            (tmv.tm_hour, tmv.tm_min, tmv.tm_sec) = (hour, minute, second)
+            return Date(timeIntervalSince1970: TimeInterval(timegm(&tmv)))
+        } ?? nil
     }
 }

@@ -14,13 +14,47 @@ public enum PodPrinter {
 
     public static let header = ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
 
-    public static func row(_ pod: Pod, now: Date) -> Row {
-        let spec = pod.spec
-        let st = pod.status ?? PodStatus()
+    /// What a row reads of a pod: besides the status, only names, counts and timestamps of the
+    /// spec and metadata. The API server's Tables fill it straight from the stored JSON, which
+    /// spares decoding every listed pod into `Pod`.
+    public struct Subject: Sendable {
+        public var name: String
+        public var creationTimestamp: String?
+        public var deleting: Bool
+        /// How many init containers the spec has, and the names of those that are sidecars
+        /// (`restartPolicy: Always`).
+        public var initContainerCount: Int
+        public var sidecars: Set<String>
+        public var containerCount: Int
+        public var status: PodStatus
+
+        public init(name: String, creationTimestamp: String?, deleting: Bool, initContainerCount: Int, sidecars: Set<String>,
+                    containerCount: Int, status: PodStatus) {
+            self.name = name
+            self.creationTimestamp = creationTimestamp
+            self.deleting = deleting
+            self.initContainerCount = initContainerCount
+            self.sidecars = sidecars
+            self.containerCount = containerCount
+            self.status = status
+        }
+
+        public init(_ pod: Pod) {
+            self.init(name: pod.name, creationTimestamp: pod.metadata.creationTimestamp, deleting: pod.metadata.deletionTimestamp != nil,
+                      initContainerCount: pod.spec.initContainers?.count ?? 0,
+                      sidecars: Set((pod.spec.initContainers ?? []).filter(\.isSidecar).map(\.name)),
+                      containerCount: pod.spec.containers.count, status: pod.status ?? PodStatus())
+        }
+    }
+
+    public static func row(_ pod: Pod, now: Date) -> Row { row(Subject(pod), now: now) }
+
+    public static func row(_ pod: Subject, now: Date) -> Row {
+        let st = pod.status
         var reason = st.reason ?? st.phase ?? "Pending"
         if st.reason == "" { reason = st.phase ?? "Pending" }
-        let sidecars = Set((spec.initContainers ?? []).filter(\.isSidecar).map(\.name))
-        let total = spec.containers.count + sidecars.count
+        let sidecars = pod.sidecars
+        let total = pod.containerCount + sidecars.count
         var ready = 0, restarts = 0, sidecarRestarts = 0
         var lastRestart: Date?, sidecarLastRestart: Date?
         var initializing = false
@@ -49,7 +83,7 @@ public enum PodPrinter {
             } else if let w = c.state.waiting, let r = w.reason, !r.isEmpty, r != "PodInitializing" {
                 reason = "Init:" + r
             } else {
-                reason = "Init:\(i)/\((spec.initContainers ?? []).count)"
+                reason = "Init:\(i)/\(pod.initContainerCount)"
             }
             initializing = true
             break
@@ -80,7 +114,7 @@ public enum PodPrinter {
             }
         }
 
-        if pod.metadata.deletionTimestamp != nil {
+        if pod.deleting {
             if st.reason == "NodeLost" { reason = "Unknown" } else if st.phase != "Succeeded" && st.phase != "Failed" { reason = "Terminating" }
         }
 
@@ -88,7 +122,7 @@ public enum PodPrinter {
         if restarts > 0, let lastRestart {
             restartsText += " (\(humanDuration(now.timeIntervalSince(lastRestart))) ago)"
         }
-        let created = pod.metadata.creationTimestamp.flatMap(Timestamp.date) ?? now
+        let created = pod.creationTimestamp.flatMap(Timestamp.date) ?? now
         return Row(name: pod.name, ready: "\(ready)/\(total)", status: reason, restarts: restartsText,
                    age: humanDuration(now.timeIntervalSince(created)))
     }
