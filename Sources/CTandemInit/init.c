@@ -379,9 +379,15 @@ static int make_mountpoint(const char *target, int is_dir) {
 static int clone_tree(const char *path, int readonly) {
     int fd = (int)syscall(SYS_open_tree, AT_FDCWD, path, OPEN_TREE_CLONE | O_CLOEXEC | AT_RECURSIVE);
     if (fd < 0) return -1;
-    if (readonly) {
-        struct tandem_mount_attr a = { .attr_set = MOUNT_ATTR_RDONLY };
-        if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof a) < 0) return -1;
+    /* Private, whatever the source's propagation: a clone of a shared mount (the host's /
+     * under systemd) would join its peer group, and mounts made in the container would then
+     * reach the host, and the host's reach the container. */
+    struct tandem_mount_attr a = { .attr_set = readonly ? MOUNT_ATTR_RDONLY : 0, .propagation = MS_PRIVATE };
+    if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof a) < 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
     }
     return fd;
 }
@@ -475,14 +481,6 @@ static void child_run(void) {
     /* The pod's /dev/shm: the sandbox's tmpfs, which this mount namespace copied. */
     int shm = -1;
     if (cfg.shm && (shm = clone_tree(cfg.shm, 0)) < 0) die("clone the pod's /dev/shm", cfg.shm);
-    for (int i = 0; i < cfg.nbinds; i++) {
-        struct bind *b = &cfg.binds[i];
-        struct stat st;
-        if (stat(b->source, &st) < 0) die("volume source", b->source);
-        b->is_dir = S_ISDIR(st.st_mode);
-        b->tree = clone_tree(b->source, !strcmp(b->flag, "ro"));
-        if (b->tree < 0) die("bind volume", b->source);
-    }
     char opts[3 * PATH_MAX + 64];
     snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s", cfg.lower, cfg.upper, cfg.work);
     if (mount("overlay", cfg.merged, "overlay", 0, opts) < 0) die("mount overlay root", cfg.merged);
@@ -678,6 +676,20 @@ static void run_mode(void) {
         close(fd);
     }
     if (!cfg.upper || !cfg.work || !cfg.merged) { status_line("E", "config: missing overlay dirs"); _exit(128); }
+    /* Volumes are cloned here, in the host's mount namespace, where the kubelet mounted them:
+     * the sandbox's is a copy of the host's from when it was made (a pooled one, before the
+     * pod's tmpfs volumes existed) and, with a private /, sees no host mount made since. */
+    for (int i = 0; i < cfg.nbinds; i++) {
+        struct bind *b = &cfg.binds[i];
+        struct stat st;
+        const char *step = "volume source";
+        if (stat(b->source, &st) == 0) {
+            b->is_dir = S_ISDIR(st.st_mode);
+            step = "bind volume";
+            b->tree = clone_tree(b->source, !strcmp(b->flag, "ro"));
+        }
+        if (b->tree < 0) { status_line("E", "%s %s: %s", step, b->source, strerror(errno)); _exit(128); }
+    }
     int ns = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
     if (cfg.sandbox_pid > 0) {
         /* A pod's containers share its IPC and UTS namespaces (the hostname) with the pod

@@ -7,7 +7,8 @@ import Glibc
 
 @Suite("SandboxPool") struct SandboxPoolTests {
     /// A pod's sandbox taken from the pool is the pod's own: its directory is the one asked for,
-    /// its containers get the pod's hostname and share its /dev/shm and IPC namespace, the host's
+    /// its containers get the pod's hostname, the pod's volumes (mounted after the sandbox was
+    /// made) and share its /dev/shm and IPC namespace, the host's
     /// hostname is untouched, and draining the pool leaves no directory or process behind.
     @Test func pooledSandboxTakesThePodsIdentity() async throws {
         let scratch = try Scratch()
@@ -30,8 +31,17 @@ import Glibc
         #expect(FileManager.default.fileExists(atPath: stateDir + "/shm"))
         #expect(!FileManager.default.fileExists(atPath: scratch.dir + "/shm-unused"))
 
+        // A tmpfs volume mounted on the host after the pooled sandbox was made, as the kubelet
+        // mounts a pod's secret volumes: the host's / is private here, so only a volume taken
+        // from the host's mount namespace shows its files.
+        let volume = scratch.dir + "/secret-volume"
+        try FileManager.default.createDirectory(atPath: volume, withIntermediateDirectories: true)
+        try #require(mount("tmpfs", volume, "tmpfs", 0, "size=1m") == 0)
+        defer { umount2(volume, Int32(MNT_DETACH)) }
+        try "s3cret\n".write(toFile: volume + "/password", atomically: false, encoding: .utf8)
+
         func run(_ script: String) async throws -> [String] {
-            var spec = scratch.spec(["sh", "-c", script])
+            var spec = scratch.spec(["sh", "-c", script], mounts: [BindMount(source: volume, target: "/etc/secret", readOnly: true)])
             spec.hostname = nil
             spec.sandbox = sandbox
             let c = try await runtime.start(spec)
@@ -40,10 +50,11 @@ import Glibc
             return try criRecords(spec.logPath).map(\.text)
         }
         let first = try await run("cat /proc/sys/kernel/hostname; echo shared > /dev/shm/x; readlink /proc/self/ns/ipc")
-        let second = try await run("cat /proc/sys/kernel/hostname; cat /dev/shm/x; readlink /proc/self/ns/ipc")
+        let second = try await run("cat /proc/sys/kernel/hostname; cat /dev/shm/x; cat /etc/secret/password; readlink /proc/self/ns/ipc")
         #expect(first.first == "web-1")
         #expect(second.first == "web-1")
         #expect(second.dropFirst().first == "shared")
+        #expect(second.dropFirst(2).first == "s3cret", "a volume mounted after the sandbox was made: \(second)")
         #expect(first.last == second.last)
         let hostIPC = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/ipc")
         #expect(first.last != hostIPC)
