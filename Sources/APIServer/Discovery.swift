@@ -140,6 +140,27 @@ enum Discovery {
         return .object(["paths": .object(paths)])
     }
 
+    /// `GET /openapi/v2`: a Swagger 2.0 document with no definitions, in gnostic protobuf (the only
+    /// form kubectl reads there). kubectl validates a `kind: List` on the client with this document
+    /// whatever the v3 documents say, and fails on a 404; with no model for a kind it skips the
+    /// client-side check, and each item still meets the server's `fieldValidation=Strict`. Patch
+    /// computation likewise finds no model and uses the metadata compiled into kubectl.
+    static let openAPIv2Protobuf: [UInt8] = {
+        func field(_ number: UInt8, _ bytes: [UInt8]) -> [UInt8] {
+            precondition(bytes.count < 128, "one-byte lengths only")
+            return [number << 3 | 2, UInt8(bytes.count)] + bytes
+        }
+        let info = field(1, Array("Kubernetes".utf8)) + field(2, Array(gitVersion.utf8))
+        // Document: swagger = 1, info = 2, paths = 8 (empty).
+        return field(1, Array("2.0".utf8)) + field(2, info) + field(8, [])
+    }()
+
+    /// The same document as JSON, for a client that does not ask for protobuf.
+    static let openAPIv2JSON = JSONValue.object([
+        "swagger": .string("2.0"), "info": .object(["title": .string("Kubernetes"), "version": .string(gitVersion)]),
+        "paths": .object([:]),
+    ])
+
     /// Stable for a build, as the real server's content hash is.
     static let hashTag = "TANDEM0132"
 

@@ -50,6 +50,10 @@ struct Handler: HTTPResponder {
                 ? Self.json(Discovery.aggregated(core: false, resources: registry.servedResources), contentType: Discovery.aggregatedType)
                 : Self.json(Discovery.groupList(resources: registry.servedResources))
         case "/openapi/v3": return Self.json(Discovery.openAPIRoot(resources: registry.servedResources))
+        case "/openapi/v2":
+            guard accept.contains("protobuf") else { return Self.json(Discovery.openAPIv2JSON) }
+            return Response(status: .ok, headers: [.contentType: "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"],
+                            body: ResponseBody(byteBuffer: ByteBuffer(bytes: Discovery.openAPIv2Protobuf)))
         default: break
         }
         if segments.first == "openapi" {
@@ -102,8 +106,12 @@ struct Handler: HTTPResponder {
             }
             var page = try Pagination.page(registry.store, resource: resource.qualifiedName, namespace: resource.namespaced ? namespace : nil,
                                            query: query, selection: selection)
-            page.items = page.items.map { registry.withTypeMeta($0, resource) }
-            if accept.contains("as=Table") {
+            let table = accept.contains("as=Table")
+            // A Table row carries only the object's metadata unless `includeObject=Object`.
+            if !table || query["includeObject"] == "Object" {
+                page.items = page.items.map { registry.withTypeMeta($0, resource) }
+            }
+            if table {
                 let table = Tables.table(resource, items: page.items, revision: nil, includeObject: query["includeObject"])
                 return Self.json(table.setting("metadata", Pagination.metadata(page)))
             }
@@ -352,7 +360,7 @@ struct Handler: HTTPResponder {
 
     static func json(_ value: JSONValue, status: Int = 200, contentType: String = "application/json") -> Response {
         Response(status: HTTPResponse.Status(code: status), headers: [.contentType: contentType],
-                 body: ResponseBody(byteBuffer: ByteBuffer(string: encode(value))))
+                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: value.compactJSONBytes())))
     }
 
     static func text(_ s: String) -> Response {

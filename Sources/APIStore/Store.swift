@@ -71,6 +71,12 @@ public final class ObjectStore: Sendable {
 
     private let db: DatabaseQueue
     private let watchers = Mutex<[UUID: Watcher]>([:])
+    /// Objects as last decoded, with the revision of the row they came from: a list of 1000
+    /// pods spent most of its time parsing JSON text it had parsed before. The API server's
+    /// watch cache keeps every object decoded for the same reason. An entry is used only while
+    /// its row still has that revision. Only reads fill it and a write drops its key, so a write
+    /// whose transaction rolls back (and whose revision is then used again) leaves nothing behind.
+    private let decoded = Mutex<[ObjectKey: (revision: Int64, object: JSONValue)]>([:])
     /// How many of the latest changes stay in the log (kine keeps at least 1000).
     private let retainedChanges: Int64
 
@@ -113,21 +119,24 @@ public final class ObjectStore: Sendable {
     }
 
     public func get(_ key: ObjectKey) throws -> JSONValue? {
-        try db.read { db in try Self.fetch(db, key) }
+        try db.read { db in try fetch(db, key, remember: true) }
     }
 
     /// Every object of a resource (in one namespace, or all when `namespace` is nil), in
     /// namespace and name order, with the revision the list is consistent at.
     public func list(resource: String, namespace: String?) throws -> (items: [JSONValue], revision: Int64) {
         try db.read { db in
-            let rows: [Row]
+            let rows: RowCursor
             if let namespace {
-                rows = try Row.fetchAll(db, sql: "SELECT json FROM objects WHERE resource = ? AND namespace = ? ORDER BY name",
-                                        arguments: [resource, namespace])
+                rows = try Row.fetchCursor(db, sql: "SELECT \(Self.objectColumns) FROM objects WHERE resource = ? AND namespace = ? ORDER BY name",
+                                           arguments: [resource, namespace])
             } else {
-                rows = try Row.fetchAll(db, sql: "SELECT json FROM objects WHERE resource = ? ORDER BY namespace, name", arguments: [resource])
+                rows = try Row.fetchCursor(db, sql: "SELECT \(Self.objectColumns) FROM objects WHERE resource = ? ORDER BY namespace, name",
+                                           arguments: [resource])
             }
-            return (try rows.map { try Self.decode($0["json"]) }, try Self.counter(db, "revision"))
+            var items: [JSONValue] = []
+            while let row = try rows.next() { items.append(try object(row, resource: resource)) }
+            return (items, try Self.counter(db, "revision"))
         }
     }
 
@@ -160,9 +169,9 @@ public final class ObjectStore: Sendable {
             var items: [JSONValue] = []
             var more = false
             if let matching {
-                let rows = try String.fetchCursor(db, sql: "SELECT json " + sql + " ORDER BY namespace, name", arguments: args)
-                while let text = try rows.next() {
-                    let object = try Self.decode(text)
+                let rows = try Row.fetchCursor(db, sql: "SELECT \(Self.objectColumns) " + sql + " ORDER BY namespace, name", arguments: args)
+                while let row = try rows.next() {
+                    let object = try object(row, resource: resource)
                     guard matching(object) else { continue }
                     if let limit, items.count == limit {
                         more = true
@@ -173,7 +182,8 @@ public final class ObjectStore: Sendable {
                 return ListPage(items: items, more: more, remaining: nil, revision: revision)
             }
             let bounded = limit.map { " LIMIT \($0)" } ?? ""
-            items = try String.fetchAll(db, sql: "SELECT json " + sql + " ORDER BY namespace, name" + bounded, arguments: args).map(Self.decode)
+            let rows = try Row.fetchCursor(db, sql: "SELECT \(Self.objectColumns) " + sql + " ORDER BY namespace, name" + bounded, arguments: args)
+            while let row = try rows.next() { items.append(try object(row, resource: resource)) }
             var remaining: Int64 = 0
             if let limit, items.count == limit {
                 remaining = try Int64.fetchOne(db, sql: "SELECT COUNT(*) " + sql, arguments: args).map { $0 - Int64(limit) } ?? 0
@@ -187,7 +197,7 @@ public final class ObjectStore: Sendable {
     /// `spec` (the kinds whose controllers report `observedGeneration`) and `trackGeneration`.
     public func create(_ key: ObjectKey, _ object: JSONValue, trackGeneration: Bool) throws -> JSONValue {
         try db.write { db in
-            if try Self.fetch(db, key) != nil { throw StoreError.alreadyExists }
+            if try fetch(db, key, remember: false) != nil { throw StoreError.alreadyExists }
             var meta = object["metadata"] ?? .object([:])
             meta = meta.setting("uid", .string(UUID().uuidString.lowercased()))
             meta = meta.setting("creationTimestamp", .string(Timestamp.string(Date())))
@@ -204,7 +214,7 @@ public final class ObjectStore: Sendable {
     /// writes nothing (the API server's no-op update keeps the resourceVersion).
     public func update(_ key: ObjectKey, precondition: String? = nil, _ transform: (JSONValue) throws -> JSONValue) throws -> JSONValue {
         try db.write { db in
-            guard let current = try Self.fetch(db, key) else { throw StoreError.notFound }
+            guard let current = try fetch(db, key, remember: false) else { throw StoreError.notFound }
             let currentMeta = current["metadata"] ?? .object([:])
             if let precondition, !precondition.isEmpty, precondition != currentMeta["resourceVersion"]?.stringValue {
                 throw StoreError.conflict
@@ -226,7 +236,7 @@ public final class ObjectStore: Sendable {
     /// Removes an object; the DELETED event carries its last state at the deletion's revision.
     public func delete(_ key: ObjectKey, precondition: String? = nil) throws -> JSONValue {
         try db.write { db in
-            guard let current = try Self.fetch(db, key) else { throw StoreError.notFound }
+            guard let current = try fetch(db, key, remember: false) else { throw StoreError.notFound }
             if let precondition, !precondition.isEmpty, precondition != current["metadata"]?["resourceVersion"]?.stringValue {
                 throw StoreError.conflict
             }
@@ -280,6 +290,7 @@ public final class ObjectStore: Sendable {
         let meta = (object["metadata"] ?? .object([:])).setting("resourceVersion", .string(String(revision)))
         let stored = object.setting("metadata", meta)
         let text = Self.encode(stored)
+        decoded.withLock { _ = $0.removeValue(forKey: key) }
         if type == .deleted {
             try db.execute(sql: "DELETE FROM objects WHERE resource = ? AND namespace = ? AND name = ?",
                            arguments: [key.resource, key.namespace, key.name])
@@ -306,10 +317,24 @@ public final class ObjectStore: Sendable {
         try Int64.fetchOne(db, sql: "SELECT value FROM counters WHERE name = ?", arguments: [name]) ?? 0
     }
 
-    private static func fetch(_ db: Database, _ key: ObjectKey) throws -> JSONValue? {
-        guard let text = try String.fetchOne(db, sql: "SELECT json FROM objects WHERE resource = ? AND namespace = ? AND name = ?",
-                                             arguments: [key.resource, key.namespace, key.name]) else { return nil }
-        return try decode(text)
+    private func fetch(_ db: Database, _ key: ObjectKey, remember: Bool) throws -> JSONValue? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT \(Self.objectColumns) FROM objects WHERE resource = ? AND namespace = ? AND name = ?",
+                                         arguments: [key.resource, key.namespace, key.name]) else { return nil }
+        return try object(row, resource: key.resource, remember: remember)
+    }
+
+    /// What `object(_:resource:)` reads from a row of `objects`.
+    private static let objectColumns = "namespace, name, revision, json"
+
+    /// The object of a row selected with `objectColumns`: the decoded one when its revision is
+    /// the row's, otherwise the row's JSON, parsed (and remembered when read outside a write).
+    private func object(_ row: Row, resource: String, remember: Bool = true) throws -> JSONValue {
+        let key = ObjectKey(resource: resource, namespace: row[0], name: row[1])
+        let revision: Int64 = row[2]
+        if let hit = decoded.withLock({ $0[key] }), hit.revision == revision { return hit.object }
+        let object = try Self.decode(row[3])
+        if remember { decoded.withLock { $0[key] = (revision, object) } }
+        return object
     }
 
     private static func decode(_ text: String) throws -> JSONValue {
