@@ -90,6 +90,10 @@ public final class ObjectStore: Sendable {
         }
         var config = Configuration()
         config.busyMode = .timeout(30)
+        // Write-ahead logging, as kine opens SQLite: a commit appends to the log and syncs it
+        // once, where the rollback journal synced the journal, the database and the directory
+        // (12-15 ms per object written on this machine's disk).
+        config.prepareDatabase { db in try db.execute(sql: "PRAGMA journal_mode = WAL") }
         db = try DatabaseQueue(path: path, configuration: config)
         self.retainedChanges = retainedChanges
         try db.write { db in
