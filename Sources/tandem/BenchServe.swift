@@ -12,7 +12,8 @@ import Glibc
 #endif
 
 /// `tandem bench serve`: the `tandem serve` stack on a scratch root with `--pods` pods stored
-/// and bound to another node (so this node runs none of them), measured through the real
+/// and bound to another node (so this node runs none of them, and their Running status stays
+/// as written), measured through the real
 /// `/usr/bin/kubectl`. Each figure stands beside an anchor from the same run:
 /// - `kubectl get pods` of all of them beside `kubectl get pods` of an empty namespace
 ///   (kubectl's own start-up, discovery from its cache and one round trip);
@@ -56,7 +57,10 @@ struct BenchServe: AsyncParsableCommand {
         for ns in ["bench", "bench-empty"] {
             _ = try registry.create(.namespaces, namespace: "", body: .object(["metadata": .object(["name": .string(ns)])]))
         }
-        for i in 0..<pods { _ = try registry.create(.pods, namespace: "bench", body: Self.elsewherePod(i)) }
+        for i in 0..<pods {
+            _ = try registry.create(.pods, namespace: "bench", body: Self.elsewherePod(i))
+            _ = registry.writeStatus(.pods, namespace: "bench", name: "p-\(i)", status: Self.runningStatus(i))
+        }
 
         var logger = Logger(label: "tandem.bench.serve")
         logger.logLevel = .critical
@@ -97,6 +101,26 @@ struct BenchServe: AsyncParsableCommand {
             "spec": .object(["nodeName": .string("bench-elsewhere"),
                              "containers": .array([.object(["name": .string("main"), "image": .string("busybox"),
                                                             "command": .array([.string("sleep"), .string("600")])])])]),
+        ])
+    }
+
+    /// The status a node writes for a running pod, so each listed row costs what a real one
+    /// does (conditions, a container status, IPs).
+    static func runningStatus(_ i: Int) -> JSONValue {
+        let time = JSONValue.string(Timestamp.string(Date()))
+        let conditions: [JSONValue] = ["PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled"].map {
+            .object(["type": .string($0), "status": .string("True"), "lastProbeTime": .null, "lastTransitionTime": time])
+        }
+        let ip = JSONValue.string("10.85.\(i / 250).\(i % 250 + 2)")
+        return .object([
+            "phase": .string("Running"), "conditions": .array(conditions), "hostIP": .string("10.0.0.2"),
+            "hostIPs": .array([.object(["ip": .string("10.0.0.2")])]), "podIP": ip, "podIPs": .array([.object(["ip": ip])]),
+            "startTime": time, "qosClass": .string("BestEffort"),
+            "containerStatuses": .array([.object([
+                "name": .string("main"), "image": .string("busybox"), "imageID": .string("tandem://busybox"),
+                "containerID": .string("tandem://\(i)"), "ready": .bool(true), "started": .bool(true), "restartCount": .int(0),
+                "state": .object(["running": .object(["startedAt": time])]), "lastState": .object([:]),
+            ])]),
         ])
     }
 
