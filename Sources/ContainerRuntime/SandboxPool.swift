@@ -19,8 +19,14 @@ struct SandboxPool {
     /// Where ready sandboxes keep their directories (`pool-<id>`, renamed when taken): the
     /// runtime's container state directory, so that the rename stays on one file system.
     var directory: String
-    var ready: [Bool: (process: ContainerProcess, stateDir: String)] = [:]
+    var ready: [Bool: Entry] = [:]
     var refills: [Bool: Task<Void, Never>] = [:]
+
+    /// A ready sandbox: its pause process and the directory it keeps until a pod takes it.
+    struct Entry {
+        var process: ContainerProcess
+        var stateDir: String
+    }
 
     static let prefix = "pool-"
 }
@@ -50,7 +56,7 @@ extension Runtime {
     /// A ready sandbox for a pod that asked for `stateDir`, renamed to it, or nil (none ready,
     /// or the pod needs a kind the pool does not keep).
     func takePooledSandbox(ownUTS: Bool, stateDir: String) -> (process: ContainerProcess, shmDir: String)? {
-        guard let entry = sandboxPool.withLock({ p -> (process: ContainerProcess, stateDir: String)? in
+        guard let entry = sandboxPool.withLock({ p -> SandboxPool.Entry? in
             guard let dir = p?.directory, (stateDir as NSString).deletingLastPathComponent == dir else { return nil }
             return p?.ready.removeValue(forKey: ownUTS)
         }) else { return nil }
@@ -81,7 +87,7 @@ extension Runtime {
         }
     }
 
-    private func startPooled(ownUTS: Bool) async -> (process: ContainerProcess, stateDir: String)? {
+    private func startPooled(ownUTS: Bool) async -> SandboxPool.Entry? {
         guard let dir = sandboxPool.withLock({ $0?.directory }) else { return nil }
         let stateDir = dir + "/" + SandboxPool.prefix + String(UInt64.random(in: 0...UInt64.max), radix: 16)
         var isolation = ProcessIsolation()
@@ -93,10 +99,10 @@ extension Runtime {
             removeState(stateDir: stateDir)
             return nil
         }
-        return (started.process, stateDir)
+        return SandboxPool.Entry(process: started.process, stateDir: stateDir)
     }
 
-    private func stopPooled(_ entry: (process: ContainerProcess, stateDir: String)) async {
+    private func stopPooled(_ entry: SandboxPool.Entry) async {
         entry.process.signal(SIGKILL)
         _ = await entry.process.wait()
         removeState(stateDir: entry.stateDir)
