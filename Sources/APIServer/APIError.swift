@@ -89,6 +89,7 @@ extension FieldError {
         case .duplicate: return "FieldValueDuplicate"
         case .notFound: return "FieldValueNotFound"
         case .tooLong: return "FieldValueTooLong"
+        case .tooMany: return "FieldValueTooMany"
         case .unknownField: return "FieldValueInvalid"
         }
     }

@@ -5,7 +5,8 @@ import PodLifecycle
 import Synchronization
 
 /// What a CustomResourceDefinition says of one of its served versions beyond the names: the
-/// `additionalPrinterColumns` the server prints a Table with.
+/// `additionalPrinterColumns` the server prints a Table with, and the schema its objects are
+/// pruned, defaulted and validated with.
 public struct CustomResourceVersion: Sendable, Hashable {
     public struct Column: Sendable, Hashable {
         public var name: String
@@ -19,6 +20,8 @@ public struct CustomResourceVersion: Sendable, Hashable {
     /// Never empty: a version without columns gets `Age` (the API server's
     /// `serveDefaultColumnsIfEmpty`), so `kubectl get` prints `NAME AGE`.
     public var columns: [Column]
+    /// `schema.openAPIV3Schema` (required in apiextensions.k8s.io/v1).
+    var schema: CustomResourceSchema?
 }
 
 /// The apiextensions-apiserver's part: the stored CustomResourceDefinitions turned into served
@@ -72,7 +75,7 @@ public final class CustomResources: Sendable {
                 columns = [.init(name: "Age", type: "date", format: "", description: "CreationTimestamp is a timestamp representing the server time when this object was created.", priority: 0,
                                  jsonPath: ".metadata.creationTimestamp")]
             }
-            r.custom = CustomResourceVersion(columns: columns)
+            r.custom = CustomResourceVersion(columns: columns, schema: v["schema"]?["openAPIV3Schema"].map(CustomResourceSchema.init(root:)))
             return r
         }
     }
@@ -218,19 +221,36 @@ public final class CustomResources: Sendable {
 
     // MARK: custom resource admission
 
-    /// A custom object's admission: its metadata validated as the CR strategy's
-    /// `ValidateObjectMetaAccessor` with `NameIsDNSSubdomain` does. The body is kept as sent:
-    /// no schema validation or pruning (see docs/serve.md).
+    /// A custom object's admission: fields its version's schema does not declare pruned (under
+    /// `fieldValidation=Strict` refused with the strict decoder's message, under `Warn` each
+    /// warned of), defaults filled in, then its metadata validated as the CR strategy's
+    /// `ValidateObjectMetaAccessor` with `NameIsDNSSubdomain` does and the rest against the schema.
     static func admit(_ r: APIResource, _ tree: JSONValue, name: String) throws(APIError) -> JSONValue {
+        let cannot = "\(r.kind) in version \"\(r.version)\" cannot be handled as a \(r.kind)"
         let meta: ObjectMeta
         do {
             meta = try (tree["metadata"] ?? .object([:])).decode(ObjectMeta.self)
         } catch {
-            throw .badRequest("\(r.kind) in version \"\(r.version)\" cannot be handled as a \(r.kind): \(error)")
+            throw .badRequest("\(cannot): \(error)")
         }
-        let errs = Validation.validateObjectMeta(meta, namespaced: r.namespaced, name: Validation.isDNS1123Subdomain, path: "metadata")
+        var object = tree
+        if let schema = r.custom?.schema {
+            var unknown: [String] = []
+            object = schema.pruned(tree, unknown: &unknown)
+            if !unknown.isEmpty {
+                switch FieldValidation.current {
+                case .strict:
+                    let list = unknown.sorted().map { "unknown field \(GoSyntax.quote($0))" }
+                    throw .badRequest("\(cannot): strict decoding error: " + list.joined(separator: ", "))
+                case .warn: FieldValidation.warnings?.add(unknown.sorted().map { "unknown field \(GoSyntax.quote($0))" })
+                case .ignore: break
+                }
+            }
+        }
+        var errs = Validation.validateObjectMeta(meta, namespaced: r.namespaced, name: Validation.isDNS1123Subdomain, path: "metadata")
+        errs += r.custom?.schema?.validate(object) ?? []
         if !errs.isEmpty { throw .invalid(r, name, errs) }
-        return tree
+        return object
     }
 
     // MARK: tables

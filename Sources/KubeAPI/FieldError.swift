@@ -11,6 +11,8 @@ public struct FieldError: Error, Sendable, Hashable, CustomStringConvertible {
         /// `field.NotSupported` whose value is not a string, printed the way Go's `%#v` prints it.
         case notSupportedRaw(value: String, supported: [String])
         case tooLong(value: String, max: Int)
+        /// `field.TooMany`: a list longer than its schema's `maxItems`.
+        case tooMany(actual: Int, max: Int)
         case unknownField
         /// A JSON type mismatch: the decoder's message, in the API server's shape.
         case typeMismatch
@@ -55,6 +57,8 @@ public struct FieldError: Error, Sendable, Hashable, CustomStringConvertible {
             return "\(field): Unsupported value: \(value): supported values: " + supported.map(quoted).joined(separator: ", ")
         case .tooLong(_, let max):
             return "\(field): Too long: may not be more than \(max) bytes"
+        case .tooMany(let actual, let max):
+            return "\(field): Too many: \(actual): must have at most \(max) items"
         case .unknownField:
             return "unknown field \(quoted(field))"
         case .typeMismatch:

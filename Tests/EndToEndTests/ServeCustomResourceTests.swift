@@ -107,4 +107,77 @@ import Testing
         }
         #expect(try serve.kubectl(["get", "crd", "-o", "name"]).stdout == "", "nothing was stored")
     }
+
+    /// The CRD's schema on every write, as the apiextensions-apiserver applies it: unknown fields
+    /// refused under `--validate=strict`, pruned with a warning under `--validate=warn`, kept
+    /// under `x-kubernetes-preserve-unknown-fields`; defaults filled in; type, enum, bound and
+    /// required errors as kubectl prints a real cluster's.
+    @Test func customObjectsArePrunedDefaultedAndValidatedByTheirSchema() throws {
+        let serve = try ServeRun()
+        defer { serve.cleanup() }
+        #expect(serve.ready(), "serve did not start: \(serve.stderr)")
+        func file(_ name: String, _ text: String) throws -> String {
+            let path = serve.outDir + "/\(name).yaml"
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        let crd = try serve.kubectl(["apply", "-f", file("crd", """
+            apiVersion: apiextensions.k8s.io/v1
+            kind: CustomResourceDefinition
+            metadata: {name: widgets.example.com}
+            spec:
+              group: example.com
+              scope: Namespaced
+              names: {plural: widgets, kind: Widget}
+              versions:
+                - name: v1
+                  served: true
+                  storage: true
+                  schema:
+                    openAPIV3Schema:
+                      type: object
+                      required: [spec]
+                      properties:
+                        spec:
+                          type: object
+                          required: [size]
+                          properties:
+                            size: {type: integer, minimum: 1, maximum: 10}
+                            colour: {type: string, enum: [red, blue], default: red}
+                            labels: {type: object, additionalProperties: {type: string}}
+                            extra: {type: object, x-kubernetes-preserve-unknown-fields: true}
+
+            """)])
+        #expect(crd.status == 0, "\(crd.stderr)")
+        func widget(_ name: String, _ spec: String) throws -> String {
+            try file(name, "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: \(name)}\nspec: \(spec)\n")
+        }
+
+        let strict = try serve.kubectl(["apply", "-f", widget("strict", "{size: 2, shape: round}")])
+        #expect(strict.status == 1)
+        #expect(strict.stderr.contains(#"Widget in version "v1" cannot be handled as a Widget: strict decoding error: unknown field "spec.shape""#),
+                "\(strict.stderr)")
+
+        let warned = try serve.kubectl(["apply", "--validate=warn", "-f", widget("warned", "{size: 2, shape: round, extra: {any: [1]}, labels: {a: b}}")])
+        #expect(warned.status == 0, "\(warned.stderr)")
+        #expect(warned.stderr.contains(#"Warning: unknown field "spec.shape""#), "\(warned.stderr)")
+        let stored = try serve.kubectl(["get", "widget", "warned", "-o", "jsonpath={.spec}"])
+        #expect(try JSONSerialization.jsonObject(with: Data(stored.stdout.utf8)) as? NSDictionary
+                == ["size": 2, "colour": "red", "extra": ["any": [1]], "labels": ["a": "b"]] as NSDictionary, "\(stored.stdout)")
+
+        let invalid = try serve.kubectl(["apply", "-f", widget("invalid", #"{size: "2", colour: green, labels: {a: 1}}"#)])
+        #expect(invalid.status == 1)
+        for line in [#"The Widget "invalid" is invalid: "#,
+                     #"* spec.colour: Unsupported value: "green": supported values: "red", "blue""#,
+                     #"* spec.labels.a: Invalid value: 1: spec.labels.a in body must be of type string: "integer""#,
+                     #"* spec.size: Invalid value: "2": spec.size in body must be of type integer: "string""#] {
+            #expect(invalid.stderr.contains(line), "\(line) not in: \(invalid.stderr)")
+        }
+        let bounds = try serve.kubectl(["apply", "-f", widget("bounds", "{size: 11}")])
+        #expect(bounds.stderr.contains(#"The Widget "bounds" is invalid: spec.size: Invalid value: 11: spec.size in body should be less than or equal to 10"#),
+                "\(bounds.stderr)")
+        let missing = try serve.kubectl(["apply", "-f", widget("missing", "{colour: blue}")])
+        #expect(missing.stderr.contains(#"The Widget "missing" is invalid: spec.size: Required value"#), "\(missing.stderr)")
+        #expect(try serve.kubectl(["get", "widgets", "-o", "name"]).stdout == "widget.example.com/warned\n")
+    }
 }
