@@ -42,7 +42,11 @@ public struct APIError: Error, Sendable {
         APIError(code: 410, reason: "Expired", message: message)
     }
 
-    public static let pathNotFound = APIError(code: 404, reason: "NotFound", message: "the server could not find the requested resource")
+    /// A path nothing is served at, with the empty `details` the real server sends: kubectl
+    /// reads `details.name` of such a 404 (to tell "no such subresource" from "no such object",
+    /// as `kubectl debug` does for `ephemeralcontainers`) and crashes without it.
+    public static let pathNotFound = APIError(code: 404, reason: "NotFound", message: "the server could not find the requested resource",
+                                              details: .object([:]))
     public static let unauthorized = APIError(code: 401, reason: "Unauthorized", message: "Unauthorized")
     public static let methodNotAllowed = APIError(code: 405, reason: "MethodNotAllowed", message: "the server does not allow this method on the requested resource")
 

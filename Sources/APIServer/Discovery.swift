@@ -21,7 +21,7 @@ enum Discovery {
         accept.contains("as=APIGroupDiscoveryList")
     }
 
-    static func verbs(_ r: APIResource) -> JSONValue { .array(APIResource.verbs.map { .string($0) }) }
+    static func verbs(_ r: APIResource) -> JSONValue { .array(r.verbs.map { .string($0) }) }
 
     /// `GET /api` or `GET /apis` (aggregated): the core group alone, or the named groups, each
     /// with its versions in the order served (a CRD's versions in its order).
@@ -175,7 +175,7 @@ enum Discovery {
             let params = JSONValue.array([.object(["name": .string("fieldValidation"), "in": .string("query"), "schema": .object(["type": .string("string")])])])
             let op = JSONValue.object(["x-kubernetes-group-version-kind": gvk, "parameters": params,
                                        "responses": .object(["200": .object(["description": .string("OK")])])])
-            paths[base] = .object(["patch": op, "put": op])
+            if !r.isReview { paths[base] = .object(["patch": op, "put": op]) }
             let collection = "/" + path + (r.namespaced ? "/namespaces/{namespace}/" : "/") + r.resource
             paths[collection] = .object(["post": op])
         }

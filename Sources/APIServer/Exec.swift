@@ -35,7 +35,7 @@ struct ExecServer: Sendable {
     /// Decides the upgrade: an authenticated, valid exec request with a channel protocol the
     /// client offers gets the session; anything else is not upgraded.
     func shouldUpgrade(_ head: HTTPRequest) -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> {
-        guard let runtime, head.method == .get, registry.authenticate(head.headerFields[.authorization], adminToken: token) else { return .dontUpgrade }
+        guard let runtime, head.method == .get, registry.authenticate(head.headerFields[.authorization], adminToken: token) != nil else { return .dontUpgrade }
         let target = head.path ?? ""
         let (path, query) = target.firstIndex(of: "?").map { (String(target[..<$0]), String(target[target.index(after: $0)...])) }
             ?? (target, nil)

@@ -32,9 +32,8 @@ struct Handler: HTTPResponder {
 
     func route(_ request: Request) async throws -> Response {
         let path = request.uri.path
-        if !Self.publicPaths.contains(path) {
-            guard registry.authenticate(request.headers[.authorization], adminToken: token) else { throw APIError.unauthorized }
-        }
+        let user = registry.authenticate(request.headers[.authorization], adminToken: token)
+        if user == nil, !Self.publicPaths.contains(path) { throw APIError.unauthorized }
         let query = Self.parseQuery(request.uri.query)
         let accept = request.headers[.accept] ?? ""
         let segments = path.split(separator: "/").map(String.init)
@@ -94,6 +93,10 @@ struct Handler: HTTPResponder {
         if resource == .pods, name != nil, sub == "portforward" { return try portForwardRefusal(request) }
         if let sub, !resource.subresources.contains(sub) { throw APIError.pathNotFound }
         if resource.namespaced, name != nil, namespace == nil { throw APIError.pathNotFound }
+        if resource.isReview, let user {
+            guard request.method == .post, name == nil else { throw APIError.methodNotAllowed }
+            return Self.json(try Reviews.answer(resource, body: try await Self.body(request), user: user), status: 201)
+        }
         let ns = namespace ?? ""
         let dryRun = query["dryRun"] == "All"
 

@@ -25,6 +25,14 @@ enum ProtoSchemas {
         "PodDisruptionBudget": [1: ("metadata", .message("ObjectMeta")), 2: ("spec", .message("PodDisruptionBudgetSpec")), 3: ("status", .skip)],
         "Eviction": [1: ("metadata", .message("ObjectMeta")), 2: ("deleteOptions", .message("DeleteOptions"))],
         "TokenRequest": [1: ("metadata", .message("ObjectMeta")), 2: ("spec", .message("TokenRequestSpec")), 3: ("status", .skip)],
+        "SelfSubjectReview": [1: ("metadata", .message("ObjectMeta")), 2: ("status", .skip)],
+        "SelfSubjectAccessReview": [1: ("metadata", .message("ObjectMeta")), 2: ("spec", .message("SelfSubjectAccessReviewSpec")), 3: ("status", .skip)],
+        "SelfSubjectAccessReviewSpec": [1: ("resourceAttributes", .message("ResourceAttributes")),
+                                        2: ("nonResourceAttributes", .message("NonResourceAttributes"))],
+        "ResourceAttributes": [1: ("namespace", .string), 2: ("verb", .string), 3: ("group", .string), 4: ("version", .string),
+                               5: ("resource", .string), 6: ("subresource", .string), 7: ("name", .string),
+                               8: ("fieldSelector", .skip), 9: ("labelSelector", .skip)],
+        "NonResourceAttributes": [1: ("path", .string), 2: ("verb", .string)],
 
         // meta/v1
         "ObjectMeta": [1: ("name", .string), 2: ("generateName", .string), 3: ("namespace", .string), 4: ("selfLink", .string),

@@ -15,13 +15,16 @@ public struct APIResource: Sendable, Hashable {
     public var tracksGeneration: Bool
     /// What a CustomResourceDefinition says of this version; nil for the built-in kinds.
     public var custom: CustomResourceVersion?
+    /// What discovery says can be done with it: every verb for stored kinds, `create` alone for
+    /// the reviews, which are answered and never stored.
+    public var verbs: [String]
 
     public var apiVersion: String { group.isEmpty ? version : "\(group)/\(version)" }
     /// The resource with its group, as errors and the store name it (`deployments.apps`).
     public var qualifiedName: String { group.isEmpty ? resource : "\(resource).\(group)" }
 
     init(_ group: String, _ version: String, _ resource: String, _ kind: String, namespaced: Bool = true,
-         short: [String] = [], all: Bool = false, sub: [String] = [], generation: Bool = false) {
+         short: [String] = [], all: Bool = false, sub: [String] = [], generation: Bool = false, verbs: [String] = standardVerbs) {
         self.group = group
         self.version = version
         self.resource = resource
@@ -32,9 +35,13 @@ public struct APIResource: Sendable, Hashable {
         self.categories = all ? ["all"] : []
         self.subresources = sub
         self.tracksGeneration = generation
+        self.verbs = verbs
     }
 
-    public static let verbs = ["create", "delete", "get", "list", "patch", "update", "watch"]
+    public static let standardVerbs = ["create", "delete", "get", "list", "patch", "update", "watch"]
+
+    /// A kind that is only ever created, and answered rather than stored (a review).
+    public var isReview: Bool { verbs == ["create"] }
 
     /// What Tandem serves. `all` is set only on kinds that answer lists (`kubectl get all`).
     public static let served: [APIResource] = [
@@ -54,6 +61,8 @@ public struct APIResource: Sendable, Hashable {
         APIResource("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", short: ["pdb"], sub: ["status"], generation: true),
         APIResource("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", namespaced: false,
                     short: ["crd", "crds"], sub: ["status"], generation: true),
+        APIResource("authentication.k8s.io", "v1", "selfsubjectreviews", "SelfSubjectReview", namespaced: false, verbs: ["create"]),
+        APIResource("authorization.k8s.io", "v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview", namespaced: false, verbs: ["create"]),
     ]
 
     /// The group-versions of `resources`, in their order (the core one first): discovery and

@@ -116,22 +116,22 @@ public final class ServiceAccountTokens: Sendable {
 }
 
 extension Registry {
-    /// Whether an `Authorization` header carries a credential this server accepts: the admin
-    /// token of the kubeconfig, or a service account token it signed whose service account (and
-    /// bound pod) still exist with the uids the token names — the real authenticator's
+    /// Who an `Authorization` header's credential belongs to, if this server accepts it: the
+    /// admin token of the kubeconfig, or a service account token it signed whose service account
+    /// (and bound pod) still exist with the uids the token names — the real authenticator's
     /// `legacyValidator`/bound-token checks, so a deleted pod's token stops working.
-    func authenticate(_ header: String?, adminToken: String) -> Bool {
-        guard let header, header.hasPrefix("Bearer ") else { return false }
+    func authenticate(_ header: String?, adminToken: String) -> UserInfo? {
+        guard let header, header.hasPrefix("Bearer ") else { return nil }
         let token = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
-        if token == adminToken { return true }
-        guard let subject = tokens?.verify(token)?.subject else { return false }
+        if token == adminToken { return .admin }
+        guard let subject = tokens?.verify(token)?.subject else { return nil }
         guard let sa = try? get(.serviceAccounts, namespace: subject.namespace, name: subject.serviceAccount.name),
-              sa["metadata"]?["uid"]?.stringValue == subject.serviceAccount.uid else { return false }
+              sa["metadata"]?["uid"]?.stringValue == subject.serviceAccount.uid else { return nil }
         if let pod = subject.pod {
             guard let stored = try? get(.pods, namespace: subject.namespace, name: pod.name),
-                  stored["metadata"]?["uid"]?.stringValue == pod.uid, stored["metadata"]?["deletionTimestamp"] == nil else { return false }
+                  stored["metadata"]?["uid"]?.stringValue == pod.uid, stored["metadata"]?["deletionTimestamp"] == nil else { return nil }
         }
-        return true
+        return .serviceAccount(subject)
     }
 
     /// `POST …/serviceaccounts/SA/token` (`kubectl create token`): an `authentication.k8s.io/v1`

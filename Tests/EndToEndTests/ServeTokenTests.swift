@@ -175,4 +175,28 @@ import Testing
         #expect(try serve.kubectl(["--token", token, "get", "pods"]).stderr.contains("(Unauthorized)"))
         #expect(serve.stop() == 0)
     }
+
+    /// `kubectl auth whoami` and `kubectl auth can-i` (protobuf review bodies): the admin and a
+    /// service account named as the real authenticators name them; every authenticated user is
+    /// allowed everything, since Tandem has no authorizer.
+    @Test func whoamiAndCanIAnswerForTheCaller() throws {
+        let serve = try ServeRun()
+        defer { serve.cleanup() }
+        #expect(serve.ready(), "serve did not start: \(serve.stderr)")
+        let admin = try serve.kubectl(["auth", "whoami"])
+        #expect(admin.stdout.range(of: #"^ATTRIBUTE\s+VALUE\nUsername\s+kubernetes-admin\nGroups\s+\[system:masters system:authenticated\]\n$"#,
+                                   options: .regularExpression) != nil, "\(admin.stdout) \(admin.stderr)")
+        let token = try serve.kubectl(["create", "token", "default"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let robot = try serve.kubectl(["--token", token, "auth", "whoami", "-o", "jsonpath={.status.userInfo.username} {.status.userInfo.groups}"])
+        #expect(robot.stdout == #"system:serviceaccount:default:default ["system:serviceaccounts","system:serviceaccounts:default","system:authenticated"]"#,
+                "\(robot.stdout) \(robot.stderr)")
+        let canI = try serve.kubectl(["auth", "can-i", "create", "pods"])
+        #expect(canI.status == 0 && canI.stdout == "yes\n", "\(canI.stdout) \(canI.stderr)")
+        let nonResource = try serve.kubectl(["--token", token, "auth", "can-i", "get", "/healthz"])
+        #expect(nonResource.stdout == "yes\n", "\(nonResource.stdout) \(nonResource.stderr)")
+        let unknown = try serve.kubectl(["auth", "can-i", "create", "foos"])
+        #expect(unknown.stderr.contains("Warning: the server doesn't have a resource type 'foos'"), "\(unknown.stderr)")
+        #expect(try serve.kubectl(["--token", "forged", "auth", "whoami"]).stderr.contains("(Unauthorized)"))
+        #expect(serve.stop() == 0)
+    }
 }
