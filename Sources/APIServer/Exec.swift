@@ -23,8 +23,6 @@ struct ExecServer: Sendable {
     let registry: Registry
     let token: String
     let runtime: (any StreamingRuntime)?
-    /// Where attach follows the container's output.
-    let logs: LogReader
 
     /// After the command exits, how long output still held open by something it left behind
     /// (a background job writing to the same pipe) is copied before the session ends anyway.
@@ -46,11 +44,11 @@ struct ExecServer: Sendable {
         guard let proto = RemoteCommandChannel.protocols.first(where: offered.contains) else { return .dontUpgrade }
         var headers = HTTPFields()
         headers[.secWebSocketProtocol] = proto
-        let (registry, logs) = (self.registry, self.logs)
         return .upgrade(headers) { inbound, outbound, context in
             if request.subresource == "attach" {
-                await AttachSession(request: request, container: checked.container, uid: checked.uid, store: registry.store,
-                                    logs: logs, logger: context.logger).run(inbound: inbound, outbound: outbound)
+                await AttachSession(request: request, container: checked.container, uid: checked.uid, runtime: runtime,
+                                    closeSignal: proto == RemoteCommandChannel.protocols[0], logger: context.logger)
+                    .run(inbound: inbound, outbound: outbound)
                 return
             }
             await ExecSession(request: request, container: checked.container, uid: checked.uid, runtime: runtime,

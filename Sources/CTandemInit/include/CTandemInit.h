@@ -57,6 +57,11 @@
 #define TANDEM_KEEP_STATUS 12
 #define TANDEM_KEEP_RELEASE_R 13
 #define TANDEM_KEEP_RELEASE_W 14
+/* A persistent shim's write end of its container's stdin pipe (config "stdin 1"), so the
+ * container never reads EOF while no tandem runs; closed when tandem writes 'c' on the release
+ * pipe (stdinOnce). With a terminal (config "tty 1") TANDEM_KEEP_OUT is a copy of the pty
+ * master instead, which tandem takes with pidfd_getfd. */
+#define TANDEM_KEEP_IN 15
 /* A spare shim's end of the pipe on which it tells the zygote it was taken (init.c). */
 #define TANDEM_SPARE_TAKEN_FD 19
 /* A spare shim's clones of the host's /dev, /sys, /home, /media, /mnt and /srv (init.c). */
@@ -71,6 +76,8 @@ int tandem_init_linked(void);
 /* Thin syscall wrappers Swift cannot call directly (syscall(2) is variadic). */
 int tandem_pidfd_open(pid_t pid);
 int tandem_pidfd_send_signal(int pidfd, int sig);
+/* pidfd_getfd(2): a copy of another process's descriptor; -1 with errno. */
+int tandem_pidfd_getfd(int pidfd, int fd);
 /* Reaps the child behind pidfd; returns 0 and a wait(2)-style status, or -1 with errno. */
 int tandem_waitid_pidfd(int pidfd, int *wstatus);
 /* setns(fd, CLONE_NEWNET) for the calling thread (netns.c). */
