@@ -126,37 +126,18 @@ struct AttachSession: Sendable {
 
     private func readClient(_ inbound: WebSocketInboundStream, stdin writer: NIOAsyncChannelOutboundWriter<ByteBuffer>?,
                             target: any AttachedContainer) async -> Ending {
-        var stdin = writer
         let takesStdin = writer != nil
         var stdinOpen = takesStdin
-        do {
-            for try await message in inbound.messages(maxSize: 1 << 20) {
-                guard case .binary(var data) = message, let channel = data.readInteger(as: UInt8.self) else { continue }
-                switch channel {
-                case RemoteCommandChannel.stdin:
-                    // A container that closed its stdin (or stopped) takes no more; the session goes on.
-                    if data.readableBytes > 0, let w = stdin {
-                        do { try await w.write(data) } catch { stdin = nil }
-                    }
-                case RemoteCommandChannel.resize:
-                    if target.tty, let size = RemoteCommandChannel.size(data.readableBytesView) {
-                        target.resize(width: size.width, height: size.height)
-                    }
-                case RemoteCommandChannel.close where closeSignal:
-                    guard data.readInteger(as: UInt8.self) == RemoteCommandChannel.stdin, stdinOpen else { break }
-                    // The client's stdin is at EOF: what was written is flushed and this session's
-                    // copy closed; a stdinOnce container (no terminal) then reads EOF.
-                    stdinOpen = false
-                    stdin?.finish()
-                    stdin = nil
-                    target.stdinSessionEnded()
-                    if !(target.stdinOnce && !target.tty) { return .stdinEnded }
-                default: break
-                }
-            }
-        } catch {
-            logger.trace("attach input ended: \(error)")
+        let eof = await RemoteCommandChannel.readClient(inbound, closeSignal: closeSignal, stdin: writer, logger: logger,
+                                                        resize: { if target.tty { target.resize(width: $0, height: $1) } }) {
+            // The client's stdin is at EOF: what was written is flushed and this session's copy
+            // closed; a stdinOnce container (no terminal) then reads EOF.
+            guard takesStdin else { return .ignore }
+            stdinOpen = false
+            target.stdinSessionEnded()
+            return target.stdinOnce && !target.tty ? .closeStdin : .endSession
         }
+        if eof { return .stdinEnded }
         if stdinOpen { target.stdinSessionEnded() }
         return .clientGone
     }

@@ -179,12 +179,7 @@ struct StdioSetup {
                 let input = stdin ? try dup(master) : -1
                 return StdioSetup(shimIn: slave, shimOut: shimMaster, shimErr: shimErr, reads: [(master, false)], input: input)
             }
-            let out = try Sys.pipe()
-            opened += [out.read, out.write]
-            let err = try Sys.pipe()
-            opened += [err.read, err.write]
-            Sys.growPipe(out.read)
-            Sys.growPipe(err.read)
+            let (out, err) = try outputPipes(&opened)
             let input = stdin ? try Sys.pipe() : nil
             return StdioSetup(shimIn: input?.read ?? devNull, shimOut: out.write, shimErr: err.write,
                               reads: [(out.read, false), (err.read, true)], input: input?.write ?? -1)
@@ -192,6 +187,18 @@ struct StdioSetup {
             opened.forEach { close($0) }
             throw error
         }
+    }
+
+    /// A stdout and a stderr pipe with grown buffers (see `Sys.growPipe`), their four ends
+    /// added to `opened` (what the caller closes on failure).
+    static func outputPipes(_ opened: inout [Int32]) throws -> (out: (read: Int32, write: Int32), err: (read: Int32, write: Int32)) {
+        let out = try Sys.pipe()
+        opened += [out.read, out.write]
+        let err = try Sys.pipe()
+        opened += [err.read, err.write]
+        Sys.growPipe(out.read)
+        Sys.growPipe(err.read)
+        return (out, err)
     }
 
     private static func dup(_ fd: Int32) throws -> Int32 {
