@@ -69,7 +69,7 @@ extension Runtime {
             }
             fds.append(fd)
         }
-        var reads: [(fd: Int32, stderr: Bool)] = [(fds[0], false), (fds[1], true)]
+        var reads: [(fd: Int32, stderr: Bool)] = tty ? [] : [(fds[0], false), (fds[1], true)]
         var input: Int32 = -1
         if tty {
             let master = Self.shimDescriptor(record.shimPid, TANDEM_KEEP_OUT)

@@ -128,4 +128,51 @@ import Testing
         #expect(r.status == 3, "\(r)")
         #expect(try serve.kubectl(["get", "pod", "t"]).stderr.contains("not found"))
     }
+
+    /// KR-1 for stdio: a container's stdin pipe and its terminal outlive a killed serve (the shim
+    /// keeps a write end of the pipe and a copy of the pty master), and the next serve adopts
+    /// them: nothing restarts, and attach writes on.
+    @Test func stdinAndTerminalSurviveAKilledServe() throws {
+        let dir = try Tandem.tempDir("tandem-serve-stdio-restart")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try """
+            apiVersion: v1
+            kind: Pod
+            metadata:
+              name: kept
+            spec:
+              containers:
+              - name: pipe
+                image: busybox
+                stdin: true
+                command: ["sh", "-c", "while read l; do echo got $l; done; echo pipe-eof"]
+              - name: term
+                image: busybox
+                stdin: true
+                tty: true
+                command: ["sh"]
+            """.write(toFile: dir + "/pod.yaml", atomically: true, encoding: .utf8)
+        let first = try ServeRun()
+        defer { first.cleanup() }
+        try #require(first.ready(), "serve did not start: \(first.stderr)")
+        try first.kubectl(["apply", "-f", dir + "/pod.yaml"])
+        try #require(try first.kubectl(["wait", "--for=condition=Ready", "pod/kept", "--timeout=60s"]).status == 0)
+        let before = try Self.kubectl(first, ["attach", "-i", "kept", "-c", "pipe"], typing: ["before"])
+        #expect(before.status == 0 && before.stdout == "got before\n", "\(before)")
+
+        kill(first.process.processIdentifier, SIGKILL)
+        first.process.waitUntilExit()
+        let second = try ServeRun(root: first.root)
+        defer { second.cleanup() }
+        try #require(second.ready(), "serve did not restart: \(second.stderr)")
+        try #require(try second.kubectl(["wait", "--for=condition=Ready", "pod/kept", "--timeout=30s"]).status == 0)
+        let after = try Self.kubectl(second, ["attach", "-i", "kept", "-c", "pipe"], typing: ["after"])
+        #expect(after.status == 0 && after.stdout == "got after\n", "\(after)")
+        #expect(try second.kubectl(["logs", "kept", "-c", "pipe"]).stdout == "got before\ngot after\n")
+        let counts = try second.kubectl(["get", "pod", "kept", "-o", "jsonpath={.status.containerStatuses[*].restartCount}"])
+        #expect(counts.stdout == "0 0", "\(counts)")
+        // The shell on the adopted terminal (its exit then restarts it: restartPolicy Always).
+        let shell = try Self.inTerminal(second, "attach -it kept -c term", typing: ["echo marker-$((6*7))", "exit 0"], pause: 1.5)
+        #expect(shell.stdout.contains("marker-42"), "\(shell)")
+    }
 }
