@@ -56,6 +56,13 @@ struct AttachSession: Sendable {
             await finish(RemoteCommandChannel.internalError("error attaching to container: \(error)"), outbound)
             return
         }
+        // The terminal is the container's (the kubelet passes its spec's `tty`), and a terminal
+        // has one output stream: the CRI's check, which a client without a terminal of its own
+        // (kubectl then asks for stderr) fails.
+        if target.tty && request.stderr {
+            await finish(RemoteCommandChannel.internalError("unable to upgrade connection: tty and stderr cannot both be true"), outbound)
+            return
+        }
         // Following starts before anything else, so nothing written from here on is missed.
         let output = target.follow()
         let stdin = request.stdin ? target.openStdin() : nil

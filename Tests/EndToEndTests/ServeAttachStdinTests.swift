@@ -97,6 +97,11 @@ import Testing
                 command: ["sh"]
             """
         try ServeRun.withReadyPod(pod, named: "term") { serve, _ in
+            // Without a terminal of its own kubectl asks for stderr too, which a container's
+            // terminal cannot give: the CRI's error, as on a cluster.
+            let piped = try serve.kubectl(["attach", "-i", "term"], input: "echo hi\n")
+            #expect(piped.status == 1, "\(piped)")
+            #expect(piped.stderr.hasSuffix("error: Internal error occurred: unable to upgrade connection: tty and stderr cannot both be true\n"), "\(piped)")
             let r = try Self.inTerminal(serve, "attach -it term",
                                         typing: ["", "tty; stty size; echo marker-$((6*7))", "exit 5"], pause: 1.5)
             #expect(r.status == 0, "\(r)")
