@@ -132,6 +132,9 @@ import Testing
         #expect(r.stdout.contains("pod default/t terminated (Error)"), "\(r)")
         #expect(r.status == 3, "\(r)")
         #expect(try serve.kubectl(["get", "pod", "t"]).stderr.contains("not found"))
+        // -i without -t: stdin and stdinOnce, so `cat` reads the client's input, then EOF.
+        let piped = try serve.kubectl(["run", "-i", "--rm", "--restart=Never", "--image=busybox", "c", "--", "cat"], input: "hello\n")
+        #expect(piped.status == 0 && piped.stdout == "hello\npod \"c\" deleted\n", "\(piped)")
     }
 
     /// KR-1 for stdio: a container's stdin pipe and its terminal outlive a killed serve (the shim
