@@ -44,10 +44,6 @@ public final class ContainerStdio: Sendable {
 
     deinit { state.withLock { if $0.input >= 0 { close($0.input) } } }
 
-    /// Whether the container has stdin an attach session can write (a tty's master counts
-    /// only with `stdin: true`, as a pty without an attached stdin takes no input).
-    public var hasStdin: Bool { state.withLock { $0.input >= 0 } }
-
     /// The container's output from now on, until it ends (the container exited and everything it
     /// wrote was read), or until the caller stops iterating.
     public func follow() -> AsyncStream<(stderr: Bool, bytes: [UInt8])> {

@@ -199,8 +199,8 @@ public final class Runtime: Sendable {
     let claimed = Mutex<Set<String>>([])
     private let lifelineRead: Int32
     private let lifelineWrite: Mutex<Int32>
-    /// Every shim's stdin unless a streaming exec gives it one (`Sys.spawn` would map -1 to
-    /// /dev/null, but a zygote request carries real descriptors only).
+    /// Every shim's stdin unless a streaming exec or a container's `stdin`/`tty` gives it one
+    /// (`Sys.spawn` would map -1 to /dev/null, but a zygote request carries real descriptors only).
     let devNull: Int32
     /// nil if it could not be started: every shim is then spawned directly.
     private let zygote: Zygote?

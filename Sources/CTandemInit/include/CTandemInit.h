@@ -25,8 +25,10 @@
  *
  * "run" and "exec" are a shim started directly (the fallback when no zygote
  * could be started). Either way a shim's file descriptors are fixed:
- *   0  stdin  (/dev/null, or what a streaming exec writes: a pipe or a pty slave)
- *   1  stdout (a pipe tandem reads)
+ *   0  stdin  (/dev/null, or a pipe tandem writes: a container's `stdin: true`, a streaming
+ *             exec's; or a pty slave: `tty: true`, exec -t)
+ *   1  stdout (a pipe tandem reads; for a container with a terminal, a copy of the pty master,
+ *             which the child replaces with the slave)
  *   2  stderr (a pipe tandem reads; the same pipe as 1 for a probe or hook exec)
  *   3  config: a memfd of records  key '\0' value '\0'  (see init.c)
  *   4  lifeline: read end of a pipe whose write end only tandem holds
