@@ -182,5 +182,12 @@ import Testing
         // The shell on the adopted terminal (its exit then restarts it: restartPolicy Always).
         let shell = try Self.inTerminal(second, "attach -it kept -c term", typing: ["echo marker-$((6*7))", "exit 0"], pause: 1.5)
         #expect(shell.stdout.contains("marker-42"), "\(shell)")
+        // The restarted container has a terminal of its own, fresh.
+        #expect(waitUntil(30) {
+            (try? second.kubectl(["get", "pod", "kept", "-o", "jsonpath={.status.containerStatuses[1].restartCount} {.status.containerStatuses[1].state.running}"]).stdout)?
+                .hasPrefix("1 {") == true
+        })
+        let again = try Self.inTerminal(second, "attach -it kept -c term", typing: ["echo again-$((1+1))", "exit 0"], pause: 1.5)
+        #expect(again.stdout.contains("again-2"), "\(again)")
     }
 }
