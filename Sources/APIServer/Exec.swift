@@ -23,8 +23,6 @@ struct ExecServer: Sendable {
     let registry: Registry
     let token: String
     let runtime: (any StreamingRuntime)?
-    /// Where attach follows the container's output.
-    let logs: LogReader
 
     /// After the command exits, how long output still held open by something it left behind
     /// (a background job writing to the same pipe) is copied before the session ends anyway.
@@ -46,11 +44,11 @@ struct ExecServer: Sendable {
         guard let proto = RemoteCommandChannel.protocols.first(where: offered.contains) else { return .dontUpgrade }
         var headers = HTTPFields()
         headers[.secWebSocketProtocol] = proto
-        let (registry, logs) = (self.registry, self.logs)
         return .upgrade(headers) { inbound, outbound, context in
             if request.subresource == "attach" {
-                await AttachSession(request: request, container: checked.container, uid: checked.uid, store: registry.store,
-                                    logs: logs, logger: context.logger).run(inbound: inbound, outbound: outbound)
+                await AttachSession(request: request, container: checked.container, uid: checked.uid, runtime: runtime,
+                                    closeSignal: proto == RemoteCommandChannel.protocols[0], logger: context.logger)
+                    .run(inbound: inbound, outbound: outbound)
                 return
             }
             await ExecSession(request: request, container: checked.container, uid: checked.uid, runtime: runtime,
@@ -200,30 +198,10 @@ struct ExecSession: Sendable {
 
     private func readClient(_ inbound: WebSocketInboundStream, stdin writer: NIOAsyncChannelOutboundWriter<ByteBuffer>?,
                             process: any RemoteProcess) async {
-        var stdin = writer
-        do {
-            for try await message in inbound.messages(maxSize: 1 << 20) {
-                guard case .binary(var data) = message, let channel = data.readInteger(as: UInt8.self) else { continue }
-                switch channel {
-                case RemoteCommandChannel.stdin:
-                    // A command that closed its stdin (or ended) takes no more; the session goes on.
-                    if data.readableBytes > 0, let w = stdin {
-                        do { try await w.write(data) } catch { stdin = nil }
-                    }
-                case RemoteCommandChannel.resize:
-                    if let size = RemoteCommandChannel.size(data.readableBytesView) { process.resize(width: size.width, height: size.height) }
-                case RemoteCommandChannel.close where closeSignal:
-                    // `[255, 0]`: the client's stdin is at EOF; so is the command's (not a terminal's).
-                    if data.readInteger(as: UInt8.self) == RemoteCommandChannel.stdin, process.terminal == nil {
-                        stdin?.finish()
-                        stdin = nil
-                    }
-                default: break
-                }
-            }
-        } catch {
-            logger.trace("exec input ended: \(error)")
-        }
+        // `[255, 0]`: the client's stdin is at EOF; so is the command's (not a terminal's).
+        _ = await RemoteCommandChannel.readClient(inbound, closeSignal: closeSignal, stdin: writer, logger: logger,
+                                                  resize: { process.resize(width: $0, height: $1) },
+                                                  stdinEOF: { process.terminal == nil ? .closeStdin : .ignore })
     }
 
     private func send(_ status: JSONValue, _ outbound: WebSocketOutboundWriter) async {

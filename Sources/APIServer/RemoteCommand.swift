@@ -10,6 +10,9 @@ public protocol StreamingRuntime: Sendable {
     /// `RemoteCommandError.containerNotFound` when none runs (the kubelet's `findContainer`).
     func exec(namespace: String, pod: String, uid: String, container: String, command: [String],
               stdin: Bool, tty: Bool) async throws -> any RemoteProcess
+    /// The running instance of `container`'s stdio (the CRI's `Attach`); throws
+    /// `RemoteCommandError.containerNotFound` when none runs.
+    func attach(namespace: String, pod: String, uid: String, container: String) async throws -> any AttachedContainer
     /// Connects to `port` on the pod's loopback, inside its network namespace (the CRI's
     /// `PortForward`), and returns the connected socket, which the caller then owns; throws
     /// `PortForwardError` with the kubelet's text when it cannot.

@@ -31,7 +31,7 @@ public struct APIServer: Sendable {
     /// (the ServiceGroup's SIGINT/SIGTERM). `onListening` gets the bound port.
     public func run(logger: Logger, onListening: @escaping @Sendable (Int) async -> Void) async throws {
         let handler = Handler(registry: registry, token: pki.token, serverAddress: "\(host):\(port)", logs: LogReader(root: root))
-        let exec = ExecServer(registry: registry, token: pki.token, runtime: streaming, logs: LogReader(root: root))
+        let exec = ExecServer(registry: registry, token: pki.token, runtime: streaming)
         let portForward = PortForwardServer(registry: registry, token: pki.token, runtime: streaming)
         // HTTP/1.1 with the WebSocket upgrade `kubectl exec` asks for. Frames up to 1 MiB:
         // client-go writes stdin in 32 KiB pieces, more than the 16 KiB default.

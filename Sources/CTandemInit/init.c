@@ -38,6 +38,9 @@
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
 #endif
+#ifndef SYS_pidfd_getfd
+#define SYS_pidfd_getfd 438
+#endif
 #ifndef SYS_pidfd_send_signal
 #define SYS_pidfd_send_signal 424
 #endif
@@ -82,6 +85,8 @@ int tandem_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); 
 int tandem_pidfd_send_signal(int pidfd, int sig) {
     return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
 }
+
+int tandem_pidfd_getfd(int pidfd, int fd) { return (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0); }
 
 int tandem_waitid_pidfd(int pidfd, int *wstatus) {
     siginfo_t info;
@@ -238,8 +243,11 @@ struct config {
     int host_pid, host_ipc;
     /* Outlives tandem (see TANDEM_KEEP_* in the header). */
     int persist;
-    /* exec with a terminal: fd 0 is a pty slave that becomes the command's controlling tty. */
+    /* With a terminal: fd 0 is a pty slave that becomes the process's controlling tty (for run,
+     * fd 1 is a copy of the master and the child makes the slave its stdout and stderr too). */
     int tty;
+    /* run with `stdin: true`: fd 0 is a pipe a persistent shim keeps a write end of. */
+    int keep_stdin;
     const char *argv[MAX_LIST + 1];
     int argc;
     const char *env[MAX_LIST + 1];
@@ -312,6 +320,7 @@ static int read_config(void) {
         else if (!strcmp(key, "hostipc")) cfg.host_ipc = !strcmp(val, "1");
         else if (!strcmp(key, "persist")) cfg.persist = !strcmp(val, "1");
         else if (!strcmp(key, "tty")) cfg.tty = !strcmp(val, "1");
+        else if (!strcmp(key, "stdin")) cfg.keep_stdin = !strcmp(val, "1");
         else if (isolation_config(key, val) <= 0) return -1;
     }
 #undef NEXT
@@ -519,6 +528,10 @@ static void child_run(void) {
     const char *cwd = cfg.cwd ? cfg.cwd : "/";
     if (cfg.cwd) mkdir_p(cwd); /* the kubelet's runtimes create a missing workingDir */
     if (chdir(cwd) < 0) die("chdir to workingDir", cwd);
+    /* `tty: true`: as runc's console, the pty slave is stdin, stdout and stderr, and the
+     * controlling terminal of the container's own session. */
+    if (cfg.tty && (setsid() < 0 || ioctl(0, TIOCSCTTY, 0) < 0 || dup2(0, 1) < 0 || dup2(0, 2) < 0))
+        die("set up the container's terminal", NULL);
     if ((iso_step = isolation_finish(&iso_arg))) die(iso_step, iso_arg);
     exec_resolved();
     die("exec", cfg.argv[0]);
@@ -554,19 +567,29 @@ static void kill_adopted(void) {
 /* Waits for the child while watching the lifeline; never returns. */
 static void supervise(pid_t child, int kill_group) {
     int pidfd = tandem_pidfd_open(child);
-    struct pollfd p[2] = {
+    /* A persistent shim keeping its container's stdin closes it when tandem writes 'c'. */
+    int kept_stdin = cfg.persist && cfg.keep_stdin && !cfg.tty;
+    struct pollfd p[3] = {
         { .fd = TANDEM_INIT_FD_LIFELINE, .events = POLLIN },
         { .fd = pidfd, .events = POLLIN },
+        { .fd = kept_stdin ? TANDEM_KEEP_RELEASE_R : -1, .events = POLLIN },
     };
     int lifeline_open = !cfg.persist;
     if (!lifeline_open) p[0].fd = -1;
     for (;;) {
         /* Without a pidfd (should not happen on 6.x) we fall back to a plain blocking wait. */
         if (pidfd < 0) break;
-        int n = poll(p, 2, -1);
+        int n = poll(p, 3, -1);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) break;
         if (p[1].revents) break;
+        if (p[2].revents) {
+            char c;
+            if (read(TANDEM_KEEP_RELEASE_R, &c, 1) == 1 && c == 'c') {
+                close(TANDEM_KEEP_IN);
+                p[2].fd = -1;
+            }
+        }
         if (lifeline_open && p[0].revents) {
             char c;
             ssize_t r = read(TANDEM_INIT_FD_LIFELINE, &c, 1);
@@ -593,9 +616,11 @@ static void supervise(pid_t child, int kill_group) {
     close(2);
     close(TANDEM_INIT_FD_STATUS);
     if (cfg.persist) {
-        /* Keep the pipes' contents until a tandem has read them all and says so. */
-        char c;
-        while (read(TANDEM_KEEP_RELEASE_R, &c, 1) < 0 && errno == EINTR) {}
+        /* Keep the pipes' contents until a tandem has read them all and says so ('r'; a late
+         * 'c' for the stdin closed with the container is skipped). */
+        char c = 0;
+        ssize_t r;
+        do { r = read(TANDEM_KEEP_RELEASE_R, &c, 1); } while ((r < 0 && errno == EINTR) || (r == 1 && c == 'c'));
     }
     if (WIFEXITED(st)) _exit(WEXITSTATUS(st));
     _exit(128 + (WTERMSIG(st) & 0x7f));
@@ -808,10 +833,22 @@ static void keep_pipes(void) {
     static const int from[] = { 1, 2, TANDEM_INIT_FD_STATUS };
     static const int to[] = { TANDEM_KEEP_OUT, TANDEM_KEEP_ERR, TANDEM_KEEP_STATUS };
     for (int i = 0; i < 3; i++) {
+        /* A terminal's output is the master at fd 1, kept as it is (reopening it would open a
+         * new pty); the slave at fd 2 is not output to keep. */
+        if (cfg.tty && i < 2) {
+            if (i == 0 && dup3(1, TANDEM_KEEP_OUT, O_CLOEXEC) < 0) { status_line("E", "keep the terminal: %s", strerror(errno)); _exit(128); }
+            continue;
+        }
         char path[32];
         snprintf(path, sizeof path, "/proc/self/fd/%d", from[i]);
         int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
         if (fd < 0 || dup3(fd, to[i], O_CLOEXEC) < 0) { status_line("E", "keep %s: %s", path, strerror(errno)); _exit(128); }
+        close(fd);
+    }
+    /* A write end of the stdin pipe, opened anew through the read end's /proc link. */
+    if (cfg.keep_stdin && !cfg.tty) {
+        int fd = open("/proc/self/fd/0", O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || dup3(fd, TANDEM_KEEP_IN, O_CLOEXEC) < 0) { status_line("E", "keep stdin: %s", strerror(errno)); _exit(128); }
         close(fd);
     }
     int r[2];

@@ -16,25 +16,30 @@ struct ShimRecord: Codable {
     var startedAt: Date
     var isolation: ProcessIsolation
     var sandbox: PodSandbox?
+    /// The container's `stdin`, `stdinOnce` and `tty` (absent in records of older Tandems: all false).
+    var stdin: Bool?
+    var stdinOnce: Bool?
+    var tty: Bool?
 
     static func path(_ stateDir: String) -> String { stateDir + "/shim.json" }
 }
 
 extension Runtime {
-    /// The two CRI log writers of a container's stdout and stderr (one file, one clock).
-    static func logSinks(out: Int32, err: Int32, logFD: Int32, echoOut: (@Sendable (String) -> Void)?,
-                         echoErr: (@Sendable (String) -> Void)?) -> [(fd: Int32, sink: any ByteSink)] {
+    /// The CRI log writers of a container's output (one file, one clock), each also feeding its
+    /// attach sessions: stdout and stderr, or a terminal's one stream, logged as stdout.
+    func logSinks(_ reads: [(fd: Int32, stderr: Bool)], logFD: Int32, id: String, stdio: ContainerStdio) -> [(fd: Int32, sink: any ByteSink)] {
         let clock = TimestampFormatter()
-        return [
-            (fd: out, sink: CRILogSink(fd: logFD, stream: .stdout, clock: clock, echo: echoOut)),
-            (fd: err, sink: CRILogSink(fd: logFD, stream: .stderr, clock: clock, echo: echoErr)),
-        ]
+        return reads.map { read in
+            let stream: LogStream = read.stderr ? .stderr : .stdout
+            let echo = logEcho.map { e in { @Sendable (line: String) in e(id, stream, line) } }
+            return (fd: read.fd, sink: TappedSink(CRILogSink(fd: logFD, stream: stream, clock: clock, echo: echo), stdio: stdio, stderr: read.stderr))
+        }
     }
 
-    func writeRecord(for process: ContainerProcess, at stateDir: String, sandbox: PodSandbox? = nil) {
+    func writeRecord(for process: ContainerProcess, at stateDir: String, sandbox: PodSandbox? = nil, spec: ContainerSpec? = nil) {
         guard let shim = process.shimPid, let start = processStartTime(shim) else { return }
         let record = ShimRecord(shimPid: shim, shimStart: start, pid: process.pid, startedAt: process.startedAt,
-                                isolation: process.isolation, sandbox: sandbox)
+                                isolation: process.isolation, sandbox: sandbox, stdin: spec?.stdin, stdinOnce: spec?.stdinOnce, tty: spec?.tty)
         guard let data = try? JSONEncoder().encode(record) else { return }
         _ = claimed.withLock { $0.insert(stateDir) }
         try? Sys.mkdirs(stateDir)
@@ -51,9 +56,12 @@ extension Runtime {
         guard let data = FileManager.default.contents(atPath: ShimRecord.path(stateDir)),
               let record = try? JSONDecoder().decode(ShimRecord.self, from: data),
               processStartTime(record.shimPid) == record.shimStart else { return nil }
-        var fds: [Int32] = []
         _ = claimed.withLock { $0.insert(stateDir) }
-        for keep in [TANDEM_KEEP_OUT, TANDEM_KEEP_ERR, TANDEM_KEEP_STATUS] {
+        let tty = record.tty == true, stdin = record.stdin == true
+        // The shim's read ends of its stdout and stderr pipes, or its copy of the pty master
+        // (duplicated: opening a master's /proc link would open a new pty), then its status pipe.
+        var fds: [Int32] = []
+        for keep in tty ? [TANDEM_KEEP_STATUS] : [TANDEM_KEEP_OUT, TANDEM_KEEP_ERR, TANDEM_KEEP_STATUS] {
             let fd = open("/proc/\(record.shimPid)/fd/\(keep)", O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else {
                 fds.forEach { close($0) }
@@ -61,27 +69,53 @@ extension Runtime {
             }
             fds.append(fd)
         }
+        var reads: [(fd: Int32, stderr: Bool)] = tty ? [] : [(fds[0], false), (fds[1], true)]
+        var input: Int32 = -1
+        if tty {
+            let master = Self.shimDescriptor(record.shimPid, TANDEM_KEEP_OUT)
+            guard master >= 0 else {
+                fds.forEach { close($0) }
+                return nil
+            }
+            reads = [(master, false)]
+            if stdin { input = fcntl(master, F_DUPFD_CLOEXEC, 0) }
+        } else if stdin {
+            // Gone once a `stdinOnce` container's stdin was closed.
+            input = open("/proc/\(record.shimPid)/fd/\(TANDEM_KEEP_IN)", O_WRONLY | O_CLOEXEC)
+        }
+        let status = fds[fds.count - 1]
+        let stdio = ContainerStdio(tty: tty, stdinOnce: record.stdinOnce == true, input: input)
         let session = ShimSession()
         session.statusLine("P \(record.shimPid)")
+        if stdin, !tty { stdio.keptBy(session) }
         // The container's pid is signalled only while it is still the shim's child: once the
         // shim reaped it, the pid may name another process.
         let alive = processStat(record.pid).map { $0.count > 1 && Int32($0[1]) == record.shimPid } ?? false
         session.statusLine("S \(record.pid)")
         var sinks: [(fd: Int32, sink: any ByteSink)]
         if let logPath, case let logFD = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640), logFD >= 0 {
-            let echo = logEcho
-            sinks = Self.logSinks(out: fds[0], err: fds[1], logFD: logFD,
-                                  echoOut: echo.map { e in { @Sendable line in e(id, .stdout, line) } },
-                                  echoErr: echo.map { e in { @Sendable line in e(id, .stderr, line) } })
-            sinks.append((fds[2], StatusSink(session)))
-            start(adopted: session, sinks) { close(logFD) }
+            sinks = logSinks(reads, logFD: logFD, id: id, stdio: stdio)
+            sinks.append((status, StatusSink(session)))
+            start(adopted: session, sinks) {
+                close(logFD)
+                stdio.outputEnded()
+            }
         } else {
-            sinks = [(fds[0], DataSink(limit: 4096) { _ in }), (fds[1], DataSink(limit: 4096) { _ in }), (fds[2], StatusSink(session))]
-            start(adopted: session, sinks) {}
+            sinks = reads.map { (fd: $0.fd, sink: DataSink(limit: 4096) { _ in }) }
+            sinks.append((status, StatusSink(session)))
+            start(adopted: session, sinks) { stdio.outputEnded() }
         }
         let process = ContainerProcess(id: id, pid: record.pid, startedAt: record.startedAt, session: session,
-                                       isolation: record.isolation, signalable: alive)
+                                       isolation: record.isolation, signalable: alive, stdio: stdio)
         return (process, record.sandbox)
+    }
+
+    /// A copy of descriptor `fd` of process `pid` (`pidfd_getfd`); -1 when it cannot be had.
+    private static func shimDescriptor(_ pid: Int32, _ fd: Int32) -> Int32 {
+        let pidfd = tandem_pidfd_open(pid)
+        guard pidfd >= 0 else { return -1 }
+        defer { close(pidfd) }
+        return tandem_pidfd_getfd(pidfd, fd)
     }
 
     private func start(adopted session: ShimSession, _ sinks: [(fd: Int32, sink: any ByteSink)], onDrained: @escaping @Sendable () -> Void) {

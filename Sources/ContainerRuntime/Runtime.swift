@@ -64,6 +64,11 @@ public struct ContainerSpec: Sendable {
     public var files: [String: FileContent]
     /// Cgroups and securityContext.
     public var isolation = ProcessIsolation()
+    /// `stdin`, `stdinOnce`, `tty` of the container's spec: a stdin pipe the runtime holds
+    /// open, closed after the first attach; a pseudo-terminal as stdin, stdout and stderr.
+    public var stdin = false
+    public var stdinOnce = false
+    public var tty = false
 
     public init(id: String, argv: [String], env: [String] = [], workingDir: String? = nil, mounts: [BindMount] = [],
                 hostname: String? = nil, sandbox: PodSandbox? = nil, netnsPath: String? = nil, stateDir: String, logPath: String,
@@ -135,12 +140,15 @@ public final class ContainerProcess: Sendable {
     private let pidfd: Mutex<Int32>
     /// What exec'd commands (probes, hooks) run with too, as `runc exec` reuses the process spec.
     let isolation: ProcessIsolation
+    /// Its stdin and live output, for `kubectl attach`.
+    public let stdio: ContainerStdio
 
     /// `signalable: false` for an adopted container whose process may already be gone (and its pid
     /// reused): it is never signalled, only its shim.
     init(id: String, pid: Int32, startedAt: Date, session: ShimSession, isolation: ProcessIsolation = ProcessIsolation(),
-         signalable: Bool = true) {
+         signalable: Bool = true, stdio: ContainerStdio = ContainerStdio()) {
         self.isolation = isolation
+        self.stdio = stdio
         self.id = id
         self.pid = pid
         self.startedAt = startedAt
@@ -191,8 +199,8 @@ public final class Runtime: Sendable {
     let claimed = Mutex<Set<String>>([])
     private let lifelineRead: Int32
     private let lifelineWrite: Mutex<Int32>
-    /// Every shim's stdin unless a streaming exec gives it one (`Sys.spawn` would map -1 to
-    /// /dev/null, but a zygote request carries real descriptors only).
+    /// Every shim's stdin unless a streaming exec or a container's `stdin`/`tty` gives it one
+    /// (`Sys.spawn` would map -1 to /dev/null, but a zygote request carries real descriptors only).
     let devNull: Int32
     /// nil if it could not be started: every shim is then spawned directly.
     private let zygote: Zygote?
@@ -290,29 +298,30 @@ public final class Runtime: Sendable {
         for e in spec.env { config.add("env", e) }
         spec.isolation.add(to: &config)
 
+        if spec.tty { config.add("tty", "1") } else if spec.stdin { config.add("stdin", "1") }
         let session: ShimSession
+        let stdio: ContainerStdio
         do {
-            let echo = logEcho
-            let id = spec.id
-            var echoOut: (@Sendable (String) -> Void)?
-            var echoErr: (@Sendable (String) -> Void)?
-            if let echo {
-                echoOut = { @Sendable line in echo(id, .stdout, line) }
-                echoErr = { @Sendable line in echo(id, .stderr, line) }
-            }
-            session = try spawnShim(mode: "run", config: config, name: spec.id) { (out: Int32, err: Int32) -> [(fd: Int32, sink: any ByteSink)] in
-                Self.logSinks(out: out, err: err, logFD: logFD, echoOut: echoOut, echoErr: echoErr)
-            } onDrained: {
+            let fds = try StdioSetup.make(stdin: spec.stdin, tty: spec.tty, devNull: devNull)
+            stdio = ContainerStdio(tty: spec.tty, stdinOnce: spec.stdinOnce, input: fds.input)
+            let sources = logSinks(fds.reads, logFD: logFD, id: spec.id, stdio: stdio)
+            session = try spawnShim(mode: "run", config: config, name: spec.id, stdin: fds.shimIn, out: fds.shimOut, err: fds.shimErr,
+                                    sources: sources, readEnds: Set(fds.reads.map(\.fd))) {
                 close(logFD)
+                stdio.outputEnded()
             }
         } catch {
             close(logFD)
             throw error
         }
+        // A persistent shim holds a write end of the stdin pipe too (tandem may die meanwhile),
+        // which it closes when told: `stdinOnce`.
+        if persistent, spec.stdin, !spec.tty { stdio.keptBy(session) }
         switch await session.started() {
         case .success(let pid):
-            let process = ContainerProcess(id: spec.id, pid: pid, startedAt: Date(), session: session, isolation: spec.isolation)
-            if persistent { writeRecord(for: process, at: spec.stateDir) }
+            let process = ContainerProcess(id: spec.id, pid: pid, startedAt: Date(), session: session, isolation: spec.isolation,
+                                           stdio: stdio)
+            if persistent { writeRecord(for: process, at: spec.stateDir, spec: spec) }
             return process
         case .failure(let e):
             _ = await session.finished()

@@ -80,7 +80,13 @@ final class ShimSession: Sendable {
     }
 
     /// Lets a persistent shim exit: everything it kept has been read (see TANDEM_KEEP_RELEASE_W).
-    func releaseShim() {
+    func releaseShim() { tellShim("r") }
+
+    /// Has a persistent shim close its write end of the container's stdin (see TANDEM_KEEP_IN).
+    func closeKeptStdin() { tellShim("c") }
+
+    /// One byte on a persistent shim's release pipe: `r` (release) or `c` (close the kept stdin).
+    private func tellShim(_ byte: StaticString) {
         state.withLock { s in
             guard let pid = s.shimPid, s.shimPidfd >= 0 else { return }
             // The pidfd pins nothing, but polling it tells whether `pid` is still our shim.
@@ -88,7 +94,7 @@ final class ShimSession: Sendable {
             guard poll(&p, 1, 0) == 0 else { return }
             let fd = open("/proc/\(pid)/fd/\(TANDEM_KEEP_RELEASE_W)", O_WRONLY | O_CLOEXEC | O_NONBLOCK)
             guard fd >= 0 else { return }
-            _ = write(fd, "r", 1)
+            _ = write(fd, byte.utf8Start, 1)
             close(fd)
         }
     }

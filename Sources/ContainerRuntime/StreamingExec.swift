@@ -90,12 +90,7 @@ extension Runtime {
         do {
             let input = stdin ? try Sys.pipe() : nil
             if let input { opened += [input.read, input.write] }
-            let out = try Sys.pipe()
-            opened += [out.read, out.write]
-            let err = try Sys.pipe()
-            opened += [err.read, err.write]
-            Sys.growPipe(out.read)
-            Sys.growPipe(err.read)
+            let (out, err) = try StdioSetup.outputPipes(&opened)
             // On failure spawnShim has closed what it was given; the rest is ours.
             opened = [input?.write, out.read, err.read].compactMap { $0 }
             let session = try spawnShim(mode: "exec", config: config, name: name, stdin: input?.read ?? devNull,

@@ -591,6 +591,7 @@ public actor PodWorker {
                                  netnsPath: pod.spec.hostNetwork == true ? nil : sandbox?.netnsPath,
                                  stateDir: stateDir, logPath: "\(podDir)/\(container.name)/\(restartCount).log", files: resolved.files)
         spec.isolation = try ContainerSecurity.isolation(pod, container, qosClass: qosClass, memoryCapacity: NodeAllocatable.host.memoryBytes)
+        (spec.stdin, spec.stdinOnce, spec.tty) = (container.stdin ?? false, container.stdinOnce ?? false, container.tty ?? false)
         if let cgroups = ctx.cgroups, let podCgroup {
             // The CRI runtime's part: the container's own cgroup below the pod's, made before it starts.
             let cgroup = podCgroup.name.child(id)

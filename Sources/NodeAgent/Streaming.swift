@@ -15,7 +15,17 @@ extension NodeAgent: StreamingRuntime {
         return try ctx.runtime.streamExec(in: running.process, argv: command, env: running.env, workingDir: running.workingDir,
                                           stdin: stdin, tty: tty)
     }
+
+    public func attach(namespace: String, pod: String, uid: String, container: String) async throws -> any AttachedContainer {
+        guard let entry = workers["\(namespace)/\(pod)"], entry.uid == uid,
+              let running = await entry.worker.runningContainer(named: container) else {
+            throw RemoteCommandError.containerNotFound(container)
+        }
+        return running.process.stdio
+    }
 }
+
+extension ContainerStdio: AttachedContainer {}
 
 extension StreamingExec: RemoteProcess {
     public func exitCode() async -> Result<Int32, RemoteCommandError> {

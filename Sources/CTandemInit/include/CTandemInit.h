@@ -25,8 +25,10 @@
  *
  * "run" and "exec" are a shim started directly (the fallback when no zygote
  * could be started). Either way a shim's file descriptors are fixed:
- *   0  stdin  (/dev/null, or what a streaming exec writes: a pipe or a pty slave)
- *   1  stdout (a pipe tandem reads)
+ *   0  stdin  (/dev/null, or a pipe tandem writes: a container's `stdin: true`, a streaming
+ *             exec's; or a pty slave: `tty: true`, exec -t)
+ *   1  stdout (a pipe tandem reads; for a container with a terminal, a copy of the pty master,
+ *             which the child replaces with the slave)
  *   2  stderr (a pipe tandem reads; the same pipe as 1 for a probe or hook exec)
  *   3  config: a memfd of records  key '\0' value '\0'  (see init.c)
  *   4  lifeline: read end of a pipe whose write end only tandem holds
@@ -57,6 +59,11 @@
 #define TANDEM_KEEP_STATUS 12
 #define TANDEM_KEEP_RELEASE_R 13
 #define TANDEM_KEEP_RELEASE_W 14
+/* A persistent shim's write end of its container's stdin pipe (config "stdin 1"), so the
+ * container never reads EOF while no tandem runs; closed when tandem writes 'c' on the release
+ * pipe (stdinOnce). With a terminal (config "tty 1") TANDEM_KEEP_OUT is a copy of the pty
+ * master instead, which tandem takes with pidfd_getfd. */
+#define TANDEM_KEEP_IN 15
 /* A spare shim's end of the pipe on which it tells the zygote it was taken (init.c). */
 #define TANDEM_SPARE_TAKEN_FD 19
 /* A spare shim's clones of the host's /dev, /sys, /home, /media, /mnt and /srv (init.c). */
@@ -71,6 +78,8 @@ int tandem_init_linked(void);
 /* Thin syscall wrappers Swift cannot call directly (syscall(2) is variadic). */
 int tandem_pidfd_open(pid_t pid);
 int tandem_pidfd_send_signal(int pidfd, int sig);
+/* pidfd_getfd(2): a copy of another process's descriptor; -1 with errno. */
+int tandem_pidfd_getfd(int pidfd, int fd);
 /* Reaps the child behind pidfd; returns 0 and a wait(2)-style status, or -1 with errno. */
 int tandem_waitid_pidfd(int pidfd, int *wstatus);
 /* setns(fd, CLONE_NEWNET) for the calling thread (netns.c). */
