@@ -42,6 +42,14 @@ import Testing
         let slice = try serve.kubectl(["get", "endpointslices.discovery.k8s.io", "kubernetes", "-o",
                                        "jsonpath={.endpoints[0].addresses[0]}:{.ports[0].port} {.metadata.labels.kubernetes\\.io/service-name}"])
         #expect(slice.stdout == "10.88.0.1:\(port) kubernetes", "\(slice.stderr)")
+        // kubectl's columns for both, from the server's Table.
+        func row(_ args: [String]) throws -> [String] {
+            let lines = try serve.kubectl(["get"] + args).stdout.split(separator: "\n")
+            return lines.count == 2 ? lines.flatMap { $0.split(separator: " ").map(String.init) } : []
+        }
+        #expect(try row(["endpoints", "kubernetes"]).dropLast() == ["NAME", "ENDPOINTS", "AGE", "kubernetes", "10.88.0.1:\(port)"])
+        #expect(try row(["endpointslices", "kubernetes"]).dropLast()
+            == ["NAME", "ADDRESSTYPE", "PORTS", "ENDPOINTS", "AGE", "kubernetes", "IPv4", port, "10.88.0.1"])
 
         // Deleted, it is made again (a new object), as kube-apiserver's controller does.
         let uid = try serve.kubectl(["get", "svc", "kubernetes", "-o", "jsonpath={.metadata.uid}"]).stdout
