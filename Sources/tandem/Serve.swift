@@ -196,7 +196,9 @@ struct ServeStack {
         }
         self.context = context
         node = NodeAgent(registry: registry, context: context, events: podEvents)
-        api = APIServer(registry: registry, pki: pki, host: address, port: port, root: root, streaming: node, podHost: master?.gateway)
+        // Bound to every address already, the API answers on the bridge's too.
+        let podHost = master.flatMap { ["0.0.0.0", $0.gateway].contains(address) ? nil : $0.gateway }
+        api = APIServer(registry: registry, pki: pki, host: address, port: port, root: root, streaming: node, podHost: podHost)
         controllers = ControllerManager(registry: registry)
     }
 }
