@@ -119,10 +119,13 @@ extension Registry {
     /// Whether an `Authorization` header carries a credential this server accepts: the admin
     /// token of the kubeconfig, or a service account token it signed whose service account (and
     /// bound pod) still exist with the uids the token names — the real authenticator's
-    /// `legacyValidator`/bound-token checks, so a deleted pod's token stops working.
+    /// `legacyValidator`/bound-token checks, so a deleted pod's token stops working. The scheme
+    /// is matched case-insensitively, as the bearer token authenticator does: the Python
+    /// client's in-cluster config sends `bearer <token>`.
     func authenticate(_ header: String?, adminToken: String) -> Bool {
-        guard let header, header.hasPrefix("Bearer ") else { return false }
-        let token = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        let parts = (header ?? "").trimmingCharacters(in: .whitespaces).split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count >= 2, parts[0].lowercased() == "bearer", !parts[1].isEmpty else { return false }
+        let token = String(parts[1])
         if token == adminToken { return true }
         guard let subject = tokens?.verify(token)?.subject else { return false }
         guard let sa = try? get(.serviceAccounts, namespace: subject.namespace, name: subject.serviceAccount.name),
