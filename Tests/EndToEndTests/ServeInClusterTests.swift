@@ -12,13 +12,27 @@ import Testing
             .map { String(kubeconfig[$0].split(separator: ":").last!) } ?? ""
     }
 
+    /// What the pod's one container printed, once the pod has succeeded.
+    static func completedLogs(_ serve: ServeRun, pod: String) throws -> String {
+        let done = try serve.kubectl(["wait", "--for=jsonpath={.status.phase}=Succeeded", "pod/\(pod)", "--timeout=60s"])
+        let logs = try serve.kubectl(["logs", pod]).stdout
+        #expect(done.status == 0, "\(done.stderr) \(logs)")
+        return logs
+    }
+
+    /// Applies the pod `yaml` and returns what it printed once it has succeeded.
+    static func run(_ serve: ServeRun, pod: String, _ yaml: String) throws -> String {
+        let manifest = serve.outDir + "/\(pod).yaml"
+        try yaml.write(toFile: manifest, atomically: true, encoding: .utf8)
+        let applied = try serve.kubectl(["apply", "-f", manifest])
+        try #require(applied.status == 0, "\(applied.stderr)")
+        return try completedLogs(serve, pod: pod)
+    }
+
     /// The environment a container printed (`env` as its command), as `NAME=value` lines.
     static func environment(_ serve: ServeRun, pod: String) throws -> [String: String] {
-        let done = try serve.kubectl(["wait", "--for=jsonpath={.status.phase}=Succeeded", "pod/\(pod)", "--timeout=60s"])
-        #expect(done.status == 0, "\(done.stderr)")
-        let logs = try serve.kubectl(["logs", pod])
         var env: [String: String] = [:]
-        for line in logs.stdout.split(separator: "\n") {
+        for line in try completedLogs(serve, pod: pod).split(separator: "\n") {
             guard let eq = line.firstIndex(of: "=") else { continue }
             env[String(line[..<eq])] = String(line[line.index(after: eq)...])
         }
@@ -133,16 +147,31 @@ import Testing
         #expect(serve.stop() == 0)
     }
 
-    /// The official Python client (`python3-kubernetes`) in a pod with its own network namespace:
-    /// `load_incluster_config()` reads `KUBERNETES_SERVICE_HOST`/`_PORT`, the service account
-    /// token and `ca.crt`, and urllib3 verifies the certificate against the ClusterIP it dials.
-    @Test func thePythonClientInAPodUsesTheInClusterConfig() throws {
+    /// Real in-cluster clients in pods with their own network namespace, nothing set by hand:
+    /// kubectl (client-go's `rest.InClusterConfig()`: no kubeconfig) and the official Python
+    /// client (`python3-kubernetes`, `load_incluster_config()`) read the injected
+    /// `KUBERNETES_SERVICE_HOST`/`_PORT`, the service account token and `ca.crt`, and verify the
+    /// certificate against the ClusterIP they dial.
+    @Test func inClusterClientsInPodsReachTheAPIThroughTheClusterIP() throws {
         let serve = try ServeRun()
         defer { serve.cleanup() }
         try #require(serve.ready(), "serve did not start: \(serve.stderr)")
         let master = try serve.kubectl(["get", "svc", "kubernetes", "-o", "jsonpath={.spec.clusterIP}"]).stdout
-        let manifest = serve.outDir + "/py.yaml"
-        try """
+        let kubectl = try Self.run(serve, pod: "kubectl-incluster", """
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: kubectl-incluster}
+            spec:
+              restartPolicy: Never
+              containers:
+                - name: c
+                  image: busybox
+                  command: [/usr/bin/kubectl, get, svc, kubernetes, -o, "jsonpath={.metadata.name} {.spec.ports[0].port}"]
+                  env: [{name: HOME, value: /tmp}]
+
+            """)
+        #expect(kubectl.trimmingCharacters(in: .newlines) == "kubernetes 443", "\(kubectl)")
+        let python = try Self.run(serve, pod: "py-incluster", """
             apiVersion: v1
             kind: Pod
             metadata: {name: py-incluster}
@@ -162,12 +191,8 @@ import Testing
                       print("service", v1.read_namespaced_service("kubernetes", "default").spec.cluster_ip)
                       print("pods", ",".join(p.metadata.name for p in v1.list_namespaced_pod("default").items))
 
-            """.write(toFile: manifest, atomically: true, encoding: .utf8)
-        try #require(try serve.kubectl(["apply", "-f", manifest]).status == 0)
-        let done = try serve.kubectl(["wait", "--for=jsonpath={.status.phase}=Succeeded", "pod/py-incluster", "--timeout=60s"])
-        let logs = try serve.kubectl(["logs", "py-incluster"]).stdout
-        #expect(done.status == 0, "\(done.stderr) \(logs)")
-        #expect(logs == "host https://\(master):443\nservice \(master)\npods py-incluster\n", "\(logs)")
+            """)
+        #expect(python == "host https://\(master):443\nservice \(master)\npods kubectl-incluster,py-incluster\n", "\(python)")
         #expect(serve.stop() == 0)
     }
 
