@@ -57,7 +57,8 @@ struct PortForwardServer: Sendable {
     let runtime: (any StreamingRuntime)?
 
     func shouldUpgrade(_ head: HTTPRequest) -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> {
-        guard let runtime, head.method == .get, head.headerFields[.authorization] == "Bearer \(token)" else { return .dontUpgrade }
+        guard let runtime, head.method == .get,
+              registry.authenticate(head.headerFields[.authorization], adminToken: token) != nil else { return .dontUpgrade }
         let path = (head.path ?? "").split(separator: "?", maxSplits: 1).first.map(String.init) ?? ""
         guard let request = PortForwardRequest(path: path), let uid = try? request.validate(registry) else { return .dontUpgrade }
         let offered = head.headerFields[values: .secWebSocketProtocol]

@@ -11,7 +11,8 @@ extension PortForwardServer {
     /// 101 and then SPDY/3.1 straight on the connection, as the kubelet serves it. nil leaves the
     /// request to the responder (which answers a refused one with its `Status`).
     func spdyUpgrade(_ head: HTTPRequestHead) -> SPDYStart? {
-        guard let runtime, head.method == .POST, head.headers.first(name: "authorization") == "Bearer \(token)",
+        guard let runtime, head.method == .POST,
+              registry.authenticate(head.headers.first(name: "authorization"), adminToken: token) != nil,
               head.headers.first(name: "upgrade")?.lowercased() == "spdy/3.1",
               head.headers[canonicalForm: "x-stream-protocol-version"].contains(where: { $0 == Self.spdyProtocol }),
               let request = PortForwardRequest(path: head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? ""),

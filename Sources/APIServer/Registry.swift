@@ -279,7 +279,7 @@ public final class Registry: Sendable {
             return crd
         }
         if r.custom != nil { return try CustomResources.admit(r, tree, name: name) }
-        if ["ServiceAccount", "Node", "Lease"].contains(r.kind) { return try admitMetadataOnly(r, tree, name: name) }
+        if ["ServiceAccount", "Node", "Lease", "Endpoints", "EndpointSlice"].contains(r.kind) { return try admitMetadataOnly(r, tree, name: name) }
         if r.kind == "PodDisruptionBudget" { return try admitPodDisruptionBudget(tree, name: name) }
         var object = try decode(r, tree, name: name)
         // The Secret conversion: `stringData` is written into `data` (base64) and not stored.

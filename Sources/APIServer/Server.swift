@@ -17,8 +17,13 @@ public struct APIServer: Sendable {
     public let root: String
     /// The node that runs `kubectl exec` commands; without one, exec is refused.
     public let streaming: (any StreamingRuntime)?
+    /// A second address served on the same port: the pod bridge's, where pods reach the API
+    /// (the `kubernetes` Service's endpoint), since the host's loopback is not theirs.
+    public let podHost: String?
 
-    public init(registry: Registry, pki: PKI, host: String, port: Int, root: String, streaming: (any StreamingRuntime)? = nil) {
+    public init(registry: Registry, pki: PKI, host: String, port: Int, root: String, streaming: (any StreamingRuntime)? = nil,
+                podHost: String? = nil) {
+        self.podHost = podHost
         self.registry = registry
         self.pki = pki
         self.host = host
@@ -50,11 +55,37 @@ public struct APIServer: Sendable {
             return try TLSChannel(UnservedUpgradeFilter(base: http, served: "websocket", refused: refused, spdy: portForward.spdyUpgrade),
                                   tlsConfiguration: tls)
         }
-        let app = Application(responder: handler, server: server,
-                              configuration: .init(address: .hostname(host, port: port), serverName: nil),
-                              onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
-                              logger: logger)
-        try await app.run()
+        func application(_ host: String, _ port: Int, onRunning: @escaping @Sendable (Int) async -> Void) -> some ApplicationProtocol {
+            Application(responder: handler, server: server, configuration: .init(address: .hostname(host, port: port), serverName: nil),
+                        onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) }, logger: logger)
+        }
+        guard let podHost else {
+            try await application(host, port, onRunning: onListening).run()
+            return
+        }
+        // The pod address listens on the port the first listener got (`--port 0` picks one);
+        // `onListening` once both listen. Pods are an extra: without the bridge, serve goes on.
+        let (bound, boundFeed) = AsyncStream.makeStream(of: Int.self)
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                try await application(host, port) { boundFeed.yield($0); boundFeed.finish() }.run()
+                return true
+            }
+            group.addTask {
+                var ports = bound.makeAsyncIterator()
+                guard let p = await ports.next() else { return false }
+                do {
+                    try await application(podHost, p) { _ in await onListening(p) }.run()
+                } catch {
+                    logger.warning("pods cannot reach the API on \(podHost):\(p): \(error)")
+                    await onListening(p)
+                }
+                return false
+            }
+            // The API is served as long as the loopback listener runs.
+            while let main = try await group.next(), !main {}
+            group.cancelAll()
+        }
     }
 }
 

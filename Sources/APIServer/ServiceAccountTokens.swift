@@ -119,10 +119,13 @@ extension Registry {
     /// Who an `Authorization` header's credential belongs to, if this server accepts it: the
     /// admin token of the kubeconfig, or a service account token it signed whose service account
     /// (and bound pod) still exist with the uids the token names — the real authenticator's
-    /// `legacyValidator`/bound-token checks, so a deleted pod's token stops working.
+    /// `legacyValidator`/bound-token checks, so a deleted pod's token stops working. The scheme
+    /// is matched case-insensitively, as the bearer token authenticator does: the Python
+    /// client's in-cluster config sends `bearer <token>`.
     func authenticate(_ header: String?, adminToken: String) -> UserInfo? {
-        guard let header, header.hasPrefix("Bearer ") else { return nil }
-        let token = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        let parts = (header ?? "").trimmingCharacters(in: .whitespaces).split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count >= 2, parts[0].lowercased() == "bearer", !parts[1].isEmpty else { return nil }
+        let token = String(parts[1])
         if token == adminToken { return .admin }
         guard let subject = tokens?.verify(token)?.subject else { return nil }
         guard let sa = try? get(.serviceAccounts, namespace: subject.namespace, name: subject.serviceAccount.name),

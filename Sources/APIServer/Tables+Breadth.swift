@@ -3,7 +3,7 @@ import KubeAPI
 import PodLifecycle
 
 /// The printers (`printers.go`) of the kinds the node and the recorders write: Events, Nodes,
-/// ServiceAccounts, Leases. The server prints wide (every column); kubectl hides priority-1 columns
+/// ServiceAccounts, Leases, and the `kubernetes` Service's Endpoints and EndpointSlices. The server prints wide (every column); kubectl hides priority-1 columns
 /// unless `-o wide`.
 extension Tables {
     static func breadthColumns(_ r: APIResource) -> [Column]? {
@@ -20,6 +20,10 @@ extension Tables {
             return [Column(name: "Name", format: "name"), Column(name: "Secrets", type: "integer"), Column(name: "Age")]
         case "Lease":
             return [Column(name: "Name", format: "name"), Column(name: "Holder"), Column(name: "Age")]
+        case "Endpoints":
+            return [Column(name: "Name", format: "name"), Column(name: "Endpoints"), Column(name: "Age")]
+        case "EndpointSlice":
+            return [Column(name: "Name", format: "name"), Column(name: "AddressType"), Column(name: "Ports"), Column(name: "Endpoints"), Column(name: "Age")]
         default:
             return nil
         }
@@ -70,8 +74,32 @@ extension Tables {
             return [.string(name), .int(Int64(o["secrets"]?.arrayValue?.count ?? 0)), .string(age)]
         case "Lease":
             return [.string(name), .string(o["spec"]?["holderIdentity"]?.stringValue ?? ""), .string(age)]
+        case "Endpoints":
+            // `formatEndpoints`: ip:port for every port of every subset (bare IPs without ports).
+            let subsets = o["subsets"]?.arrayValue ?? []
+            let all = subsets.flatMap { ss -> [String] in
+                let ips = (ss["addresses"]?.arrayValue ?? []).map { $0["ip"]?.stringValue ?? "" }
+                let ports = ss["ports"]?.arrayValue ?? []
+                return ports.isEmpty ? ips : ports.flatMap { p in ips.map { "\($0):\(portNumber(p))" } }
+            }
+            return [.string(name), .string(subsets.isEmpty ? "<none>" : shortList(all)), .string(age)]
+        case "EndpointSlice":
+            // `formatDiscoveryPorts`, `formatDiscoveryEndpoints`.
+            let ports = (o["ports"]?.arrayValue ?? []).map(portNumber)
+            let addresses = (o["endpoints"]?.arrayValue ?? []).flatMap { ($0["addresses"]?.arrayValue ?? []).compactMap(\.stringValue) }
+            return [.string(name), .string(o["addressType"]?.stringValue ?? ""), .string(ports.isEmpty ? "<unset>" : ports.joined(separator: ",")),
+                    .string(addresses.isEmpty ? "<unset>" : shortList(addresses)), .string(age)]
         default:
             return nil
         }
+    }
+
+    static func portNumber(_ p: JSONValue) -> String {
+        if case .int(let n)? = p["port"] { "\(n)" } else { "" }
+    }
+
+    /// The printers' lists of addresses: the first three, then `+ N more...`.
+    static func shortList(_ items: [String]) -> String {
+        items.count <= 3 ? items.joined(separator: ",") : items.prefix(3).joined(separator: ",") + " + \(items.count - 3) more..."
     }
 }

@@ -6,11 +6,16 @@ import Foundation
 /// (changes coalesce, so one pass covers every change since the last), and `reconcile` runs
 /// once per wake-up until cancelled. `reconcile` returns when it wants to look again without a
 /// change (a timeout it keeps), which wakes it then.
-struct ReconcileLoop {
+public struct ReconcileLoop: Sendable {
     let registry: Registry
     let watched: [APIResource]
 
-    func run(_ reconcile: @escaping @Sendable () async -> Date?) async {
+    public init(registry: Registry, watched: [APIResource]) {
+        self.registry = registry
+        self.watched = watched
+    }
+
+    public func run(_ reconcile: @escaping @Sendable () async -> Date?) async {
         let store = registry.store
         guard let revision = try? store.revision() else { return }
         let (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))

@@ -7,11 +7,15 @@ struct ContainerConfigError: Error, CustomStringConvertible {
 }
 
 /// Builds a container's environment and command line as the kubelet does (`makeEnvironmentVariables`,
-/// `ExpandContainerCommandAndArgs`): envFrom first, then env in order, each value able to refer to
-/// earlier ones with `$(VAR)`; command and args expanded against the result.
+/// `ExpandContainerCommandAndArgs`): the Service variables (`ServiceEnvironment`), then envFrom,
+/// then env in order, each value able to refer to earlier ones and to the Service variables with
+/// `$(VAR)`; command and args expanded against the result.
 enum ContainerEnvironment {
+    /// - Parameter services: the Services the node knows (the kubelet's service lister), of any
+    ///   namespace; `ServiceEnvironment` picks the ones this pod sees.
     static func environment(for container: Container, pod: Pod, podIP: String?, hostIP: String, nodeName: String,
-                            configMaps: [String: ConfigMap], secrets: [String: Secret], imageEnv: [String]) throws -> [(String, String)] {
+                            configMaps: [String: ConfigMap], secrets: [String: Secret], imageEnv: [String],
+                            services: [Service] = []) throws -> [(String, String)] {
         var env: [(String, String)] = []
         var index: [String: Int] = [:]
         func set(_ k: String, _ v: String) {
@@ -25,6 +29,12 @@ enum ContainerEnvironment {
             set(String(entry[..<eq]), String(entry[entry.index(after: eq)...]))
         }
         set("HOSTNAME", pod.spec.hostname ?? pod.name)
+        // The kubelet appends them after env and envFrom but only where those did not set the
+        // name, and its `$(VAR)` mapping falls back to them: set first, overridden by what follows.
+        for (k, v) in ServiceEnvironment.variables(services: services, namespace: pod.namespace,
+                                                   enableServiceLinks: pod.spec.enableServiceLinks ?? true) {
+            set(k, v)
+        }
         for source in container.envFrom ?? [] {
             let prefix = source.prefix ?? ""
             if let ref = source.configMapRef {

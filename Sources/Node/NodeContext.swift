@@ -23,6 +23,9 @@ public struct NodeContext: Sendable {
     /// The cluster DNS Service's address for `ClusterFirst` pods (nil: pods keep the host's resolver).
     public var clusterDNS: String?
     public var clusterDomain = "cluster.local"
+    /// The kubelet's service lister: every Service the node knows, for the containers' Service
+    /// environment variables (`tandem run`: the manifests' as admitted; `tandem serve`: the store's).
+    public var serviceLister: @Sendable () -> [Service] = { [] }
     /// The node's cgroup tree; nil runs containers without resource limits (no writable cgroups).
     public let cgroups: NodeCgroups?
     /// What the pods bound to this node request, for the scheduler's fit check.

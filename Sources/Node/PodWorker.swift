@@ -545,7 +545,7 @@ public actor PodWorker {
         let plain = try ctx.images.resolve(image: container.image ?? "", command: container.command, args: container.args)
         let envPairs = try ContainerEnvironment.environment(for: container, pod: pod, podIP: runtimeStatus.podIP, hostIP: ctx.hostIP,
                                                             nodeName: ctx.nodeName, configMaps: sources.configMaps, secrets: sources.secrets,
-                                                            imageEnv: plain.env)
+                                                            imageEnv: plain.env, services: ctx.serviceLister())
         var mapping: [String: String] = [:]
         for (k, v) in envPairs { mapping[k] = v }
         let resolved = try ctx.images.resolve(image: container.image ?? "",

@@ -144,6 +144,8 @@ struct Run: AsyncParsableCommand {
             runtime.enableSandboxPool(containersDir: context.containersDirectory)
             context.clusterDNS = served ? await proxier.dnsIP : nil
             context.clusterDomain = proxyConfig.clusterDomain
+            let admitted = await proxier.admittedServices()
+            context.serviceLister = { admitted }
         } catch {
             await startedDNS?.stop()
             await proxier.stop()

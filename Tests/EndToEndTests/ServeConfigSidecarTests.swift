@@ -74,32 +74,29 @@ import Testing
         #expect(rendered().contains("rotated"), "the last good file stays")
     }
 
-    /// `rest.InClusterConfig()` inside a pod of serve: the validate init container (image
-    /// `quay.io/minio/operator-sidecar`, mapped to the sidecar) finds the API server through
-    /// `KUBERNETES_SERVICE_HOST`/`_PORT` and authenticates with the service account token and CA
-    /// of the `kube-api-access-*` volume the ServiceAccount admission adds to every pod.
+    /// `rest.InClusterConfig()` inside a pod of serve (its own network namespace): the validate
+    /// init container (image `quay.io/minio/operator-sidecar`, mapped to the sidecar) finds the
+    /// API server through the `KUBERNETES_SERVICE_HOST`/`_PORT` the kubelet injects (the
+    /// `kubernetes` Service's ClusterIP, DNATed to serve on the pod bridge), verifies its
+    /// certificate against the CA and authenticates with the service account token of the
+    /// `kube-api-access-*` volume the ServiceAccount admission adds to every pod.
     @Test func theValidateInitContainerUsesTheInClusterServiceAccount() throws {
         let serve = try ServeRun()
         defer { serve.cleanup() }
         #expect(serve.ready(), "serve did not start: \(serve.stderr)")
         #expect(try serve.kubectl(["apply", "-f", ServeCustomResourceTests.examples + "/minio-tenant-crd.yaml"]).status == 0)
         #expect(try serve.kubectl(["apply", "-f", ServeCustomResourceTests.examples + "/minio-tenant.yaml"]).status == 0)
-        let kubeconfig = try String(contentsOfFile: serve.root + "/kubeconfig", encoding: .utf8)
-        let port = kubeconfig.range(of: #"server: https://127\.0\.0\.1:[0-9]+"#, options: .regularExpression)
-            .map { String(kubeconfig[$0].split(separator: ":").last!) } ?? ""
         let pod = serve.outDir + "/pod.yaml"
         try """
             apiVersion: v1
             kind: Pod
             metadata: {name: minio-incluster}
             spec:
-              hostNetwork: true
               restartPolicy: Never
               initContainers:
                 - name: validate
                   image: quay.io/minio/operator-sidecar:v7.0.1
                   args: [validate, --tenant, myminio, --source, api]
-                  env: [{name: KUBERNETES_SERVICE_HOST, value: 127.0.0.1}, {name: KUBERNETES_SERVICE_PORT, value: "\(port)"}]
                   volumeMounts:
                     - {name: cfg, mountPath: /tmp/minio}
               containers:

@@ -136,6 +136,17 @@ final class ServeRun: @unchecked Sendable {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
+        // A killed serve leaves its kubernetes Service's nftables table and ClusterIP lease,
+        // which the next Tandem to start would remove as stale.
+        let pid = process.processIdentifier
+        for table in tandemTables() where table.hasPrefix("tandem-\(pid)-") {
+            _ = try? Tandem.exec("/usr/sbin/nft", ["delete", "table", "ip", table])
+        }
+        let leases = "/run/tandem/services"
+        for lease in (try? FileManager.default.contentsOfDirectory(atPath: leases)) ?? []
+        where (try? String(contentsOfFile: leases + "/" + lease, encoding: .utf8))?.hasPrefix("\(pid) ") == true {
+            try? FileManager.default.removeItem(atPath: leases + "/" + lease)
+        }
         killShims()
         // A serve killed mid-test leaves its pods' tmpfs volumes (secrets) mounted under the root.
         let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
