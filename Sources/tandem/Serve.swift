@@ -61,6 +61,7 @@ struct Serve: AsyncParsableCommand {
             var netConfig = PodNetworkConfig(stateDir: root + "/net")
             netConfig.poolSize = 1
             netConfig.serviceCIDR = proxyConfig.serviceCIDR.description
+            netConfig.persistentRoot = URL(fileURLWithPath: root).standardizedFileURL.path
             let network = PodNetwork(config: netConfig)
             // The pods a killed serve left running on this root, which this one adopts.
             let adoptable = Set(PodWorker.checkpointedPods(root: root).keys)

@@ -82,7 +82,8 @@ import Testing
         #expect(again.status == 0, "\(again.stdout) \(again.stderr)")
         let counts = try second.kubectl(["get", "pod", "survivor", "-o",
                                          "jsonpath={.status.initContainerStatuses[*].restartCount} {.status.containerStatuses[*].restartCount} {.status.initContainerStatuses[0].state.terminated.reason}"])
-        #expect(counts.stdout == "0 0 0 Completed", "\(counts.stdout) \(counts.stderr)")
+        let events = (try? second.kubectl(["get", "events", "--field-selector", "involvedObject.name=survivor"]).stdout) ?? ""
+        #expect(counts.stdout == "0 0 0 Completed", "\(counts.stdout) \(counts.stderr) events: \(events) second serve: \(second.stderr)")
         #expect((try? String(contentsOfFile: dir + "/runs", encoding: .utf8)) == "init ran\n", "the completed init container ran again")
         // The app's cgroup and its limit survived the new serve's sweep of stale pod cgroups.
         #expect(SeedExampleTests.cgroupFile(app[0], "memory", "memory.limit_in_bytes") == "\(64 << 20)")

@@ -32,6 +32,11 @@ public struct PodNetworkConfig: Sendable {
     /// the ~30 ms of network set-up is off a pod's critical path. 0 disables the pool.
     public var poolSize = 0
 
+    /// The state root of a `tandem serve`, whose pods outlive it: its sandboxes are left to it
+    /// (to adopt or release when it starts again on that root), not to whichever other Tandem
+    /// cleans up first while it is down. Nil for `tandem run`, whose pods die with it.
+    public var persistentRoot: String?
+
     public init(stateDir: String) { self.stateDir = stateDir }
 
     var ipamDataDir: String { runDir + "/ipam" }
@@ -68,6 +73,8 @@ struct SandboxRecord: Codable, Sendable {
     /// `cleanupStale` releases only sandboxes whose owner is gone.
     var ownerPID: Int32?
     var ownerStart: String?
+    /// The owner's `persistentRoot`: a `tandem serve` that may come back for this sandbox.
+    var adoptableBy: String?
 }
 
 /// Identifies a process across PID reuse: field 22 (start time) of `/proc/PID/stat`.
@@ -231,7 +238,10 @@ public actor PodNetwork {
     /// Removes what a killed Tandem left behind: every sandbox whose owning process is gone
     /// (its namespace, bridge port and IP, each with a CNI DEL), and every lease held by a
     /// container that has neither a record nor a namespace. Sandboxes of other live Tandems are
-    /// left alone. The counterpart of containerd restoring its sandboxes at start-up.
+    /// left alone, and so are those of a killed `tandem serve` whose root still exists: its pods
+    /// still run, and it adopts them when it starts again (a `tandem run` started meanwhile used
+    /// to release them, and the restarted serve then re-created every pod). The counterpart of
+    /// containerd restoring its sandboxes at start-up.
     /// `keeping`: pods whose sandboxes a restarted `tandem serve` is about to adopt.
     public func cleanupStale(keeping: Set<String> = []) async {
         var stale: Set<String> = []
@@ -241,6 +251,8 @@ public actor PodNetwork {
             guard id.hasPrefix(config.netnsPrefix), !live.contains(id) else { continue }
             if let r = readRecord(name: id), let pid = r.ownerPID, r.ownerStart != nil, processStartTime(pid) == r.ownerStart { continue }
             if let r = readRecord(name: id), keeping.contains(r.podUID) { continue }
+            if let r = readRecord(name: id), let root = r.adoptableBy, root != config.persistentRoot,
+               FileManager.default.fileExists(atPath: root) { continue }
             stale.insert(id)
         }
         // host-local lease files are named after the IP and hold "<containerID>\n<ifname>".
@@ -258,7 +270,8 @@ public actor PodNetwork {
 
     private func record(podUID: String, name: String, path: String, result: JSONValue?) -> SandboxRecord {
         let pid = getpid()
-        return SandboxRecord(podUID: podUID, containerID: name, netnsPath: path, result: result, ownerPID: pid, ownerStart: processStartTime(pid))
+        return SandboxRecord(podUID: podUID, containerID: name, netnsPath: path, result: result, ownerPID: pid, ownerStart: processStartTime(pid),
+                             adoptableBy: config.persistentRoot)
     }
 
     // MARK: - Internals
