@@ -1,0 +1,92 @@
+import Foundation
+import Testing
+
+/// `kubectl debug` against `tandem serve`, driven by the real kubectl 1.32: the
+/// `ephemeralcontainers` subresource, the kubelet's ephemeral container rules (started once,
+/// never restarted, stopped with the pod), `--target` sharing the target's PID namespace, and
+/// what `kubectl logs`, `get` and `describe` show of them.
+@Suite(.serialized) struct ServeDebugTests {
+    /// `app` runs a process the debugger can find with `ps` once it shares its PID namespace.
+    static let pod = """
+        apiVersion: v1
+        kind: Pod
+        metadata:
+          name: web
+        spec:
+          terminationGracePeriodSeconds: 2
+          containers:
+          - name: app
+            image: busybox
+            command: ["sleep", "3601"]
+        """
+
+    /// The status of ephemeral container `name` once `path` (a jsonpath below it) prints
+    /// something, or "" after 30 s.
+    func ephemeralStatus(_ serve: ServeRun, _ name: String, _ path: String) -> String {
+        var out = ""
+        _ = waitUntil(30) {
+            out = (try? serve.kubectl(["get", "pod", "web", "-o", "jsonpath={.status.ephemeralContainerStatuses[?(@.name==\"\(name)\")]\(path)}"]).stdout) ?? ""
+            return !out.isEmpty
+        }
+        return out
+    }
+
+    @Test func debugAddsEphemeralContainersThatRunOnceInThePod() throws {
+        try ServeRun.withReadyPod(Self.pod, named: "web") { serve, _ in
+            let discovery = try serve.kubectl(["get", "--raw", "/api/v1"]).stdout
+            let list = try JSONSerialization.jsonObject(with: Data(discovery.utf8)) as? [String: Any]
+            let sub = (list?["resources"] as? [[String: Any]])?.first { $0["name"] as? String == "pods/ephemeralcontainers" }
+            #expect(sub?["kind"] as? String == "Pod" && sub?["verbs"] as? [String] == ["get", "patch", "update"], "\(discovery)")
+
+            // --attach=false: kubectl names the container and leaves; it runs, exits 3, and
+            // stays exited (never restarted), its output in its log.
+            let detached = try serve.kubectl(["debug", "web", "--image=busybox", "--attach=false", "--", "sh", "-c", "echo hi; exit 3"])
+            #expect(detached.status == 0, "\(detached)")
+            let name = try #require(detached.stderr.firstMatch(of: /Defaulting debug container name to (debugger-[a-z0-9]{5})\./)?.1).description
+            #expect(ephemeralStatus(serve, name, ".state.terminated.exitCode") == "3")
+            let logs = try serve.kubectl(["logs", "web", "-c", name])
+            #expect(logs.stdout == "hi\n", "\(logs)")
+            Thread.sleep(forTimeInterval: 2)
+            #expect(try serve.kubectl(["get", "pod", "web", "-o", "jsonpath={.status.ephemeralContainerStatuses[0].restartCount} {.status.ephemeralContainerStatuses[0].state.terminated.reason} {.status.phase}"]).stdout
+                    == "0 Error Running")
+
+            // -it with --target: a shell on a terminal, in the pod's network namespace and the
+            // target's PID namespace; `exit` ends it and kubectl.
+            let ip = try serve.kubectl(["get", "pod", "web", "-o", "jsonpath={.status.podIP}"]).stdout
+            let shell = try ServeAttachStdinTests.inTerminal(serve, "debug -it web --image=busybox --target=app -c shell -- sh",
+                                                              typing: ["", "ps -o pid,args; ip -4 addr; echo marker-$((6*7))", "exit"], pause: 1.5)
+            #expect(shell.status == 0, "\(shell)")
+            #expect(shell.stdout.contains("marker-42"), "\(shell.stdout)")
+            #expect(shell.stdout.range(of: #"(?m)^\s*1\s+sleep 3601"#, options: .regularExpression) != nil, "\(shell.stdout)")
+            #expect(shell.stdout.contains("inet \(ip)/"), "\(ip) \(shell.stdout)")
+            #expect(ephemeralStatus(serve, "shell", ".state.terminated.reason") == "Completed")
+
+            // The name is taken: by a regular container, or by an ephemeral one whose spec a
+            // second debug would change.
+            let clash = try serve.kubectl(["debug", "web", "--image=busybox", "--attach=false", "-c", "app", "--", "true"])
+            #expect(clash.status == 1, "\(clash)")
+            #expect(clash.stderr.contains(#"spec.ephemeralContainers[2].name: Duplicate value: "app""#), "\(clash.stderr)")
+            let again = try serve.kubectl(["debug", "web", "--image=busybox", "--attach=false", "-c", "shell", "--", "sh", "-c", "echo again"])
+            #expect(again.status == 1, "\(again)")
+            #expect(again.stderr.contains(#"spec.ephemeralContainers: Forbidden: existing ephemeral containers "shell" may not be changed"#), "\(again.stderr)")
+
+            // Writing the pod itself may not touch them.
+            let edit = try serve.kubectl(["patch", "pod", "web", "--type=json", "-p", #"[{"op":"remove","path":"/spec/ephemeralContainers/0"}]"#])
+            #expect(edit.status == 1 && edit.stderr.contains("Forbidden: pod updates may not change fields"), "\(edit)")
+
+            let describe = try serve.kubectl(["describe", "pod", "web"])
+            #expect(describe.stdout.contains("Ephemeral Containers:"), "\(describe.stdout)")
+            #expect(describe.stdout.range(of: #"(?m)^  shell:\n"#, options: .regularExpression) != nil, "\(describe.stdout)")
+            #expect(describe.stdout.contains("Target Container Name:  app"), "\(describe.stdout)")
+
+            // A running debugger is stopped with the pod.
+            let sleeper = try serve.kubectl(["debug", "web", "--image=busybox", "--attach=false", "-c", "sleeper", "--", "sleep", "3599"])
+            #expect(sleeper.status == 0, "\(sleeper)")
+            #expect(!ephemeralStatus(serve, "sleeper", ".state.running.startedAt").isEmpty)
+            #expect(!serve.containers("sleep 3599").isEmpty)
+            let delete = try serve.kubectl(["delete", "pod", "web", "--timeout=30s"])
+            #expect(delete.status == 0, "\(delete)")
+            #expect(serve.containers("sleep 3599").isEmpty && serve.containers("sleep 3601").isEmpty)
+        }
+    }
+}
