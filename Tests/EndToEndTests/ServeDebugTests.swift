@@ -42,7 +42,7 @@ import Testing
             // stays exited (never restarted), its output in its log.
             let detached = try serve.kubectl(["debug", "web", "--image=busybox", "--attach=false", "--", "sh", "-c", "echo hi; exit 3"])
             #expect(detached.status == 0, "\(detached)")
-            let name = try #require(detached.stderr.firstMatch(of: /Defaulting debug container name to (debugger-[a-z0-9]{5})\./)?.1).description
+            let name = try #require(detached.stdout.firstMatch(of: /Defaulting debug container name to (debugger-[a-z0-9]{5})\./)?.1, "\(detached)").description
             #expect(ephemeralStatus(serve, name, ".state.terminated.exitCode") == "3")
             let logs = try serve.kubectl(["logs", "web", "-c", name])
             #expect(logs.stdout == "hi\n", "\(logs)")
@@ -61,14 +61,22 @@ import Testing
             #expect(shell.stdout.contains("inet \(ip)/"), "\(ip) \(shell.stdout)")
             #expect(ephemeralStatus(serve, "shell", ".state.terminated.reason") == "Completed")
 
-            // The name is taken: by a regular container, or by an ephemeral one whose spec a
-            // second debug would change.
+            // The name is taken by a regular container: refused.
             let clash = try serve.kubectl(["debug", "web", "--image=busybox", "--attach=false", "-c", "app", "--", "true"])
             #expect(clash.status == 1, "\(clash)")
-            #expect(clash.stderr.contains(#"spec.ephemeralContainers[2].name: Duplicate value: "app""#), "\(clash.stderr)")
+            #expect(clash.stderr.contains(#"The Pod "web" is invalid: spec.ephemeralContainers[2].name: Duplicate value: "app""#), "\(clash.stderr)")
+            // By an ephemeral one: kubectl's patch names it twice, its new spec and then its old
+            // one, which merge into the existing container in turn, leaving it as it was: a
+            // no-op, as on a real server. A patch that does change it is refused.
             let again = try serve.kubectl(["debug", "web", "--image=busybox", "--attach=false", "-c", "shell", "--", "sh", "-c", "echo again"])
-            #expect(again.status == 1, "\(again)")
-            #expect(again.stderr.contains(#"spec.ephemeralContainers: Forbidden: existing ephemeral containers "shell" may not be changed"#), "\(again.stderr)")
+            #expect(again.status == 0, "\(again)")
+            #expect(try serve.kubectl(["get", "pod", "web", "-o", "jsonpath={.spec.ephemeralContainers[*].name} {.spec.ephemeralContainers[1].command}"]).stdout
+                    == "\(name) shell [\"sh\"]")
+            let change = try serve.kubectl(["patch", "pod", "web", "--subresource=ephemeralcontainers", "-p",
+                                            #"{"spec":{"ephemeralContainers":[{"name":"shell","image":"busybox","command":["sh","-c","echo again"]}]}}"#])
+            #expect(change.status == 1, "\(change)")
+            #expect(change.stderr.contains(#"The Pod "web" is invalid: spec.ephemeralContainers: Forbidden: existing ephemeral containers "shell" may not be changed"#),
+                    "\(change.stderr)")
 
             // Writing the pod itself may not touch them.
             let edit = try serve.kubectl(["patch", "pod", "web", "--type=json", "-p", #"[{"op":"remove","path":"/spec/ephemeralContainers/0"}]"#])
@@ -77,7 +85,6 @@ import Testing
             let describe = try serve.kubectl(["describe", "pod", "web"])
             #expect(describe.stdout.contains("Ephemeral Containers:"), "\(describe.stdout)")
             #expect(describe.stdout.range(of: #"(?m)^  shell:\n"#, options: .regularExpression) != nil, "\(describe.stdout)")
-            #expect(describe.stdout.contains("Target Container Name:  app"), "\(describe.stdout)")
 
             // A running debugger is stopped with the pod.
             let sleeper = try serve.kubectl(["debug", "web", "--image=busybox", "--attach=false", "-c", "sleeper", "--", "sleep", "3599"])
