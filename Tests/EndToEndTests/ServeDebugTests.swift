@@ -96,4 +96,32 @@ import Testing
             #expect(serve.containers("sleep 3599").isEmpty && serve.containers("sleep 3601").isEmpty)
         }
     }
+
+    /// The other two forms make ordinary pods, created through kubectl's typed (protobuf)
+    /// client: a node debugger in the host's namespaces with `/` at `/host`, and a copy of the
+    /// pod with one more container, sharing its process namespace (`--share-processes`: kubectl
+    /// sets it only when the flag is given).
+    @Test func debugANodeAndACopyOfThePod() throws {
+        try ServeRun.withReadyPod(Self.pod, named: "web") { serve, _ in
+            let node = try serve.kubectl(["get", "nodes", "-o", "jsonpath={.items[0].metadata.name}"]).stdout
+            let hostname = try String(contentsOfFile: "/etc/hostname", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            let debug = try serve.kubectl(["debug", "node/\(node)", "--image=busybox", "--", "sh", "-c", "cat /host/etc/hostname; ps -o pid,args | grep -c 'sleep 360[1]'"])
+            #expect(debug.status == 0, "\(debug)")
+            let pod = try #require(debug.stdout.firstMatch(of: /Creating debugging pod (node-debugger-[a-z0-9-]+) with container debugger on node/)?.1, "\(debug)")
+            var logs = ""
+            #expect(waitUntil(30) {
+                logs = (try? serve.kubectl(["logs", String(pod)]).stdout) ?? ""
+                return logs.hasSuffix("1\n")
+            }, "\(logs)")
+            #expect(logs == "\(hostname)\n1\n")
+            #expect(try serve.kubectl(["get", "pod", String(pod), "-o", "jsonpath={.spec.hostPID} {.spec.hostNetwork} {.spec.nodeName}"]).stdout == "true true \(node)")
+
+            let copy = try serve.kubectl(["debug", "web", "--copy-to=web-copy", "--share-processes", "--image=busybox", "-c", "extra", "--", "sh", "-c", "ps -o args | grep -c 'sleep 360[1]'; sleep 3600"])
+            #expect(copy.status == 0, "\(copy)")
+            #expect(try serve.kubectl(["wait", "--for=condition=Ready", "pod/web-copy", "--timeout=30s"]).status == 0)
+            #expect(waitUntil(10) { (try? serve.kubectl(["logs", "web-copy", "-c", "extra"]).stdout) == "1\n" })
+            #expect(try serve.kubectl(["get", "pod", "web-copy", "-o", "jsonpath={.spec.shareProcessNamespace} {.spec.containers[*].name}"]).stdout == "true app extra")
+            #expect(try serve.kubectl(["delete", "pod", "web-copy", "web", "--grace-period=1"]).status == 0)
+        }
+    }
 }
