@@ -124,4 +124,37 @@ import Testing
             #expect(try serve.kubectl(["delete", "pod", "web-copy", "web", "--grace-period=1"]).status == 0)
         }
     }
+
+    /// KR-1 for ephemeral containers: a debugger running when serve is killed with -9 is adopted
+    /// by the next serve on the same root (same process, same container ID), one that ended
+    /// meanwhile is reported with its exit code, and neither is started again.
+    @Test func aKilledServeAdoptsEphemeralContainers() throws {
+        let first = try ServeRun()
+        defer { first.cleanup() }
+        let dir = try Tandem.tempDir("tandem-serve-debug")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Self.pod.write(toFile: dir + "/pod.yaml", atomically: true, encoding: .utf8)
+        try #require(first.ready(), "serve did not start: \(first.stderr)")
+        try first.kubectl(["apply", "-f", dir + "/pod.yaml"])
+        #expect(try first.kubectl(["wait", "--for=condition=Ready", "pod/web", "--timeout=60s"]).status == 0)
+        #expect(try first.kubectl(["debug", "web", "--image=busybox", "--attach=false", "-c", "stays", "--", "sleep", "3598"]).status == 0)
+        #expect(try first.kubectl(["debug", "web", "--image=busybox", "--attach=false", "-c", "ends", "--", "sh", "-c", "sleep 2; exit 4"]).status == 0)
+        let id = ephemeralStatus(first, "stays", ".containerID")
+        let pids = { ServeRestartTests().processes("sleep 3598") }
+        #expect(!id.isEmpty && waitUntil(10) { pids().count == 1 })
+        let pid = pids()
+
+        kill(first.process.processIdentifier, SIGKILL)
+        first.process.waitUntilExit()
+        let second = try ServeRun(root: first.root)
+        defer { second.cleanup() }
+        try #require(second.ready(), "serve did not restart: \(second.stderr)")
+        #expect(ephemeralStatus(second, "ends", ".state.terminated.exitCode") == "4")
+        #expect(ephemeralStatus(second, "stays", ".containerID") == id)
+        #expect(ephemeralStatus(second, "stays", ".state.running.startedAt") != "")
+        Thread.sleep(forTimeInterval: 1)
+        #expect(pids() == pid, "the debugger was restarted")
+        #expect(second.stop() == 0)
+        #expect(pids().isEmpty, "the debugger outlived its pod")
+    }
 }
