@@ -73,7 +73,7 @@ enum ProtoSchemas {
                     13: ("hostIPC", .bool), 14: ("securityContext", .message("PodSecurityContext")),
                     15: ("imagePullSecrets", .repeated(.message("LocalObjectReference"))), 16: ("hostname", .string),
                     17: ("subdomain", .string), 19: ("schedulerName", .string), 20: ("initContainers", .repeated(.message("Container"))),
-                    22: ("tolerations", .repeated(.message("Toleration"))),
+                    22: ("tolerations", .repeated(.message("Toleration"))), 34: ("ephemeralContainers", .repeated(.message("EphemeralContainer"))),
                     21: ("automountServiceAccountToken?", .bool), 24: ("priorityClassName", .string), 25: ("priority?", .int),
                     27: ("shareProcessNamespace?", .bool), 29: ("runtimeClassName?", .string), 30: ("enableServiceLinks?", .bool),
                     31: ("preemptionPolicy?", .string), 35: ("setHostnameAsFQDN?", .bool), 37: ("hostUsers?", .bool)],
@@ -85,6 +85,8 @@ enum ProtoSchemas {
                       15: ("securityContext", .message("SecurityContext")), 16: ("stdin", .bool), 17: ("stdinOnce", .bool),
                       18: ("tty", .bool), 19: ("envFrom", .repeated(.message("EnvFromSource"))), 20: ("terminationMessagePolicy", .string),
                       22: ("startupProbe", .message("Probe")), 24: ("restartPolicy?", .string)],
+        // `EphemeralContainerCommon` numbers its fields as `Container` does.
+        "EphemeralContainer": [1: ("", .inline("Container")), 2: ("targetContainerName", .string)],
         "Toleration": [1: ("key", .string), 2: ("operator", .string), 3: ("value", .string), 4: ("effect", .string),
                        5: ("tolerationSeconds?", .int)],
         "ContainerPort": [1: ("name", .string), 2: ("hostPort", .int), 3: ("containerPort", .int), 4: ("protocol", .string),

@@ -102,7 +102,8 @@ public final class Registry: Sendable {
 
     /// PUT (and the result of a PATCH): the whole object, validated again. The main resource
     /// cannot change `status`; the `status` subresource changes only `status`. A Pod's spec may
-    /// change only where `ValidatePodUpdate` allows.
+    /// change only where `ValidatePodUpdate` allows; its `ephemeralcontainers` subresource
+    /// changes only `spec.ephemeralContainers` (`updateEphemeralContainers`).
     public func update(_ r: APIResource, namespace: String, name: String, body: JSONValue, subresource: String? = nil,
                        dryRun: Bool = false) throws(APIError) -> JSONValue {
         if r == .pods, subresource == Self.ephemeralContainersSubresource {
