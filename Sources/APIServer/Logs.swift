@@ -22,7 +22,7 @@ struct LogReader: Sendable {
     func response(namespace: String, pod name: String, query: [String: String], registry: Registry) async throws -> Response {
         let object = try registry.get(.pods, namespace: namespace, name: name)
         guard let pod = try? object.decode(Pod.self) else { throw APIError.badRequest("pod \"\(name)\" cannot be read") }
-        let names = (pod.spec.initContainers ?? []).map(\.name) + pod.spec.containers.map(\.name)
+        let names = (pod.spec.initContainers ?? []).map(\.name) + pod.spec.containers.map(\.name) + (pod.spec.ephemeralContainers ?? []).map(\.name)
         let container: String
         if let c = query["container"], !c.isEmpty {
             guard names.contains(c) else { throw APIError.badRequest("container \(c) is not valid for pod \(name)") }
@@ -33,7 +33,7 @@ struct LogReader: Sendable {
             throw APIError.badRequest("a container name must be specified for pod \(name), choose one of: [\(names.joined(separator: " "))]")
         }
         let previous = queryFlag(query["previous"])
-        let statuses = (pod.status?.initContainerStatuses ?? []) + (pod.status?.containerStatuses ?? [])
+        let statuses = (pod.status?.initContainerStatuses ?? []) + (pod.status?.containerStatuses ?? []) + (pod.status?.ephemeralContainerStatuses ?? [])
         guard let status = statuses.first(where: { $0.name == container }) else {
             throw APIError.badRequest("container \"\(container)\" in pod \"\(name)\" is waiting to start: ContainerCreating")
         }
@@ -120,7 +120,7 @@ struct LogReader: Sendable {
     static func stillRunning(store: ObjectStore, _ key: (namespace: String, name: String, uid: String, container: String, run: Int)) -> Bool {
         guard let object = try? store.get(ObjectKey(resource: APIResource.pods.qualifiedName, namespace: key.namespace, name: key.name)),
               let pod = try? object.decode(Pod.self), pod.uid == key.uid else { return false }
-        let statuses = (pod.status?.initContainerStatuses ?? []) + (pod.status?.containerStatuses ?? [])
+        let statuses = (pod.status?.initContainerStatuses ?? []) + (pod.status?.containerStatuses ?? []) + (pod.status?.ephemeralContainerStatuses ?? [])
         guard let s = statuses.first(where: { $0.name == key.container }) else { return false }
         return Int(s.restartCount) == key.run && s.state.running != nil
     }

@@ -136,11 +136,14 @@ enum Patch {
     }
 
     /// `$setElementOrder`: the listed elements in the given order; elements only on the server
-    /// keep their place relative to the others.
+    /// keep their place relative to the others. A key listed twice (`kubectl debug -c NAME`
+    /// with a NAME already taken) orders its one element once, as Go's sort does: the patch
+    /// merged into it, it is not duplicated.
     static func reorder(_ list: [JSONValue], order: [JSONValue], key: String?) -> [JSONValue] {
         guard !order.isEmpty else { return list }
         let ident: (JSONValue) -> JSONValue = { v in key.flatMap { k in v[k] } ?? v }
-        let wanted = order.map(ident)
+        var wanted: [JSONValue] = []
+        for w in order.map(ident) where !wanted.contains(w) { wanted.append(w) }
         var ordered = wanted.compactMap { w in list.first { ident($0) == w } }
         for (i, e) in list.enumerated() where !wanted.contains(ident(e)) {
             ordered.insert(e, at: min(i, ordered.count))

@@ -79,6 +79,10 @@ public final class Registry: Sendable {
         var object = try admit(r, tree, name: name)
         switch r.kind {
         case "Pod":
+            if let spec = try? object["spec"]?.decode(PodSpec.self) {
+                let errs = Validation.ephemeralContainersOnCreate(spec)
+                if !errs.isEmpty { throw .invalid(r, name, errs) }
+            }
             object = try admitServiceAccount(object.setting("status", .object(["phase": .string("Pending")])), namespace: namespace, name: name)
         case "Namespace": object = object.setting("status", .object(["phase": .string("Active")]))
         case "Job":
@@ -98,9 +102,13 @@ public final class Registry: Sendable {
 
     /// PUT (and the result of a PATCH): the whole object, validated again. The main resource
     /// cannot change `status`; the `status` subresource changes only `status`. A Pod's spec may
-    /// change only where `ValidatePodUpdate` allows.
+    /// change only where `ValidatePodUpdate` allows; its `ephemeralcontainers` subresource
+    /// changes only `spec.ephemeralContainers` (`updateEphemeralContainers`).
     public func update(_ r: APIResource, namespace: String, name: String, body: JSONValue, subresource: String? = nil,
                        dryRun: Bool = false) throws(APIError) -> JSONValue {
+        if r == .pods, subresource == Self.ephemeralContainersSubresource {
+            return try updateEphemeralContainers(namespace: namespace, name: name, body: body, dryRun: dryRun)
+        }
         let tree = try typeMeta(body, r)
         if let bodyName = tree["metadata"]?["name"]?.stringValue, bodyName != name {
             throw .badRequest("the name of the object (\(bodyName)) does not match the name on the URL (\(name))")

@@ -110,7 +110,8 @@ struct RemoteCommandRequest: Sendable {
         let names = spec.spec.containers.map(\.name)
         let name: String
         if let container {
-            guard names.contains(container) || initNames.contains(container) else {
+            let ephemeralNames = (spec.spec.ephemeralContainers ?? []).map(\.name)
+            guard names.contains(container) || initNames.contains(container) || ephemeralNames.contains(container) else {
                 throw APIError.badRequest("container \(container) is not valid for pod \(pod)")
             }
             name = container

@@ -45,7 +45,7 @@ public struct APIResource: Sendable, Hashable {
 
     /// What Tandem serves. `all` is set only on kinds that answer lists (`kubectl get all`).
     public static let served: [APIResource] = [
-        APIResource("", "v1", "pods", "Pod", short: ["po"], all: true, sub: ["status", "log", "eviction"]),
+        APIResource("", "v1", "pods", "Pod", short: ["po"], all: true, sub: ["status", "log", "eviction", "ephemeralcontainers"]),
         APIResource("", "v1", "namespaces", "Namespace", namespaced: false, short: ["ns"], sub: ["status"]),
         APIResource("", "v1", "configmaps", "ConfigMap", short: ["cm"]),
         APIResource("", "v1", "secrets", "Secret"),

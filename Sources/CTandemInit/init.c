@@ -238,6 +238,9 @@ struct config {
     const char *netns, *upper, *work, *merged, *lower, *hostname, *cwd, *shm;
     pid_t target_pid, sandbox_pid;
     int share_pid;
+    /* An ephemeral container's `targetContainerName`: the target's PID 1, whose PID namespace
+     * the container's processes are born into. */
+    pid_t pidns_pid;
     /* hostPID: the container stays in the host's PID namespace; hostIPC: the sandbox keeps
      * the host's IPC namespace (and so do the containers that join it). */
     int host_pid, host_ipc;
@@ -314,6 +317,7 @@ static int read_config(void) {
         else if (!strcmp(key, "cwd")) cfg.cwd = val;
         else if (!strcmp(key, "pid")) cfg.target_pid = (pid_t)atoi(val);
         else if (!strcmp(key, "sandbox")) cfg.sandbox_pid = (pid_t)atoi(val);
+        else if (!strcmp(key, "pidns")) cfg.pidns_pid = (pid_t)atoi(val);
         else if (!strcmp(key, "shm")) cfg.shm = val;
         else if (!strcmp(key, "sharepid")) cfg.share_pid = !strcmp(val, "1");
         else if (!strcmp(key, "hostpid")) cfg.host_pid = !strcmp(val, "1");
@@ -605,7 +609,7 @@ static void supervise(pid_t child, int kill_group) {
     int st = 0;
     while (waitpid(child, &st, 0) < 0 && errno == EINTR) {}
     if (cfg.host_pid) kill_adopted();
-    else if (cfg.share_pid && cfg.sandbox_pid > 0) isolation_kill_cgroup();
+    else if ((cfg.share_pid && cfg.sandbox_pid > 0) || cfg.pidns_pid > 0) isolation_kill_cgroup();
     status_line("X", "%d", st);
     /* Close our copies of the output and status pipes now rather than in _exit: the kernel
      * defers the last close of an exiting task's files until after it has torn down its
@@ -728,6 +732,16 @@ static void run_mode(void) {
         close(pidfd);
         ns = CLONE_NEWNS;
     }
+    if (cfg.pidns_pid > 0) {
+        /* The CRI's NamespaceMode_TARGET: the child joins the target container's PID namespace
+         * (setns applies to children), so `ps` shows the target's processes. */
+        int pidfd = tandem_pidfd_open(cfg.pidns_pid);
+        if (pidfd < 0 || setns(pidfd, CLONE_NEWPID) < 0) {
+            status_line("E", "join the target container's PID namespace (pid %d): %s", (int)cfg.pidns_pid, strerror(errno));
+            _exit(128);
+        }
+        close(pidfd);
+    }
     /* The shim enters the new mount, UTS and IPC namespaces itself and keeps them until it
      * exits: otherwise the container's last exit would tear them down (the overlay and every
      * mount, an RCU grace period) before the kernel reports that exit, a delay that would sit
@@ -743,7 +757,7 @@ static void run_mode(void) {
     /* hostPID: no PID namespace ends the container's orphans with it, so the shim adopts them
      * (a subreaper) and kills what is left once the container's main process is gone. */
     if (cfg.host_pid) prctl(PR_SET_CHILD_SUBREAPER, 1);
-    pid_t child = spawn_synced(child_run, 0, cfg.share_pid || cfg.host_pid ? 0 : CLONE_NEWPID, 1);
+    pid_t child = spawn_synced(child_run, 0, cfg.share_pid || cfg.host_pid || cfg.pidns_pid > 0 ? 0 : CLONE_NEWPID, 1);
     supervise(child, 0);
 }
 

@@ -69,6 +69,9 @@ public struct ContainerSpec: Sendable {
     public var stdin = false
     public var stdinOnce = false
     public var tty = false
+    /// The host pid of a running container's PID 1 whose PID namespace this one joins (an
+    /// ephemeral container's `targetContainerName`); nil: its own, or the sandbox's.
+    public var pidNamespaceOf: Int32?
 
     public init(id: String, argv: [String], env: [String] = [], workingDir: String? = nil, mounts: [BindMount] = [],
                 hostname: String? = nil, sandbox: PodSandbox? = nil, netnsPath: String? = nil, stateDir: String, logPath: String,
@@ -291,6 +294,7 @@ public final class Runtime: Sendable {
         } else if let hostname = spec.hostname {
             config.add("hostname", hostname)
         }
+        if let target = spec.pidNamespaceOf { config.add("pidns", String(target)) }
         if let cwd = spec.workingDir, !cwd.isEmpty { config.add("cwd", cwd) }
         if persistent { config.add("persist", "1") }
         for m in spec.mounts { config.add("bind", m.readOnly ? "ro" : "rw", m.source, m.target) }

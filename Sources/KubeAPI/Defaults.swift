@@ -98,6 +98,9 @@ public enum Defaults {
         if spec.initContainers != nil {
             for i in spec.initContainers!.indices { defaultContainer(&spec.initContainers![i]) }
         }
+        if spec.ephemeralContainers != nil {
+            for i in spec.ephemeralContainers!.indices { defaultContainer(&spec.ephemeralContainers![i].container) }
+        }
         if spec.volumes != nil {
             for i in spec.volumes!.indices { defaultVolume(&spec.volumes![i]) }
         }

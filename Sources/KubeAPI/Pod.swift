@@ -23,7 +23,7 @@ public struct Pod: Codable, Sendable, Hashable {
 public struct PodSpec: Codable, Sendable, Hashable {
     public var initContainers: [Container]?
     public var containers: [Container]
-    public var ephemeralContainers: [JSONValue]?
+    public var ephemeralContainers: [EphemeralContainer]?
     public var volumes: [Volume]?
     public var restartPolicy: String?
     public var terminationGracePeriodSeconds: Int64?
@@ -109,6 +109,34 @@ public struct Container: Codable, Sendable, Hashable {
 
     /// `podutil.IsRestartableInitContainer`: an init container with `restartPolicy: Always`.
     public var isSidecar: Bool { restartPolicy == "Always" }
+}
+
+/// core/v1 EphemeralContainer (`kubectl debug`): a Container's fields (`EphemeralContainerCommon`,
+/// which the API server converts to a `Container` to validate and the kubelet to run) plus the
+/// regular container whose process namespace it joins. Coded as one flat object, as on the wire.
+public struct EphemeralContainer: Codable, Sendable, Hashable {
+    public var container: Container
+    public var targetContainerName: String?
+
+    public init(_ container: Container, targetContainerName: String? = nil) {
+        self.container = container
+        self.targetContainerName = targetContainerName
+    }
+
+    public var name: String { container.name }
+
+    private enum CodingKeys: String, CodingKey { case targetContainerName }
+
+    public init(from decoder: any Decoder) throws {
+        container = try Container(from: decoder)
+        targetContainerName = try decoder.container(keyedBy: CodingKeys.self).decodeIfPresent(String.self, forKey: .targetContainerName)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try container.encode(to: encoder)
+        var keyed = encoder.container(keyedBy: CodingKeys.self)
+        try keyed.encodeIfPresent(targetContainerName, forKey: .targetContainerName)
+    }
 }
 
 public struct ContainerPort: Codable, Sendable, Hashable {
@@ -368,6 +396,7 @@ public struct PodStatus: Codable, Sendable, Hashable {
     public var startTime: String?
     public var initContainerStatuses: [ContainerStatus]?
     public var containerStatuses: [ContainerStatus]?
+    public var ephemeralContainerStatuses: [ContainerStatus]?
     public var qosClass: String?
 
     public init() {}

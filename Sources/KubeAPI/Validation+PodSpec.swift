@@ -12,6 +12,7 @@ extension Validation {
         let grace = spec.terminationGracePeriodSeconds
         errs += validateContainers(spec.containers, initContainers: spec.initContainers ?? [], volumes: volumes, grace: grace, path: "\(path).containers")
         errs += validateInitContainers(spec.initContainers ?? [], others: spec.containers, volumes: volumes, grace: grace, path: "\(path).initContainers")
+        errs += validateEphemeralContainers(spec.ephemeralContainers ?? [], spec: spec, volumes: volumes, path: "\(path).ephemeralContainers")
         errs += validateRestartPolicy(spec.restartPolicy ?? "", "\(path).restartPolicy")
         switch spec.dnsPolicy ?? "" {
         case "ClusterFirstWithHostNet", "ClusterFirst", "Default", "None": break

@@ -59,6 +59,9 @@ extension Validation {
         var errs = validateLabels(template.metadata?.labels, path: "\(path).metadata.labels")
         errs += validateAnnotations(template.metadata?.annotations, path: "\(path).metadata.annotations")
         errs += validatePodSpec(template.spec, path: "\(path).spec", context: .template)
+        if !(template.spec.ephemeralContainers ?? []).isEmpty {
+            errs.append(.forbidden("\(path).spec.ephemeralContainers", "ephemeral containers not allowed in pod template"))
+        }
         return errs
     }
 

@@ -125,6 +125,9 @@ public actor PodWorker {
             pod.spec.initContainers![i].image = c.image
         }
         if let deadline = spec.activeDeadlineSeconds { pod.spec.activeDeadlineSeconds = deadline }
+        // Ephemeral containers are only ever added (the API server refuses any other change);
+        // the next sync starts the new ones.
+        if let ephemeral = spec.ephemeralContainers { pod.spec.ephemeralContainers = ephemeral }
         publish()
         wake()
     }
@@ -283,6 +286,13 @@ public actor PodWorker {
         }
         if actions.createSandbox {
             guard await createSandbox() else { return }
+        }
+        // `SyncPod` starts ephemeral containers before init containers, so that a pod stuck
+        // initializing can be debugged.
+        for i in actions.ephemeralContainersToStart {
+            guard !deleting else { return }
+            let e = pod.spec.ephemeralContainers![i]
+            _ = await startContainer(e.container, target: e.targetContainerName)
         }
         let inits = pod.spec.initContainers ?? []
         for i in actions.initContainersToStart {
@@ -446,8 +456,9 @@ public actor PodWorker {
     // MARK: - Starting a container
 
     /// `startContainer` with `doBackOff` in front: returns false when the container did not start
-    /// (back-off, configuration error, runtime error, failed postStart).
-    private func startContainer(_ container: Container) async -> Bool {
+    /// (back-off, configuration error, runtime error, failed postStart). `target` names the
+    /// container whose PID namespace an ephemeral container joins.
+    private func startContainer(_ container: Container, target: String? = nil) async -> Bool {
         let name = container.name
         let image = container.image ?? ""
         let now = Date()
@@ -467,7 +478,7 @@ public actor PodWorker {
         let spec: ContainerSpec
         let env: [String]
         do {
-            (spec, env) = try makeContainerSpec(container, restartCount: restartCount)
+            (spec, env) = try makeContainerSpec(container, restartCount: restartCount, target: target)
         } catch let error as ImageError {
             reasonCache[name] = StartFailure(reason: "ErrImagePull", message: error.description)
             return false
@@ -541,7 +552,7 @@ public actor PodWorker {
 
     /// Everything the runtime needs to start one instance: command line from the image catalog with
     /// `$(VAR)` expanded, environment, mounts (volumes, `/etc/hosts`, the termination log).
-    private func makeContainerSpec(_ container: Container, restartCount: Int32) throws -> (ContainerSpec, [String]) {
+    private func makeContainerSpec(_ container: Container, restartCount: Int32, target: String?) throws -> (ContainerSpec, [String]) {
         let plain = try ctx.images.resolve(image: container.image ?? "", command: container.command, args: container.args)
         let envPairs = try ContainerEnvironment.environment(for: container, pod: pod, podIP: runtimeStatus.podIP, hostIP: ctx.hostIP,
                                                             nodeName: ctx.nodeName, configMaps: sources.configMaps, secrets: sources.secrets,
@@ -592,6 +603,13 @@ public actor PodWorker {
                                  stateDir: stateDir, logPath: "\(podDir)/\(container.name)/\(restartCount).log", files: resolved.files)
         spec.isolation = try ContainerSecurity.isolation(pod, container, qosClass: qosClass, memoryCapacity: NodeAllocatable.host.memoryBytes)
         (spec.stdin, spec.stdinOnce, spec.tty) = (container.stdin ?? false, container.stdinOnce ?? false, container.tty ?? false)
+        if let target, !target.isEmpty {
+            // containerd refuses a target that is not running; so does Tandem, and the next sync retries.
+            guard let record = runtimeStatus.latest(target), record.state == .running, let process = processes[record.id] else {
+                throw ContainerConfigError(description: "target container \"\(target)\" is not running")
+            }
+            spec.pidNamespaceOf = process.pid
+        }
         if let cgroups = ctx.cgroups, let podCgroup {
             // The CRI runtime's part: the container's own cgroup below the pod's, made before it starts.
             let cgroup = podCgroup.name.child(id)
@@ -657,7 +675,7 @@ public actor PodWorker {
     }
 
     private func container(named name: String) -> Container? {
-        ((pod.spec.initContainers ?? []) + pod.spec.containers).first { $0.name == name }
+        ((pod.spec.initContainers ?? []) + pod.spec.containers + (pod.spec.ephemeralContainers ?? []).map(\.container)).first { $0.name == name }
     }
 
     // MARK: - Killing

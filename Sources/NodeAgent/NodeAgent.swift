@@ -132,7 +132,8 @@ public actor NodeAgent {
             return
         }
         if let entry {
-            // A changed image (`kubectl set image`); status writes come back here too and change nothing.
+            // A changed image (`kubectl set image`) or a new ephemeral container; status writes
+            // come back here too and change nothing.
             if Self.images(pod.spec) != entry.images {
                 workers[key]?.images = Self.images(pod.spec)
                 let worker = entry.worker
@@ -223,8 +224,10 @@ public actor NodeAgent {
         }
     }
 
+    /// What of a spec the worker takes up when it changes: the images, and the ephemeral
+    /// containers (`kubectl debug` adds one).
     static func images(_ spec: PodSpec) -> [String?] {
-        (spec.initContainers ?? []).map(\.image) + spec.containers.map(\.image)
+        (spec.initContainers ?? []).map(\.image) + spec.containers.map(\.image) + (spec.ephemeralContainers ?? []).map(\.container.image)
     }
 
     /// A ConfigMap or Secret of `namespace` changed: its pods' configMap, secret and projected

@@ -13,6 +13,8 @@ enum PodEvents {
         let lists: [([Container], [ContainerStatus]?, [ContainerStatus]?)] = [
             (current.spec.initContainers ?? [], previous?.status?.initContainerStatuses, current.status?.initContainerStatuses),
             (current.spec.containers, previous?.status?.containerStatuses, current.status?.containerStatuses),
+            ((current.spec.ephemeralContainers ?? []).map(\.container), previous?.status?.ephemeralContainerStatuses,
+             current.status?.ephemeralContainerStatuses),
         ]
         func event(_ c: String, _ type: String, _ reason: String, _ message: String) {
             out.append(PodEvent(current, container: c, type: type, reason: reason, message: message))

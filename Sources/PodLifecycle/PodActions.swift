@@ -19,6 +19,8 @@ public struct PodActions: Sendable, Hashable {
     public var initContainersToStart: [Int] = []
     /// Indexes into `spec.containers`, in spec order.
     public var containersToStart: [Int] = []
+    /// Indexes into `spec.ephemeralContainers`, in spec order.
+    public var ephemeralContainersToStart: [Int] = []
     public var containersToKill: [ContainerKill] = []
 
     public init() {}
@@ -52,6 +54,12 @@ public enum PodLifecycle {
                 changes.containersToStart.append(i)
             }
             return changes
+        }
+
+        // Ephemeral containers may start even before initialization completes, and are never
+        // restarted: one with an instance, running or exited with any code, stays as it is.
+        for (i, e) in (spec.ephemeralContainers ?? []).enumerated() where status.latest(e.name) == nil {
+            changes.ephemeralContainersToStart.append(i)
         }
 
         let initialized = computeInitContainerActions(spec: spec, status: status, probes: probes, changes: &changes)
@@ -91,8 +99,10 @@ public enum PodLifecycle {
 
         if keepCount == 0 && changes.containersToStart.isEmpty {
             changes.killPod = true
-            // Sidecars must not keep a finished pod alive.
+            // Sidecars must not keep a finished pod alive, and a finished pod starts no ephemeral
+            // container (the kubelet's pod worker terminates it before `SyncPod` could).
             changes.initContainersToStart = []
+            changes.ephemeralContainersToStart = []
         }
         return changes
     }

@@ -51,6 +51,9 @@ public enum PodStatusGenerator {
         let hasInits = !(spec.initContainers ?? []).isEmpty
         status.initContainerStatuses = hasInits ? containerStatuses(spec.initContainers ?? [], pod: pod, input, isInit: true) : nil
         status.containerStatuses = containerStatuses(spec.containers, pod: pod, input, isInit: false).sorted { $0.name < $1.name }
+        if let ephemeral = spec.ephemeralContainers, !ephemeral.isEmpty {
+            status.ephemeralContainerStatuses = ephemeralContainerStatuses(ephemeral, input)
+        }
 
         var phase = getPhase(spec: spec, initStatuses: status.initContainerStatuses ?? [], statuses: status.containerStatuses ?? [],
                              runtime: input.runtime, podIsTerminal: input.terminated)
@@ -118,6 +121,25 @@ public enum PodStatusGenerator {
                 || PodLifecycle.shouldContainerBeRestarted(c, spec: spec, status: input.runtime, deleting: input.deleting)
             if willRestart, let failure = input.reasonCache[c.name] {
                 if st.state.terminated != nil { st.lastState = st.state }
+                st.state = ContainerState(waiting: .init(reason: failure.reason, message: failure.message))
+            }
+            return st
+        }
+    }
+
+    /// The ephemeral containers' statuses (`convertToAPIContainerStatuses` with their specs as
+    /// containers, called as for init containers): `ContainerCreating` until the one instance
+    /// starts, or the reason its start failed (it is tried again, since it has no instance);
+    /// never ready, no `started`, as the prober does not look at them.
+    static func ephemeralContainerStatuses(_ ephemeral: [EphemeralContainer], _ input: StatusInputs) -> [ContainerStatus] {
+        ephemeral.map { e in
+            var st = ContainerStatus(name: e.name, state: ContainerState(waiting: .init(reason: "ContainerCreating")), ready: false,
+                                     restartCount: 0, image: e.container.image ?? "")
+            if let r = input.runtime.latest(e.name) {
+                st.state = state(of: r)
+                st.containerID = "tandem://\(r.id)"
+                st.image = r.image
+            } else if let failure = input.reasonCache[e.name] {
                 st.state = ContainerState(waiting: .init(reason: failure.reason, message: failure.message))
             }
             return st

@@ -20,6 +20,9 @@ enum Admission {
             if !seen.insert(key).inserted {
                 errors.append("error: \(source): \(resource(o.kind)) \"\(name)\" already exists")
             }
+            if case .pod(let pod) = o, let e = Validation.ephemeralContainersOnCreate(pod.spec).first {
+                errors.append("error: \(source): The Pod \"\(name)\" is invalid: \(e)")
+            }
             for (path, spec) in podSpecs(o) {
                 for (list, containers) in [("initContainers", spec.initContainers ?? []), ("containers", spec.containers)] {
                     for (i, c) in containers.enumerated() {
