@@ -7,10 +7,18 @@ import Testing
 /// exited while no Tandem ran is reported with its real exit code and output.
 @Suite(.serialized) struct ServeRestartTests {
     /// Host processes whose command line contains `marker` (adopted containers are no longer
-    /// below the serve that runs them).
+    /// below the serve that runs them), without a shell's child caught between its fork and its
+    /// exec (it still has the shell's command line, and its parent matches too).
     func processes(_ marker: String) -> [Int32] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap(Int32.init).filter {
-            commandLine($0).contains(marker) && !commandLine($0).contains("__tandem-init")
+        func matches(_ pid: Int32) -> Bool { commandLine(pid).contains(marker) && !commandLine(pid).contains("__tandem-init") }
+        func parent(_ pid: Int32) -> Int32? {
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return nil }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 1 ? Int32(fields[1]) : nil
+        }
+        return ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap(Int32.init).filter {
+            matches($0) && !(parent($0).map(matches) ?? false)
         }
     }
 
