@@ -212,6 +212,50 @@ import Glibc
         #expect(!FileManager.default.fileExists(atPath: again.netnsPath))
     }
 
+    /// A killed `tandem serve`'s sandboxes stay for it while its root exists (its pods still run,
+    /// and it adopts them when it starts again): another Tandem's clean-up leaves them; the serve
+    /// on that root releases what it does not adopt. A record's temporary file that a kill cut
+    /// short is removed once it is old.
+    @Test func aKilledServesSandboxesAreLeftToItAndStaleTempFilesGo() async throws {
+        let env = Self.makeEnv(third: 249)
+        defer { Self.destroy(env) }
+        let serveRoot = env.root + "/serve"
+        try FileManager.default.createDirectory(atPath: serveRoot, withIntermediateDirectories: true)
+        var serveConfig = env.config
+        serveConfig.persistentRoot = serveRoot
+        let uid = UUID().uuidString.lowercased()
+        let sandbox = try await PodNetwork(config: serveConfig).setUp(podUID: uid, podName: "p", namespace: "default")
+        let recordPath = env.config.runDir + "/sandboxes/" + sandbox.netnsName + ".json"
+        let record = try #require(FileManager.default.contents(atPath: recordPath))
+        let dead = String(decoding: record, as: UTF8.self).replacingOccurrences(of: "\"ownerPID\":\(getpid())", with: "\"ownerPID\":2147483000")
+        try dead.write(toFile: recordPath, atomically: true, encoding: .utf8)
+        let oldTemp = env.config.runDir + "/sandboxes/tndtest-old.json.tmp", newTemp = env.config.runDir + "/sandboxes/tndtest-new.json.tmp"
+        for path in [oldTemp, newTemp] { try "{}".write(toFile: path, atomically: false, encoding: .utf8) }
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -120)], ofItemAtPath: oldTemp)
+
+        // Another Tandem (a `tandem run`) cleans up while the serve is down.
+        await PodNetwork(config: env.config).cleanupStale()
+        #expect(FileManager.default.fileExists(atPath: sandbox.netnsPath), "another Tandem released a killed serve's sandbox")
+        #expect(!FileManager.default.fileExists(atPath: oldTemp))
+        #expect(FileManager.default.fileExists(atPath: newTemp), "a write under way lost its temporary file")
+
+        // The serve on that root adopts what it keeps...
+        let restarted = PodNetwork(config: serveConfig)
+        await restarted.cleanupStale(keeping: [uid])
+        #expect(await restarted.adopt(sandbox, podUID: uid))
+        await restarted.tearDown(sandbox, podUID: uid)
+        #expect(!FileManager.default.fileExists(atPath: sandbox.netnsPath))
+
+        // ...and releases what it does not.
+        let other = try await PodNetwork(config: serveConfig).setUp(podUID: UUID().uuidString.lowercased(), podName: "q", namespace: "default")
+        let otherRecord = env.config.runDir + "/sandboxes/" + other.netnsName + ".json"
+        let text = String(decoding: try #require(FileManager.default.contents(atPath: otherRecord)), as: UTF8.self)
+        try text.replacingOccurrences(of: "\"ownerPID\":\(getpid())", with: "\"ownerPID\":2147483000").write(toFile: otherRecord, atomically: true, encoding: .utf8)
+        await PodNetwork(config: serveConfig).cleanupStale()
+        #expect(!FileManager.default.fileExists(atPath: other.netnsPath))
+        unlink(newTemp)
+    }
+
     @Test func hostForwardingIsLeftAsItWas() async throws {
         let env = Self.makeEnv(third: 253)
         defer { Self.destroy(env) }

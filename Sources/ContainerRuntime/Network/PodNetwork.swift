@@ -241,11 +241,18 @@ public actor PodNetwork {
     /// left alone, and so are those of a killed `tandem serve` whose root still exists: its pods
     /// still run, and it adopts them when it starts again (a `tandem run` started meanwhile used
     /// to release them, and the restarted serve then re-created every pod). The counterpart of
-    /// containerd restoring its sandboxes at start-up.
+    /// containerd restoring its sandboxes at start-up. A record's temporary file older than a
+    /// minute is a write a `kill -9` cut short between its write and its rename: removed too.
     /// `keeping`: pods whose sandboxes a restarted `tandem serve` is about to adopt.
     public func cleanupStale(keeping: Set<String> = []) async {
         var stale: Set<String> = []
         let fm = FileManager.default
+        for entry in (try? fm.contentsOfDirectory(atPath: config.cacheDir)) ?? [] where entry.hasSuffix(".json.tmp") {
+            let path = config.cacheDir + "/" + entry
+            if let modified = (try? fm.attributesOfItem(atPath: path))?[.modificationDate] as? Date, modified.timeIntervalSinceNow < -60 {
+                unlink(path)
+            }
+        }
         for entry in (try? fm.contentsOfDirectory(atPath: config.cacheDir)) ?? [] where entry.hasSuffix(".json") {
             let id = String(entry.dropLast(5))
             guard id.hasPrefix(config.netnsPrefix), !live.contains(id) else { continue }
