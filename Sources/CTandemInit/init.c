@@ -14,7 +14,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <poll.h>
 #include <sched.h>
@@ -28,7 +27,6 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
@@ -207,12 +205,11 @@ pid_t tandem_spawn(const char *path, char *const argv[], char *const envp[],
 
 struct floor_args { const char *merged, *upper, *work; char *const *argv; };
 
-static int mount_overlay(const char *lower, const char *upper, const char *work, const char *target);
-
-/* With the same overlay as a container's root (mount_overlay). */
 static int floor_child(void *p) {
     struct floor_args *a = p;
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 || mount_overlay("/", a->upper, a->work, a->merged) < 0
+    char opts[3 * PATH_MAX + 64];
+    snprintf(opts, sizeof opts, "lowerdir=/,upperdir=%s,workdir=%s", a->upper, a->work);
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 || mount("overlay", a->merged, "overlay", 0, opts) < 0
         || chdir(a->merged) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 || chdir("/") < 0
         || mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) _exit(127);
     char *envp[] = { NULL };
@@ -412,20 +409,6 @@ static int attach_tree(int fd, const char *target) {
     return (int)syscall(SYS_move_mount, fd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH);
 }
 
-/* A container's root: an overlay of `lower` with a writable layer of its own. `volatile` (Linux
- * 5.10) skips every sync of the upper filesystem: a layer never outlives its container (a
- * restart gets a fresh one, and a node that crashed starts containers afresh), so durability buys
- * nothing, while the sync an overlay does when it goes flushes the whole host filesystem and
- * stalls whatever container is starting meanwhile on its directory lookups. */
-static int mount_overlay(const char *lower, const char *upper, const char *work, const char *target) {
-    char opts[3 * PATH_MAX + 64];
-    snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s,volatile", lower, upper, work);
-    if (mount("overlay", target, "overlay", 0, opts) == 0) return 0;
-    if (errno != EINVAL) return -1;
-    snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work);
-    return mount("overlay", target, "overlay", 0, opts);
-}
-
 static const char *env_get(const char *name) {
     size_t n = strlen(name);
     for (int i = 0; i < cfg.envc; i++)
@@ -502,35 +485,6 @@ static void release_host_trees(void) {
     host_trees_ready = 0;
 }
 
-/* The volumes, each at its mountPath: mount points are made inside the container's root. */
-static void attach_binds(void) {
-    for (int i = 0; i < cfg.nbinds; i++) {
-        struct bind *b = &cfg.binds[i];
-        if (make_mountpoint(b->target, b->is_dir) < 0) die("create mount point", b->target);
-        if (attach_tree(b->tree, b->target) < 0) die("mount volume at", b->target);
-        close(b->tree);
-    }
-}
-
-/* What every container's PID 1 does last, its root complete: hostname, working directory,
- * terminal, the isolation that must come after the mounts, and the exec. */
-static void finish_and_exec(void) {
-    const char *iso_arg, *iso_step;
-    if (cfg.hostname && sethostname(cfg.hostname, strlen(cfg.hostname)) < 0) die("sethostname", cfg.hostname);
-    const char *cwd = cfg.cwd ? cfg.cwd : "/";
-    if (cfg.cwd) mkdir_p(cwd); /* the kubelet's runtimes create a missing workingDir */
-    if (chdir(cwd) < 0) die("chdir to workingDir", cwd);
-    /* `tty: true`: as runc's console, the pty slave is stdin, stdout and stderr, and the
-     * controlling terminal of the container's own session. */
-    if (cfg.tty && (setsid() < 0 || ioctl(0, TIOCSCTTY, 0) < 0 || dup2(0, 1) < 0 || dup2(0, 2) < 0))
-        die("set up the container's terminal", NULL);
-    if ((iso_step = isolation_finish(&iso_arg))) die(iso_step, iso_arg);
-    exec_resolved();
-    die("exec", cfg.argv[0]);
-}
-
-/* A container's PID 1 in a root built on the spot: overlay, pivot_root, /proc, /dev, /sys,
- * /dev/shm, the host's live directories, the volumes. */
 static void child_run(void) {
     const char *iso_arg, *iso_step;
     if ((iso_step = isolation_enter(&iso_arg))) die(iso_step, iso_arg);
@@ -540,7 +494,9 @@ static void child_run(void) {
     /* The pod's /dev/shm: the sandbox's tmpfs, which this mount namespace copied. */
     int shm = -1;
     if (cfg.shm && (shm = clone_tree(cfg.shm, 0)) < 0) die("clone the pod's /dev/shm", cfg.shm);
-    if (mount_overlay(cfg.lower, cfg.upper, cfg.work, cfg.merged) < 0) die("mount overlay root", cfg.merged);
+    char opts[3 * PATH_MAX + 64];
+    snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s", cfg.lower, cfg.upper, cfg.work);
+    if (mount("overlay", cfg.merged, "overlay", 0, opts) < 0) die("mount overlay root", cfg.merged);
     if (chdir(cfg.merged) < 0) die("chdir", cfg.merged);
     if (syscall(SYS_pivot_root, ".", ".") < 0) die("pivot_root", cfg.merged);
     if (umount2(".", MNT_DETACH) < 0) die("detach host root", NULL);
@@ -564,114 +520,25 @@ static void child_run(void) {
         if (attach_tree(host_live[i], live_dirs[i]) < 0) die("mount host directory", live_dirs[i]);
         close(host_live[i]);
     }
-    attach_binds();
+    for (int i = 0; i < cfg.nbinds; i++) {
+        struct bind *b = &cfg.binds[i];
+        if (make_mountpoint(b->target, b->is_dir) < 0) die("create mount point", b->target);
+        if (attach_tree(b->tree, b->target) < 0) die("mount volume at", b->target);
+        close(b->tree);
+    }
     close(dev);
     close(sys);
-    finish_and_exec();
-}
-
-/* ---------------------------------------------------------------- prebuilt roots (run spares) */
-
-/* Where run spares make their layers (the zygote's argument: tandem's containers directory,
- * on the filesystem of every container's state dir, so a layer moves there by rename). */
-static const char *layer_root;
-/* This spare's layer: upper, work and merged, named after its pid so a stale one is known. */
-static char spare_dir[PATH_MAX];
-/* Set while this process sits in its prebuilt root (see prebuild_root). */
-static int prebuilt;
-/* The pod's /dev/shm, cloned in the sandbox's mount namespace for the child to attach. */
-static int prebuilt_shm = -1;
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-    (void)st;
-    (void)ftw;
-    if (flag == FTW_DP || flag == FTW_D) rmdir(path);
-    else unlink(path);
-    return 0;
-}
-
-/* Back in the host's mount namespace, the prebuilt root given up (its namespace dies with the
- * last reference, the overlay with it) and the layer removed. */
-static void unbuild_root(void) {
-    if (fcntl(TANDEM_HOST_MNT_FD, F_GETFD) >= 0) {
-        if (setns(TANDEM_HOST_MNT_FD, CLONE_NEWNS) < 0) _exit(128);
-        close(TANDEM_HOST_MNT_FD);
-    }
-    if (fcntl(TANDEM_OWN_MNT_FD, F_GETFD) >= 0) close(TANDEM_OWN_MNT_FD);
-    if (spare_dir[0]) nftw(spare_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-    spare_dir[0] = 0;
-    prebuilt = 0;
-}
-
-/* What a run spare does while it waits, so that none of it is on a container's start path:
- * a mount namespace of its own with an overlay of / on a fresh layer as its root (pivot_root,
- * the host's root detached), /dev, /sys and the host's live directories attached, mount points
- * for /proc and /dev/shm. Setting up that root is most of what the kernel charges for a
- * container (some 1-2 ms here); what is left for the request is what it names: joining the
- * sandbox, the volumes, /proc of the new PID namespace. The host's mount namespace stays
- * reachable (TANDEM_HOST_MNT_FD) for everything named by a host path, and the root by
- * TANDEM_OWN_MNT_FD. Returns the failed step, or NULL. */
-static const char *prebuild_root(void) {
-    char upper[PATH_MAX], work[PATH_MAX], merged[PATH_MAX];
-    snprintf(spare_dir, sizeof spare_dir, "%s/.spare-%d", layer_root, (int)getpid());
-    snprintf(upper, sizeof upper, "%s/upper", spare_dir);
-    snprintf(work, sizeof work, "%s/work", spare_dir);
-    snprintf(merged, sizeof merged, "%s/merged", spare_dir);
-    /* Not mkdir -p: a layer directory removed with its tandem's root must stay removed. */
-    if (mkdir(spare_dir, 0755) < 0 || mkdir(upper, 0755) < 0 || mkdir(work, 0755) < 0 || mkdir(merged, 0755) < 0) return "make the layer";
-    int fd = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || dup3(fd, TANDEM_HOST_MNT_FD, O_CLOEXEC) < 0) return "keep the host's mount namespace";
-    close(fd);
-    if (unshare(CLONE_NEWNS) < 0) return "unshare the mount namespace";
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) return "make / rprivate";
-    fd = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || dup3(fd, TANDEM_OWN_MNT_FD, O_CLOEXEC) < 0) return "keep the root's mount namespace";
-    close(fd);
-    if (mount_overlay("/", upper, work, merged) < 0) return "mount overlay root";
-    if (chdir(merged) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
-        return "pivot_root";
-    if (mkdir_p("/proc") < 0 || mkdir_p("/dev") < 0 || attach_tree(host_dev, "/dev") < 0) return "mount /dev";
-    if (mkdir_p("/sys") < 0 || attach_tree(host_sys, "/sys") < 0) return "mount /sys";
-    if (mkdir_p("/dev/shm") < 0) return "mount point /dev/shm";
-    for (int i = 0; i < N_LIVE; i++)
-        if (host_live[i] >= 0 && attach_tree(host_live[i], live_dirs[i]) < 0) return "mount host directory";
-    release_host_trees();
-    prebuilt = 1;
-    return NULL;
-}
-
-/* Moves the spare's layer to the container's state dir, in the host's mount namespace: one
- * rename of the whole directory (its upper and work dirs are the overlay's wherever they are
- * named), which the request names as the parent of `upper` and which must not exist yet.
- * Nothing is removed here: on a filesystem mounted with `discard`, every rmdir waits for the
- * device to discard the directory's block. */
-static void adopt_layer(void) {
-    char state[PATH_MAX];
-    snprintf(state, sizeof state, "%s", cfg.upper);
-    char *slash = strrchr(state, '/');
-    if (slash) *slash = 0;
-    if (!slash || strcmp(slash + 1, "upper") != 0 || rename(spare_dir, state) < 0) {
-        status_line("E", "adopt the prebuilt root %s as %s: %s", spare_dir, state, slash ? strerror(errno) : "bad layer path");
-        nftw(spare_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-        _exit(128);
-    }
-    spare_dir[0] = 0;
-}
-
-/* A container's PID 1 in a prebuilt root: what is left is what its request named. */
-static void child_run_prebuilt(void) {
-    const char *iso_arg, *iso_step;
-    /* /proc first, for the OOM score; the cgroups are joined through descriptors. */
-    if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) die("mount", "/proc");
-    if ((iso_step = isolation_enter(&iso_arg))) die(iso_step, iso_arg);
-    if (prebuilt_shm >= 0) {
-        if (attach_tree(prebuilt_shm, "/dev/shm") < 0) die("mount", "/dev/shm");
-        close(prebuilt_shm);
-    } else if (mount("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=65536k") < 0) {
-        die("mount", "/dev/shm");
-    }
-    attach_binds();
-    finish_and_exec();
+    if (cfg.hostname && sethostname(cfg.hostname, strlen(cfg.hostname)) < 0) die("sethostname", cfg.hostname);
+    const char *cwd = cfg.cwd ? cfg.cwd : "/";
+    if (cfg.cwd) mkdir_p(cwd); /* the kubelet's runtimes create a missing workingDir */
+    if (chdir(cwd) < 0) die("chdir to workingDir", cwd);
+    /* `tty: true`: as runc's console, the pty slave is stdin, stdout and stderr, and the
+     * controlling terminal of the container's own session. */
+    if (cfg.tty && (setsid() < 0 || ioctl(0, TIOCSCTTY, 0) < 0 || dup2(0, 1) < 0 || dup2(0, 2) < 0))
+        die("set up the container's terminal", NULL);
+    if ((iso_step = isolation_finish(&iso_arg))) die(iso_step, iso_arg);
+    exec_resolved();
+    die("exec", cfg.argv[0]);
 }
 
 /* ---------------------------------------------------------------- shim: parent side */
@@ -838,13 +705,6 @@ static void run_mode(void) {
         close(fd);
     }
     if (!cfg.upper || !cfg.work || !cfg.merged) { status_line("E", "config: missing overlay dirs"); _exit(128); }
-    /* The container's writable layer: the prebuilt root's, or fresh dirs for a root built by the
-     * child (tandem makes them itself only to write an image's files into the upper dir). */
-    if (prebuilt) adopt_layer();
-    else if (mkdir_p(cfg.upper) < 0 || mkdir_p(cfg.work) < 0 || mkdir_p(cfg.merged) < 0) {
-        status_line("E", "make the container's layer in %s: %s", cfg.upper, strerror(errno));
-        _exit(128);
-    }
     /* Volumes are cloned here, in the host's mount namespace, where the kubelet mounted them:
      * the sandbox's is a copy of the host's from when it was made (a pooled one, before the
      * pod's tmpfs volumes existed) and, with a private /, sees no host mount made since. */
@@ -872,26 +732,6 @@ static void run_mode(void) {
         close(pidfd);
         ns = CLONE_NEWNS;
     }
-    if (prebuilt) {
-        const char *iso_arg, *iso_step;
-        if ((iso_step = isolation_open_cgroups(&iso_arg))) {
-            status_line("E", "%s %s: %s", iso_step, iso_arg, strerror(errno));
-            _exit(128);
-        }
-        /* The pod's /dev/shm is cloned where it is mounted (the sandbox's mount namespace, just
-         * joined), then the shim goes back to its root, a namespace of its own already. */
-        if (cfg.shm && (prebuilt_shm = clone_tree(cfg.shm, 0)) < 0) {
-            status_line("E", "clone the pod's /dev/shm %s: %s", cfg.shm, strerror(errno));
-            _exit(128);
-        }
-        if (setns(TANDEM_OWN_MNT_FD, CLONE_NEWNS) < 0) {
-            status_line("E", "enter the prebuilt root: %s", strerror(errno));
-            _exit(128);
-        }
-        close(TANDEM_OWN_MNT_FD);
-        close(TANDEM_HOST_MNT_FD);
-        ns &= ~CLONE_NEWNS;
-    }
     if (cfg.pidns_pid > 0) {
         /* The CRI's NamespaceMode_TARGET: the child joins the target container's PID namespace
          * (setns applies to children), so `ps` shows the target's processes. */
@@ -908,7 +748,7 @@ static void run_mode(void) {
      * between one init container and the next. The shim reports the exit, closes its pipes,
      * and only then pays for the tear-down. The PID namespace is the child's alone (its first
      * process is the container's PID 1). */
-    if (ns && unshare(ns) < 0) {
+    if (unshare(ns) < 0) {
         status_line("E", "unshare namespaces: %s", strerror(errno));
         _exit(128);
     }
@@ -917,8 +757,7 @@ static void run_mode(void) {
     /* hostPID: no PID namespace ends the container's orphans with it, so the shim adopts them
      * (a subreaper) and kills what is left once the container's main process is gone. */
     if (cfg.host_pid) prctl(PR_SET_CHILD_SUBREAPER, 1);
-    pid_t child = spawn_synced(prebuilt ? child_run_prebuilt : child_run, 0,
-                               cfg.share_pid || cfg.host_pid || cfg.pidns_pid > 0 ? 0 : CLONE_NEWPID, 1);
+    pid_t child = spawn_synced(child_run, 0, cfg.share_pid || cfg.host_pid || cfg.pidns_pid > 0 ? 0 : CLONE_NEWPID, 1);
     supervise(child, 0);
 }
 
@@ -1041,10 +880,6 @@ static void shim_main(const char *mode) {
      * tandem, is its parent. */
     status_line("P", "%d", (int)getpid());
     if (read_config() < 0) { status_line("E", "tandem-init: bad config"); _exit(128); }
-    /* A prebuilt root serves "run" alone; either way the shim starts out in the host's mount
-     * namespace, where every path in its config is (run_mode goes back to the root). */
-    if (prebuilt && strcmp(mode, "run") != 0) unbuild_root();
-    if (prebuilt && setns(TANDEM_HOST_MNT_FD, CLONE_NEWNS) < 0) { status_line("E", "enter the host's mount namespace: %s", strerror(errno)); _exit(128); }
     if (cfg.persist && strcmp(mode, "exec") != 0) keep_pipes();
     if (!strcmp(mode, "run")) run_mode();
     else if (!strcmp(mode, "exec")) exec_mode();
@@ -1056,32 +891,31 @@ static void shim_main(const char *mode) {
 /* ---------------------------------------------------------------- zygote */
 
 /* In a freshly forked zygote child: move the request's fds to the shim's fixed numbers.
- * Received fds are all > 6 (0-6 are taken in the zygote: stdio, the socket, the lifeline,
- * /dev/null, the run socket), so they can be moved in any order. */
+ * Received fds are all >= 5 (0-4 are taken in the zygote), so in/out/err/config can be
+ * moved first and only status needs care: if it already sits at 5 it stays. */
 static void zygote_child(const int fds[TANDEM_ZYGOTE_NFDS], const char *mode) {
     /* Undo the zygote's SA_NOCLDWAIT: the shim must wait for its own child, and the
      * container must not inherit an unusual SIGCHLD disposition. */
     signal(SIGCHLD, SIG_DFL);
-    if (dup2(fds[0], 0) < 0 || dup2(fds[1], 1) < 0 || dup2(fds[2], 2) < 0 || dup2(fds[3], TANDEM_INIT_FD_CONFIG) < 0
-        || dup2(fds[4], TANDEM_INIT_FD_STATUS) < 0) _exit(128);
-    /* Everything else goes but the spare's taken pipe, the host trees it cloned ahead and a
-     * prebuilt root's namespaces (see spare_taken, clone_host_trees and prebuild_root). */
+    if (dup2(fds[0], 0) < 0 || dup2(fds[1], 1) < 0 || dup2(fds[2], 2) < 0 || dup2(fds[3], TANDEM_INIT_FD_CONFIG) < 0) _exit(128);
+    if (fds[4] != TANDEM_INIT_FD_STATUS && dup2(fds[4], TANDEM_INIT_FD_STATUS) < 0) _exit(128);
+    /* Everything else goes but the spare's taken pipe and the host trees it cloned ahead
+     * (see spare_taken and clone_host_trees). */
     syscall(SYS_close_range, TANDEM_INIT_FD_STATUS + 1, TANDEM_SPARE_TAKEN_FD - 1, 0);
-    syscall(SYS_close_range, TANDEM_OWN_MNT_FD + 1, ~0U, 0);
+    syscall(SYS_close_range, TANDEM_HOST_TREE_FD + TANDEM_HOST_TREE_FDS, ~0U, 0);
     shim_main(mode);
 }
 
-/* Receives one start request on `sock`: the mode and TANDEM_ZYGOTE_NFDS fds. Returns 1 with a
- * well-formed request, 0 for a malformed one (its fds closed), 2 when another spare took it
- * first, -1 when tandem closed the socket. */
-static int receive_request(int sock, char mode[16], int fds[TANDEM_ZYGOTE_NFDS]) {
+/* Receives one start request on the zygote socket: the mode and TANDEM_ZYGOTE_NFDS fds.
+ * Returns 1 with a well-formed request, 0 for a malformed one (its fds closed), -1 when
+ * tandem closed the socket. */
+static int receive_request(char mode[16], int fds[TANDEM_ZYGOTE_NFDS]) {
     for (;;) {
         union { struct cmsghdr align; char buf[CMSG_SPACE(TANDEM_ZYGOTE_NFDS * sizeof(int))]; } c;
         struct iovec iov = { .iov_base = mode, .iov_len = 15 };
         struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = c.buf, .msg_controllen = sizeof c.buf };
-        ssize_t r = recvmsg(sock, &m, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0 && errno == EAGAIN) return 2;
+        ssize_t r = recvmsg(TANDEM_ZYGOTE_FD_SOCKET, &m, MSG_CMSG_CLOEXEC);
+        if (r < 0 && (errno == EINTR || errno == EAGAIN)) continue;
         if (r <= 0) return -1;
         mode[r] = 0;
         int nfds = 0;
@@ -1104,58 +938,40 @@ static int receive_request(int sock, char mode[16], int fds[TANDEM_ZYGOTE_NFDS])
     }
 }
 
-/* The nice value tandem runs at: spares are made at a lower priority (a fork, host trees and,
- * for a run spare, a whole root, which must not compete for the CPU with the containers
- * starting meanwhile) and a spare that takes a request returns to it, as does its container.
- * -1 when tandem runs under a real-time policy (a benchmark under chrt), which stays as it is. */
-static int base_nice = -1;
-
 /* A spare: a zygote child forked ahead of time, waiting for the next start request, so the
- * fork is not on a container's start path; a run spare (`run`) also builds a container's root
- * ahead (prebuild_root) and takes requests from the run socket. It tells the zygote (one byte
- * on `taken`) once its request's process runs (`spare_taken`), so the next spare is forked
- * after this start rather than beside it, and 'q' when tandem closed the socket. Never returns. */
-static void spare_main(int taken, int sock, int run) {
+ * fork is not on a container's start path. It tells the zygote (one byte on `taken`) once
+ * its request's process runs (`spare_taken`), so the next spare is forked after this start
+ * rather than beside it, and 'q' when tandem closed the socket. Never returns. */
+static void spare_main(int taken) {
     /* A failure here is retried, and reported, by the container that needs the trees. */
     if (clone_host_trees(1)) release_host_trees();
-    /* A failed root is given up: the request then builds one the usual way. */
-    else if (run && prebuild_root()) unbuild_root();
     struct pollfd p[2] = {
-        { .fd = sock, .events = POLLIN },
+        { .fd = TANDEM_ZYGOTE_FD_SOCKET, .events = POLLIN },
         { .fd = TANDEM_INIT_FD_LIFELINE, .events = POLLIN },
     };
     for (;;) {
         int n = poll(p, 2, -1);
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0 || p[1].revents) { /* tandem is gone */
-            if (prebuilt) unbuild_root();
-            _exit(0);
-        }
+        if (n < 0 || p[1].revents) _exit(0); /* tandem is gone */
         if (!p[0].revents) continue;
         char mode[16];
         int fds[TANDEM_ZYGOTE_NFDS];
-        int got = receive_request(sock, mode, fds);
-        if (got == 2) continue;
+        int got = receive_request(mode, fds);
         if (got <= 0) {
-            if (prebuilt) unbuild_root();
             ssize_t w;
             do { w = write(taken, got < 0 ? "q" : "t", 1); } while (w < 0 && errno == EINTR);
             _exit(0);
         }
-        if (base_nice >= -20) setpriority(PRIO_PROCESS, 0, base_nice);
         if (dup3(taken, TANDEM_SPARE_TAKEN_FD, O_CLOEXEC) < 0) _exit(128);
         close(taken);
         zygote_child(fds, mode);
     }
 }
 
-/* Keeps spares ready until tandem goes away: one for exec'd commands and sandboxes on the
- * socket and, given a layer directory, TANDEM_RUN_SPARES with prebuilt roots on the run
- * socket, so that the containers of a pod started one after the other each find one ready.
- * Never returns. Single-threaded, so each fork yields a child that may do anything, exactly
- * like a freshly exec'd shim, minus the exec and the dynamic loading of the Swift binary
- * (about 10 ms per container). */
-static void zygote_main(const char *layers) {
+/* Keeps one spare ready until tandem goes away; never returns. Single-threaded, so each
+ * fork yields a child that may do anything, exactly like a freshly exec'd shim, minus
+ * the exec and the dynamic loading of the Swift binary (about 10 ms per container). */
+static void zygote_main(void) {
     /* Shims report their exit on the status pipe; the zygote never needs their status,
      * so the kernel reaps them at once. */
     struct sigaction sa;
@@ -1163,68 +979,32 @@ static void zygote_main(const char *layers) {
     sa.sa_handler = SIG_DFL;
     sa.sa_flags = SA_NOCLDWAIT;
     sigaction(SIGCHLD, &sa, NULL);
-    if (sched_getscheduler(0) == SCHED_OTHER) {
-        errno = 0;
-        int nice = getpriority(PRIO_PROCESS, 0);
-        if (errno == 0) {
-            base_nice = nice;
-            setpriority(PRIO_PROCESS, 0, nice + 10 > 19 ? 19 : nice + 10);
-        }
-    }
-    layer_root = layers;
-    enum { MAX_SPARES = 1 + TANDEM_RUN_SPARES };
-    int nspares = layers ? MAX_SPARES : 1;
-    /* Slot 0 serves the socket, the others the run socket; -1: to be forked. */
-    int taken_fd[MAX_SPARES];
-    for (int i = 0; i < MAX_SPARES; i++) taken_fd[i] = -1;
-    /* Once tandem is gone or closed a socket, no spare is made any more, and the zygote leaves
-     * when the last one did (EOF on its pipe), so a run spare's layer is removed by then. */
-    int leaving = 0;
     for (;;) {
-        int alive = 0;
-        for (int i = 0; i < nspares; i++) {
-            if (taken_fd[i] >= 0 || leaving) {
-                alive += taken_fd[i] >= 0;
-                continue;
-            }
-            int taken[2];
-            if (pipe2(taken, O_CLOEXEC) < 0) _exit(1);
-            pid_t pid = fork();
-            if (pid == 0) {
-                close(taken[0]);
-                for (int j = 0; j < nspares; j++) if (taken_fd[j] >= 0) close(taken_fd[j]);
-                if (i == 0) spare_main(taken[1], TANDEM_ZYGOTE_FD_SOCKET, 0);
-                spare_main(taken[1], TANDEM_ZYGOTE_FD_RUN_SOCKET, 1);
-            }
-            close(taken[1]);
-            if (pid < 0) { leaving = 1; continue; }
-            taken_fd[i] = taken[0];
-            alive++;
+        int taken[2];
+        if (pipe2(taken, O_CLOEXEC) < 0) _exit(1);
+        pid_t pid = fork();
+        if (pid == 0) {
+            close(taken[0]);
+            spare_main(taken[1]);
         }
-        if (leaving && alive == 0) _exit(0);
+        close(taken[1]);
+        if (pid < 0) _exit(1);
         /* Nobody ever writes the lifeline: readable means EOF, tandem is gone. Each shim
-         * holds its own copy and kills its container, and each spare sees it too. */
-        struct pollfd p[MAX_SPARES + 1];
-        for (int i = 0; i < nspares; i++) p[i] = (struct pollfd){ .fd = taken_fd[i], .events = POLLIN };
-        p[nspares] = (struct pollfd){ .fd = leaving ? -1 : TANDEM_INIT_FD_LIFELINE, .events = POLLIN };
+         * holds its own copy and kills its container; the zygote only has to leave. */
+        struct pollfd p[2] = {
+            { .fd = taken[0], .events = POLLIN },
+            { .fd = TANDEM_INIT_FD_LIFELINE, .events = POLLIN },
+        };
         int n;
-        do { n = poll(p, (nfds_t)nspares + 1, -1); } while (n < 0 && errno == EINTR);
-        if (n < 0) _exit(0);
-        if (p[nspares].revents) leaving = 1;
-        for (int i = 0; i < nspares; i++) {
-            if (!p[i].revents) continue;
-            char c = 0;
-            ssize_t r;
-            do { r = read(taken_fd[i], &c, 1); } while (r < 0 && errno == EINTR);
-            /* 't': the spare was taken and lives on as a shim. 'q': it saw tandem close the
-             * sockets, and its EOF follows. EOF: it is gone. */
-            if (r == 1 && c == 'q') {
-                leaving = 1;
-                continue;
-            }
-            close(taken_fd[i]);
-            taken_fd[i] = -1;
-        }
+        do { n = poll(p, 2, -1); } while (n < 0 && errno == EINTR);
+        if (n < 0 || p[1].revents) _exit(0);
+        char c = 0;
+        ssize_t r;
+        do { r = read(taken[0], &c, 1); } while (r < 0 && errno == EINTR);
+        close(taken[0]);
+        /* 'q': tandem closed its end, the Runtime is gone. EOF without a byte: the spare
+         * died; make another. */
+        if (r == 1 && c == 'q') _exit(0);
     }
 }
 
@@ -1236,6 +1016,6 @@ static void tandem_init_constructor(int argc, char **argv, char **envp) {
      * signals tandem's whole process group, and containers must only ever get the orderly
      * SIGTERM tandem sends them (runc makes every container a session leader likewise). */
     setsid();
-    if (!strcmp(argv[2], "zygote")) zygote_main(argc > 3 ? argv[3] : NULL);
+    if (!strcmp(argv[2], "zygote")) zygote_main();
     shim_main(argv[2]);
 }

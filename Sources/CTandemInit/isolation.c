@@ -31,8 +31,6 @@
 
 static struct {
     const char *cgroup_procs[MAX_CGROUPS];
-    /* Opened ahead by isolation_open_cgroups, or -1. */
-    int cgroup_fds[MAX_CGROUPS];
     int ncgroups;
     const char *oom_score_adj;
     int has_ids;
@@ -49,7 +47,6 @@ static struct {
 int isolation_config(const char *key, const char *val) {
     if (!strcmp(key, "cgroup")) {
         if (iso.ncgroups >= MAX_CGROUPS) return -1;
-        iso.cgroup_fds[iso.ncgroups] = -1;
         iso.cgroup_procs[iso.ncgroups++] = val;
     } else if (!strcmp(key, "oomscoreadj")) iso.oom_score_adj = val;
     else if (!strcmp(key, "uid")) { iso.has_ids = 1; iso.uid = (uid_t)strtoul(val, NULL, 10); }
@@ -75,16 +72,6 @@ static int write_file(const char *path, const char *value) {
     return w < 0 ? -1 : 0;
 }
 
-/* For a child whose root is prebuilt, with /sys read-only: the cgroup.procs files opened by
- * the shim while in the host's mount namespace. */
-const char *isolation_open_cgroups(const char **arg) {
-    for (int i = 0; i < iso.ncgroups; i++) {
-        *arg = iso.cgroup_procs[i];
-        if ((iso.cgroup_fds[i] = open(iso.cgroup_procs[i], O_WRONLY | O_CLOEXEC)) < 0) return "open cgroup";
-    }
-    return NULL;
-}
-
 /* First thing in the child, still in the host's view of /sys and /proc: join the container's
  * cgroups ("0" is the writer itself) so that everything it execs is charged from its first page.
  * The shim stays outside: it holds the container's namespaces and overlay, and must neither be
@@ -92,8 +79,7 @@ const char *isolation_open_cgroups(const char **arg) {
 const char *isolation_enter(const char **arg) {
     for (int i = 0; i < iso.ncgroups; i++) {
         *arg = iso.cgroup_procs[i];
-        int fd = iso.cgroup_fds[i];
-        if (fd >= 0 ? write(fd, "0", 1) < 0 : write_file(iso.cgroup_procs[i], "0") < 0) return "join cgroup";
+        if (write_file(iso.cgroup_procs[i], "0") < 0) return "join cgroup";
     }
     /* Lowering the score below the inherited one needs CAP_SYS_RESOURCE, which Tandem may lack
      * (run inside a container); the container then keeps Tandem's score. */

@@ -11,10 +11,7 @@
 
 /* Takes a config record: 1 if it is one of the keys above, 0 if not, -1 when over a limit. */
 int isolation_config(const char *key, const char *val);
-/* In the shim, for a child that will not see the host's /sys: NULL, or the failed step. */
-const char *isolation_open_cgroups(const char **arg);
-/* In the child first (after /proc, in a prebuilt root): NULL, or the failed step (and *arg what
- * it concerned), errno set. */
+/* In the child first: NULL, or the failed step (and *arg what it concerned), errno set. */
 const char *isolation_enter(const char **arg);
 /* In the child just before exec: NULL, or the failed step, errno set. */
 const char *isolation_finish(const char **arg);

@@ -207,18 +207,13 @@ public final class Runtime: Sendable {
     let devNull: Int32
     /// nil if it could not be started: every shim is then spawned directly.
     private let zygote: Zygote?
-    /// Where the zygote's run spares build roots; a container whose state dir is in it may get one.
-    private let layerDirectory: String?
     let logEcho: (@Sendable (_ containerID: String, _ stream: LogStream, _ line: String) -> Void)?
     private let logger = Logger(label: "tandem.runtime")
     /// Ready sandboxes, once `enableSandboxPool` was called.
     let sandboxPool = Mutex<SandboxPool?>(nil)
 
-    /// `layerDirectory`: where the zygote's spares build containers' roots ahead of their start,
-    /// on the filesystem of the containers' state dirs (tandem's containers directory); nil
-    /// builds every root at its start.
     public init(logEcho: (@Sendable (_ containerID: String, _ stream: LogStream, _ line: String) -> Void)?,
-                persistent: Bool = false, layerDirectory: String? = nil) throws {
+                persistent: Bool = false) throws {
         self.persistent = persistent
         // Keeps the constructor's object file linked into every binary that uses the runtime.
         precondition(tandem_init_linked() == 1)
@@ -227,13 +222,8 @@ public final class Runtime: Sendable {
         lifelineWrite = Mutex(p.write)
         devNull = open("/dev/null", O_RDWR | O_CLOEXEC)
         self.logEcho = logEcho
-        self.layerDirectory = layerDirectory
-        if let layerDirectory {
-            try Sys.mkdirs(layerDirectory)
-            Self.removeStaleSpareLayers(in: layerDirectory)
-        }
         do {
-            zygote = try Zygote(shimPath: Self.shimPath, lifeline: p.read, layerDirectory: layerDirectory)
+            zygote = try Zygote(shimPath: Self.shimPath, lifeline: p.read)
         } catch {
             Logger(label: "tandem.runtime").warning("no zygote, spawning every shim directly: \(error)")
             zygote = nil
@@ -256,18 +246,6 @@ public final class Runtime: Sendable {
 
     private static let shimPath = "/proc/self/exe"
 
-    /// A spare removes its layer (`.spare-<pid>`) when tandem goes; one killed outright leaves it.
-    private static func removeStaleSpareLayers(in dir: String) {
-        for entry in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where entry.hasPrefix(".spare-") {
-            guard let pid = pid_t(entry.dropFirst(".spare-".count)), kill(pid, 0) != 0, errno == ESRCH else { continue }
-            try? FileManager.default.removeItem(atPath: dir + "/" + entry)
-        }
-    }
-
-    /// Stops the zygote and its spares, waiting until their prebuilt roots are removed; running
-    /// containers are left as they are. Later starts exec their shims directly.
-    public func stopSpares() async { await zygote?.stop() }
-
     /// The zygote's pid (tests check where shims come from, and kill it to force the fallback).
     var zygotePid: pid_t? { zygote?.pid }
 
@@ -276,16 +254,16 @@ public final class Runtime: Sendable {
     public func start(_ spec: ContainerSpec) async throws -> ContainerProcess {
         guard !spec.argv.isEmpty else { throw ContainerStartError(message: "no command") }
         let upper = spec.stateDir + "/upper", work = spec.stateDir + "/work", merged = spec.stateDir + "/merged"
-        // A fresh writable layer for every start, as a restarted container gets on a node: the
-        // shim makes it, or renames its prebuilt root's layer to the state dir, which must then
-        // not exist (it is new on every start Tandem makes); an image's files are written into
-        // the upper dir here first and make the shim build the root itself.
-        let prebuiltRoot = spec.files.isEmpty && zygote?.buildsRoots == true && access(spec.stateDir, F_OK) != 0
-            && (spec.stateDir as NSString).deletingLastPathComponent == layerDirectory
-        if !prebuiltRoot {
-            try Sys.mkdirs(spec.stateDir)
-            for dir in [upper, work] where access(dir, F_OK) == 0 { try FileManager.default.removeItem(atPath: dir) }
+        // A fresh writable layer for every start, as a restarted container gets on a node. The
+        // state dir is new on every start Tandem makes, so the layer is checked for by mkdir(2)
+        // itself rather than by a stat before it.
+        try Sys.mkdirs(spec.stateDir)
+        for dir in [upper, work] where mkdir(dir, 0o755) != 0 {
+            guard errno == EEXIST else { throw RuntimeError.errno("mkdir \(dir)") }
+            try FileManager.default.removeItem(atPath: dir)
+            try Sys.mkdirs(dir)
         }
+        try Sys.mkdirs(merged)
         for (path, content) in spec.files {
             let dest = upper + (path.hasPrefix("/") ? path : "/" + path)
             try Sys.mkdirs((dest as NSString).deletingLastPathComponent)
@@ -332,7 +310,7 @@ public final class Runtime: Sendable {
             stdio = ContainerStdio(tty: spec.tty, stdinOnce: spec.stdinOnce, input: fds.input)
             let sources = logSinks(fds.reads, logFD: logFD, id: spec.id, stdio: stdio)
             session = try spawnShim(mode: "run", config: config, name: spec.id, stdin: fds.shimIn, out: fds.shimOut, err: fds.shimErr,
-                                    sources: sources, readEnds: Set(fds.reads.map(\.fd)), prebuiltRoot: prebuiltRoot) {
+                                    sources: sources, readEnds: Set(fds.reads.map(\.fd))) {
                 close(logFD)
                 stdio.outputEnded()
             }
@@ -441,7 +419,7 @@ public final class Runtime: Sendable {
     /// them) and drains `sources` plus the status pipe on one thread. On failure every
     /// descriptor passed in is closed, `readEnds` included (they would never see EOF).
     func spawnShim(mode: String, config: ShimConfig, name: String, stdin: Int32, out: Int32, err: Int32,
-                   sources: [(fd: Int32, sink: any ByteSink)], readEnds: Set<Int32>, prebuiltRoot: Bool = false,
+                   sources: [(fd: Int32, sink: any ByteSink)], readEnds: Set<Int32>,
                    onDrained: @escaping @Sendable () -> Void) throws -> ShimSession {
         let ours = Set([out, err] + (stdin == devNull ? [] : [stdin]))
         let cfgFD: Int32
@@ -463,8 +441,7 @@ public final class Runtime: Sendable {
             throw RuntimeError("runtime is shut down")
         }
         do {
-            try launchShim(mode: mode, stdin: stdin, out: out, err: err, config: cfgFD, status: status.write, lifeline: lifeline,
-                           prebuiltRoot: prebuiltRoot)
+            try launchShim(mode: mode, stdin: stdin, out: out, err: err, config: cfgFD, status: status.write, lifeline: lifeline)
         } catch {
             for fd in ours.union(readEnds).union([status.read, status.write]) { close(fd) }
             throw error
@@ -485,9 +462,8 @@ public final class Runtime: Sendable {
 
     /// Hands the request to the zygote or, when there is none (or it died), execs the shim
     /// directly: about 10 ms slower (see `Zygote`), otherwise the same shim.
-    private func launchShim(mode: String, stdin: Int32, out: Int32, err: Int32, config: Int32, status: Int32, lifeline: Int32,
-                            prebuiltRoot: Bool) throws {
-        if let zygote, zygote.request(mode: mode, fds: [stdin, out, err, config, status], prebuiltRoot: prebuiltRoot) { return }
+    private func launchShim(mode: String, stdin: Int32, out: Int32, err: Int32, config: Int32, status: Int32, lifeline: Int32) throws {
+        if let zygote, zygote.request(mode: mode, fds: [stdin, out, err, config, status]) { return }
         let pid = try Sys.spawn(Self.shimPath, argv: ["tandem-init", TANDEM_INIT_MARKER, mode], env: [],
                                 fds: [stdin, out, err, config, lifeline, status], searchPath: false)
         // Only to reap it: the session learns everything from the status pipe. watch()

@@ -52,7 +52,5 @@ public struct NodeContext: Sendable {
     }
 
     /// Where containers' and sandboxes' state directories (overlay layers, shim records) live.
-    public var containersDirectory: String { Self.containersDirectory(root: root) }
-    /// Containers' state dirs (their writable layers among them), and the runtime's prebuilt roots.
-    public static func containersDirectory(root: String) -> String { root + "/containers" }
+    public var containersDirectory: String { root + "/containers" }
 }

@@ -78,8 +78,10 @@ struct Bench: AsyncParsableCommand {
         let devNull = open("/dev/null", O_WRONLY | O_CLOEXEC)
         defer { close(devNull) }
         let timeline = Timeline(fd: devNull, showLogs: false)
-        let runtime = try Runtime(logEcho: nil, layerDirectory: NodeContext.containersDirectory(root: root))
+        let runtime = try Runtime(logEcho: nil)
         let catalog = try ImageCatalog(userFile: nil, stateDir: root + "/images")
+        // busybox's applet links, as `tandem run` makes them: without them the pods ran the host's
+        // dynamically linked coreutils `true` and `sleep`, not the busybox the anchors run.
         catalog.prepare()
         let context = NodeContext(root: root, runtime: runtime, network: network, images: catalog, timeline: timeline,
                                   hostIP: "127.0.0.1", nodeName: ProcessInfo.processInfo.hostName)
@@ -126,7 +128,6 @@ struct Bench: AsyncParsableCommand {
         figures.runtimeStart = Stats(single)
         figures.directSingle = Stats(singleDirect)
         await runtime.drainSandboxPool()
-        await runtime.stopSpares()
         if podStartOnly { return figures }
 
         // 2. Log capture through the real runtime beside `> file` of the same byte stream.
@@ -238,8 +239,7 @@ struct Bench: AsyncParsableCommand {
     private func runtimeStart(context: NodeContext, index: Int) async throws -> Double {
         let dir = "\(context.root)/single/\(index + 1)"
         let spec = ContainerSpec(id: "bench-single-\(index + 1)", argv: ["/usr/bin/busybox", "true"], env: ["PATH=/usr/bin:/bin"],
-                                 hostname: "bench", stateDir: "\(context.containersDirectory)/bench-single-\(index + 1)",
-                                 logPath: dir + "/0.log")
+                                 hostname: "bench", stateDir: dir + "/state", logPath: dir + "/0.log")
         let clock = ContinuousClock()
         let start = clock.now
         let c = try await context.runtime.start(spec)

@@ -46,7 +46,7 @@ struct BenchIdle: AsyncParsableCommand {
     private func measure(root: String, network: PodNetwork) async throws -> IdleFigures {
         let devNull = open("/dev/null", O_WRONLY | O_CLOEXEC)
         defer { close(devNull) }
-        let runtime = try Runtime(logEcho: nil, layerDirectory: NodeContext.containersDirectory(root: root))
+        let runtime = try Runtime(logEcho: nil)
         let context = NodeContext(root: root, runtime: runtime, network: network,
                                   images: try ImageCatalog(userFile: nil, stateDir: root + "/images"),
                                   timeline: Timeline(fd: devNull, showLogs: false), hostIP: "127.0.0.1",
@@ -91,7 +91,6 @@ struct BenchIdle: AsyncParsableCommand {
             for w in workers { group.addTask { await w.terminate(gracePeriod: 1) } }
         }
         for r in runs { _ = await r.value }
-        await runtime.stopSpares()
         guard started == pods else { throw RuntimeError("only \(started) of \(pods) idle pods reached Running") }
         return figures
     }

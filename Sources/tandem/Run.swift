@@ -133,8 +133,7 @@ struct Run: AsyncParsableCommand {
                 FileHandle.standardError.write(Data("warning: cluster DNS not served: \(error)\n".utf8))
                 served = false
             }
-            let runtime = try Runtime(logEcho: { id, _, line in timeline.log(containerID: id, line: line) },
-                                      layerDirectory: NodeContext.containersDirectory(root: root))
+            let runtime = try Runtime(logEcho: { id, _, line in timeline.log(containerID: id, line: line) })
             var netConfig = PodNetworkConfig(stateDir: root + "/net")
             netConfig.poolSize = 1
             netConfig.serviceCIDR = proxyConfig.serviceCIDR.description
@@ -191,7 +190,6 @@ struct Run: AsyncParsableCommand {
         await requests?.finish()
         await context.network.shutdown()
         await context.runtime.drainSandboxPool()
-        await context.runtime.stopSpares()
         watcher?.cancel()
         timer?.cancel()
         stop.cancel()

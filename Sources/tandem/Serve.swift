@@ -117,12 +117,10 @@ struct Serve: AsyncParsableCommand {
         } catch {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             await context.network.shutdown()
-            await context.runtime.stopSpares()
             await masterRules.stop()
             throw ExitCode(1)
         }
         await context.network.shutdown()
-        await context.runtime.stopSpares()
         await masterRules.stop()
     }
 
@@ -191,7 +189,7 @@ struct ServeStack {
         let (podEvents, podEventFeed) = AsyncStream.makeStream(of: PodEvent.self)
         let timeline = Timeline(fd: timelineFD, showLogs: false) { podEventFeed.yield($0) }
         // Containers outlive this process (kill -9 included) and the next serve adopts them.
-        var context = NodeContext(root: root, runtime: try Runtime(logEcho: nil, persistent: true, layerDirectory: NodeContext.containersDirectory(root: root)), network: network, images: catalog,
+        var context = NodeContext(root: root, runtime: try Runtime(logEcho: nil, persistent: true), network: network, images: catalog,
                                   timeline: timeline, hostIP: "127.0.0.1", nodeName: registry.nodeName,
                                   cgroups: Run.nodeCgroups(keeping: adoptable))
         context.serviceLister = { [registry] in

@@ -9,28 +9,19 @@
  * single-threaded process. So, like runc's nsexec, a constructor in this
  * library runs before the Swift runtime whenever the binary is started as
  *
- *     argv = { "tandem-init", "__tandem-init", "zygote" [LAYERS] | "run" | "exec", NULL }
+ *     argv = { "tandem-init", "__tandem-init", "zygote" | "run" | "exec", NULL }
  *
  * and then never returns to Swift.
  *
  * "zygote" is what a Runtime starts once: fd 3 is one end of a SOCK_SEQPACKET
- * socketpair, fd 4 the lifeline and, given a LAYERS directory, fd 6 one end of a second
- * socketpair, the run socket. Each message on a socket is a start request:
- * the mode ("run", "exec" or "sandbox") as data, and TANDEM_ZYGOTE_NFDS fds by SCM_RIGHTS
- * (stdin, stdout, stderr, config, status). The zygote keeps children forked ahead (spares)
- * reading the sockets; the spare that takes a request puts those fds at the
+ * socketpair, fd 4 the lifeline. Each message on the socket is a start request:
+ * the mode ("run" or "exec") as data, and TANDEM_ZYGOTE_NFDS fds by SCM_RIGHTS
+ * (stdin, stdout, stderr, config, status). The zygote keeps one child forked ahead (a
+ * spare) reading the socket; the spare that takes a request puts those fds at the
  * numbers below and becomes a shim, and the zygote forks the next spare. Exec'ing the 20 MB Swift binary and
  * loading its libraries costs about 10 ms; a fork of the idle zygote a fraction
  * of a millisecond. There is no reply: everything comes back on the status pipe.
- * The zygote exits when a socket's other end closes or the lifeline breaks.
- *
- * The spares on the run socket (TANDEM_RUN_SPARES of them) take "run" requests only, and
- * build a container's root while they wait: a mount namespace of their own whose root is an
- * overlay of / on a layer in LAYERS/.spare-<pid>, with /dev, /sys and the host's live
- * directories attached. The request's `upper` and `work` dirs must be STATE/upper and
- * STATE/work for a STATE that does not exist yet: the layer is renamed to it (same
- * filesystem). A request whose image writes files into the upper dir
- * goes to the other socket, where the shim builds the root itself, as a directly exec'd one does.
+ * The zygote exits when the socket's other end closes or the lifeline breaks.
  *
  * "run" and "exec" are a shim started directly (the fallback when no zygote
  * could be started). Either way a shim's file descriptors are fixed:
@@ -78,13 +69,8 @@
 /* A spare shim's clones of the host's /dev, /sys, /home, /media, /mnt and /srv (init.c). */
 #define TANDEM_HOST_TREE_FD 20
 #define TANDEM_HOST_TREE_FDS 6
-/* A run spare's handles on the host's mount namespace and on its prebuilt root's (init.c). */
-#define TANDEM_HOST_MNT_FD 26
-#define TANDEM_OWN_MNT_FD 27
 #define TANDEM_ZYGOTE_FD_SOCKET 3
 #define TANDEM_ZYGOTE_NFDS 5
-#define TANDEM_ZYGOTE_FD_RUN_SOCKET 6
-#define TANDEM_RUN_SPARES 2
 
 /* Referenced from Swift so the linker keeps the object holding the constructor. */
 int tandem_init_linked(void);
