@@ -31,6 +31,7 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -251,6 +252,8 @@ struct config {
     int tty;
     /* run with `stdin: true`: fd 0 is a pipe a persistent shim keeps a write end of. */
     int keep_stdin;
+    /* `privileged`: the host's /dev, as runc gives a privileged container every host device. */
+    int host_dev;
     const char *argv[MAX_LIST + 1];
     int argc;
     const char *env[MAX_LIST + 1];
@@ -325,6 +328,7 @@ static int read_config(void) {
         else if (!strcmp(key, "persist")) cfg.persist = !strcmp(val, "1");
         else if (!strcmp(key, "tty")) cfg.tty = !strcmp(val, "1");
         else if (!strcmp(key, "stdin")) cfg.keep_stdin = !strcmp(val, "1");
+        else if (!strcmp(key, "hostdev")) cfg.host_dev = !strcmp(val, "1");
         else if (isolation_config(key, val) <= 0) return -1;
     }
 #undef NEXT
@@ -446,7 +450,7 @@ static void exec_resolved(void) {
  * over the overlay, shared with the host like hostPath volumes. */
 static const char *const live_dirs[] = { "/home", "/media", "/mnt", "/srv" };
 enum { N_LIVE = 4 };
-static int host_dev = -1, host_sys = -1, host_live[N_LIVE] = { -1, -1, -1, -1 };
+static int host_dev = -1, host_pts = -1, host_sys = -1, host_live[N_LIVE] = { -1, -1, -1, -1 };
 static int host_trees_ready;
 
 /* Clones the host trees. A spare does it while it waits for a request, so that these six
@@ -458,8 +462,9 @@ static int host_trees_ready;
  * failed step, or NULL. */
 static const char *clone_host_trees(int pinned) {
     if (host_trees_ready) return NULL;
-    int *fds[] = { &host_dev, &host_sys, &host_live[0], &host_live[1], &host_live[2], &host_live[3] };
+    int *fds[] = { &host_dev, &host_pts, &host_sys, &host_live[0], &host_live[1], &host_live[2], &host_live[3] };
     if ((host_dev = clone_tree("/dev", 0)) < 0) return "clone /dev";
+    if ((host_pts = clone_tree("/dev/pts", 0)) < 0) return "clone /dev/pts";
     if ((host_sys = clone_tree("/sys", 1)) < 0) return "clone /sys";
     for (int i = 0; i < N_LIVE; i++) {
         struct stat st;
@@ -477,12 +482,40 @@ static const char *clone_host_trees(int pinned) {
 
 /* Sandboxes and exec'd commands attach none of them; the pause process must not pin them. */
 static void release_host_trees(void) {
-    int *fds[] = { &host_dev, &host_sys, &host_live[0], &host_live[1], &host_live[2], &host_live[3] };
+    int *fds[] = { &host_dev, &host_pts, &host_sys, &host_live[0], &host_live[1], &host_live[2], &host_live[3] };
     for (size_t i = 0; i < sizeof fds / sizeof *fds; i++) {
         if (*fds[i] >= 0) close(*fds[i]);
         *fds[i] = -1;
     }
     host_trees_ready = 0;
+}
+
+/* runc's /dev for a container that is not privileged: a tmpfs of its own holding only the
+ * devices the OCI runtime spec requires, so that a container neither reaches the host's disks
+ * nor leaves files (a termination log's mount point, say) in the host's /dev. /dev/pts is
+ * the host's devpts instance (`pts`, a clone of it), not a new one as runc mounts, because
+ * the terminals Tandem gives containers are allocated there and ttyname(3) looks for them
+ * under /dev/pts. Returns the failed step, or NULL. */
+static const char *make_dev(int pts) {
+    if (mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k") < 0) return "mount /dev";
+    static const struct { const char *name; unsigned major, minor; } nodes[] = {
+        { "/dev/null", 1, 3 }, { "/dev/zero", 1, 5 }, { "/dev/full", 1, 7 },
+        { "/dev/random", 1, 8 }, { "/dev/urandom", 1, 9 }, { "/dev/tty", 5, 0 },
+    };
+    for (size_t i = 0; i < sizeof nodes / sizeof *nodes; i++) {
+        if (mknod(nodes[i].name, S_IFCHR | 0666, makedev(nodes[i].major, nodes[i].minor)) < 0) return "mknod in /dev";
+        if (chmod(nodes[i].name, 0666) < 0) return "chmod in /dev"; /* whatever the umask */
+    }
+    static const char *const links[][2] = {
+        { "/proc/self/fd", "/dev/fd" }, { "/proc/self/fd/0", "/dev/stdin" }, { "/proc/self/fd/1", "/dev/stdout" },
+        { "/proc/self/fd/2", "/dev/stderr" }, { "pts/ptmx", "/dev/ptmx" }, { "/proc/kcore", "/dev/core" },
+    };
+    for (size_t i = 0; i < sizeof links / sizeof *links; i++)
+        if (symlink(links[i][0], links[i][1]) < 0) return "symlink in /dev";
+    if (mkdir("/dev/pts", 0755) < 0 || attach_tree(pts, "/dev/pts") < 0) return "mount /dev/pts";
+    if (mkdir("/dev/mqueue", 0755) < 0 ||
+        mount("mqueue", "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) return "mount /dev/mqueue";
+    return NULL;
 }
 
 static void child_run(void) {
@@ -505,7 +538,12 @@ static void child_run(void) {
     mkdir_p("/proc");
     if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) die("mount", "/proc");
     mkdir_p("/dev");
-    if (attach_tree(dev, "/dev") < 0) die("mount", "/dev");
+    if (cfg.host_dev) {
+        if (attach_tree(dev, "/dev") < 0) die("mount", "/dev");
+    } else {
+        const char *step = make_dev(host_pts);
+        if (step) die(step, NULL);
+    }
     mkdir_p("/sys");
     if (attach_tree(sys, "/sys") < 0) die("mount", "/sys");
     mkdir_p("/dev/shm");
@@ -527,6 +565,7 @@ static void child_run(void) {
         close(b->tree);
     }
     close(dev);
+    close(host_pts);
     close(sys);
     if (cfg.hostname && sethostname(cfg.hostname, strlen(cfg.hostname)) < 0) die("sethostname", cfg.hostname);
     const char *cwd = cfg.cwd ? cfg.cwd : "/";

@@ -16,6 +16,8 @@ public struct ProcessIsolation: Sendable, Hashable, Codable {
     public var noNewPrivileges = false
     /// `readOnlyRootFilesystem`.
     public var readOnlyRoot = false
+    /// `privileged`: the host's `/dev` rather than runc's minimal one.
+    public var hostDevices = false
 
     public init() {}
 
@@ -42,5 +44,6 @@ public struct ProcessIsolation: Sendable, Hashable, Codable {
         if let capabilities { config.add("caps", String(capabilities, radix: 16)) }
         if noNewPrivileges { config.add("nnp", "1") }
         if readOnlyRoot { config.add("rootro", "1") }
+        if hostDevices { config.add("hostdev", "1") }
     }
 }

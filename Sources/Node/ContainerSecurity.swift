@@ -87,6 +87,7 @@ enum ContainerSecurity {
         // `AddNoNewPrivileges`: only an explicit false sets no_new_privs.
         iso.noNewPrivileges = c.securityContext?.allowPrivilegeEscalation == false
         iso.readOnlyRoot = c.securityContext?.readOnlyRootFilesystem == true
+        iso.hostDevices = c.securityContext?.privileged == true
         iso.oomScoreAdj = oomScoreAdj(qosClass: qosClass, container: c, memoryCapacity: memoryCapacity)
         return iso
     }

@@ -230,6 +230,52 @@ struct IsolationTests {
         #expect(r.stderr.contains("nonroot/c: Warning Failed: Error: container has runAsNonRoot and image will run as root (pod: \"nonroot_default(\(uid))\", container: c)"), "\(r.stderr)")
     }
 
+    /// runc's `/dev`: a tmpfs of the container's own with the OCI spec's devices, so nothing a
+    /// container makes there (the termination log's mount point among them) lands in the host's
+    /// `/dev`, and the host's disks are out of reach; a privileged container gets the host's.
+    @Test func devIsTheContainersOwnUnlessPrivileged() throws {
+        let marker = "tandem-e2e-dev-\(getpid())"
+        defer { unlink("/dev/" + marker) }
+        let hadTerminationLog = FileManager.default.fileExists(atPath: "/dev/termination-log")
+        let yaml = """
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: devs}
+        spec:
+          restartPolicy: Never
+          containers:
+          - name: c
+            image: busybox
+            command:
+            - sh
+            - -c
+            - |
+              echo "ls=$(ls /dev | tr '\\n' ' ')"
+              echo "null=$(stat -c '%F %t:%T %a' /dev/null) tty=$(stat -c '%t:%T' /dev/tty) fs=$(stat -f -c %T /dev)"
+              echo x > /dev/MARKER && echo made
+              echo hidden > /dev/null && echo "zero=$(head -c 3 /dev/zero | wc -c | tr -d ' ')"
+              test -e /dev/kmsg || echo "no host devices"
+              echo bye > /dev/termination-log
+          - name: priv
+            image: busybox
+            command: ["sh", "-c", "test -c /dev/kmsg && echo host devices"]
+            securityContext: {privileged: true}
+        """
+        let r = try Tandem.run(yaml.replacingOccurrences(of: "MARKER", with: marker), timeout: "5s", keepRoot: true)
+        defer { Tandem.cleanup(r) }
+        let c = r.log(pod: "devs", container: "c")
+        #expect(c.contains("ls=core fd full mqueue null ptmx pts random shm stderr stdin stdout termination-log tty urandom zero "), "\(c)")
+        #expect(c.contains("null=character special file 1:3 666 tty=5:0 fs=tmpfs"), "\(c)")
+        #expect(c.contains("made") && c.contains("zero=3") && c.contains("no host devices"), "\(c)")
+        #expect(!FileManager.default.fileExists(atPath: "/dev/" + marker), "a file made in the container's /dev is not the host's")
+        if !hadTerminationLog {
+            #expect(!FileManager.default.fileExists(atPath: "/dev/termination-log"), "the termination log's mount point is the container's")
+        }
+        let status = r.pod("devs")?.containerStatus("c")
+        #expect(status?.terminated?["message"]?.stringValue == "bye\n", "\(String(describing: status))")
+        #expect(r.log(pod: "devs", container: "priv").contains("host devices"))
+    }
+
     @Test func cgroupsLeftByATandemKilledWithSIGKILLAreRemovedByTheNextOne() throws {
         guard let memoryDir = Self.cgroupDir("memory") else {
             Issue.record("cgroup v1 hierarchies expected on this machine")
