@@ -65,8 +65,23 @@ struct Bench: AsyncParsableCommand {
     func run() async throws {
         guard geteuid() == 0 else { throw ValidationError("tandem bench must run as root (namespaces, overlayfs, CNI)") }
         // As `tandem run` does: a ready sandbox waits in a pool, refilled after each pod.
-        let figures = try await Self.withScratch(name: "bench", subnet: "10.87.0.0/24", poolSize: 1) { root, network in
-            try await measure(root: root, network: network)
+        let work = Task {
+            try await Self.withScratch(name: "bench", subnet: "10.87.0.0/24", poolSize: 1) { root, network in
+                try await measure(root: root, network: network)
+            }
+        }
+        // Ctrl-C or a SIGTERM ends the measuring at the next pod or section, and the scratch
+        // root, the bench's bridge and its network namespaces are still removed.
+        let signals = SignalWatcher.install {
+            FileHandle.standardError.write(Data("tandem bench: interrupted, cleaning up\n".utf8))
+            work.cancel()
+        }
+        defer { signals.cancel() }
+        let figures: Figures
+        do {
+            figures = try await work.value
+        } catch where work.isCancelled {
+            throw ExitCode(130) // the shell's status for a command ended by SIGINT
         }
         print(json ? figures.jsonText() : figures.text())
     }
@@ -110,6 +125,7 @@ struct Bench: AsyncParsableCommand {
         var withCgroups: [Double] = []
         var withNet: [Double] = [], hostNet: [Double] = [], direct: [Double] = [], namespaced: [Double] = [], netSetup: [Double] = [], single: [Double] = [], singleDirect: [Double] = []
         for i in 0..<iterations {
+            if Task.isCancelled { break }
             single.append(try await runtimeStart(context: context, index: i))
             singleDirect.append(try Self.directSingle())
             withNet.append(try await podStart(context: context, hostNetwork: false))
@@ -118,6 +134,10 @@ struct Bench: AsyncParsableCommand {
             direct.append(try Self.directStart())
             namespaced.append(try Self.namespacedStart(scratch: root + "/floor"))
             netSetup.append(try await networkSetup(network))
+        }
+        if Task.isCancelled {
+            await runtime.drainSandboxPool()
+            throw CancellationError()
         }
         figures.podStart = Stats(withNet)
         figures.podStartHostNetwork = Stats(hostNet)
@@ -142,6 +162,7 @@ struct Bench: AsyncParsableCommand {
         figures.logCapture = LogFigures(bytes: logBytes, baselineSeconds: Stats(baselines).median,
                                                             captureSeconds: Stats(captures).median)
 
+        try Task.checkCancellation()
         // 3. git-sync: from a commit's sync signal to its published link, beside git's own
         // fetch + worktree add of the same commit.
         let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
@@ -149,6 +170,7 @@ struct Bench: AsyncParsableCommand {
         figures.gitSyncPublish = Stats(gitSync.publish)
         figures.gitFetchWorktree = Stats(gitSync.anchor)
 
+        try Task.checkCancellation()
         // 4. The log sidecar following a 256 MiB file beside coreutils `tail -F` (the rotation
         // comparison, which takes minutes, stays in `tandem bench logs`).
         // Three alternating rounds, medians: one 0.3 s round is at the mercy of whatever else
@@ -161,6 +183,7 @@ struct Bench: AsyncParsableCommand {
         getrusage(RUSAGE_SELF.rawValue, &usage)
         figures.maxRSSKiB = Int(usage.ru_maxrss)
 
+        try Task.checkCancellation()
         // 6. The config sidecar's re-render after a kubelet-style `..data` swap (a child process,
         // after the RSS reading so that it cannot move it).
         figures.configRender = try await Self.configRerender(swaps: configSwaps, workDir: root + "/configsidecar")

@@ -103,9 +103,14 @@ public actor PodNetwork {
 
     /// Namespaces set up by this actor and not yet torn down; `cleanupStale` leaves them alone.
     private var live: Set<String> = []
-    /// Ready sandboxes not yet given to a pod, and whether one is being made.
+    /// Ready sandboxes not yet given to a pod.
     private var pool: [PodSandboxNetwork] = []
-    private var filling = false
+    /// The fill under way, if any. It is a task of its own, so that a caller that is cancelled
+    /// (a signalled `tandem bench`) cannot cut a namespace's set-up short and leave it half made;
+    /// `shutdown` waits for it.
+    private var fill: Task<Void, Never>?
+    /// Set by `shutdown`: no more fills, and a sandbox a fill finishes after it is torn down.
+    private var closed = false
     /// The host's `net.ipv4.ip_forward` before the first bridge ADD (see `restoreForwarding`).
     private var hostForwarding: String?
 
@@ -140,18 +145,29 @@ public actor PodNetwork {
 
     /// Fills the pool up to `poolSize` (at start-up, so the first pods find it ready).
     public func prewarm() async {
-        while !filling && pool.count < config.poolSize {
-            filling = true
+        if fill == nil, !closed, pool.count < config.poolSize {
+            fill = Task { await self.fillPool() }
+        }
+        await fill?.value
+    }
+
+    private func fillPool() async {
+        defer { fill = nil }
+        while !closed && pool.count < config.poolSize {
             let name = config.netnsPrefix + (0..<12).map { _ in String(UInt8.random(in: 0...15), radix: 16) }.joined()
-            let sandbox = try? await create(name: name, podUID: "")
-            filling = false
-            guard let sandbox else { return }
+            guard let sandbox = try? await create(name: name, podUID: "") else { return }
+            if closed {
+                await tearDown(sandbox, podUID: "")
+                return
+            }
             pool.append(sandbox)
         }
     }
 
-    /// Releases the sandboxes still waiting in the pool (at exit).
+    /// Releases the sandboxes still waiting in the pool (at exit), once a fill under way is done.
     public func shutdown() async {
+        closed = true
+        await fill?.value
         let idle = pool
         pool = []
         for s in idle { await tearDown(s, podUID: "") }
@@ -164,7 +180,7 @@ public actor PodNetwork {
     static let refillDelay = Duration.milliseconds(100)
 
     private func refillPool() {
-        guard config.poolSize > 0, !filling, pool.count < config.poolSize else { return }
+        guard config.poolSize > 0, !closed, fill == nil, pool.count < config.poolSize else { return }
         Task {
             try? await Task.sleep(for: Self.refillDelay)
             await HostCommand.$inBackground.withValue(true) { await self.prewarm() }
@@ -247,19 +263,23 @@ public actor PodNetwork {
     public func cleanupStale(keeping: Set<String> = []) async {
         var stale: Set<String> = []
         let fm = FileManager.default
-        for entry in (try? fm.contentsOfDirectory(atPath: config.cacheDir)) ?? [] where entry.hasSuffix(".json.tmp") {
-            let path = config.cacheDir + "/" + entry
-            if let modified = (try? fm.attributesOfItem(atPath: path))?[.modificationDate] as? Date, modified.timeIntervalSinceNow < -60 {
-                unlink(path)
+        for entry in (try? fm.contentsOfDirectory(atPath: config.cacheDir)) ?? [] {
+            if entry.hasSuffix(".json.tmp") {
+                // A record's temporary file a kill -9 cut short, once it is clearly not in progress.
+                let path = config.cacheDir + "/" + entry
+                if let modified = (try? fm.attributesOfItem(atPath: path))?[.modificationDate] as? Date, modified.timeIntervalSinceNow < -60 {
+                    unlink(path)
+                }
+                continue
             }
-        }
-        for entry in (try? fm.contentsOfDirectory(atPath: config.cacheDir)) ?? [] where entry.hasSuffix(".json") {
+            guard entry.hasSuffix(".json") else { continue }
             let id = String(entry.dropLast(5))
             guard id.hasPrefix(config.netnsPrefix), !live.contains(id) else { continue }
-            if let r = readRecord(name: id), let pid = r.ownerPID, r.ownerStart != nil, processStartTime(pid) == r.ownerStart { continue }
-            if let r = readRecord(name: id), keeping.contains(r.podUID) { continue }
-            if let r = readRecord(name: id), let root = r.adoptableBy, root != config.persistentRoot,
-               FileManager.default.fileExists(atPath: root) { continue }
+            if let r = readRecord(name: id) {
+                if let pid = r.ownerPID, r.ownerStart != nil, processStartTime(pid) == r.ownerStart { continue }
+                if keeping.contains(r.podUID) { continue }
+                if let root = r.adoptableBy, root != config.persistentRoot, fm.fileExists(atPath: root) { continue }
+            }
             stale.insert(id)
         }
         // host-local lease files are named after the IP and hold "<containerID>\n<ifname>".
