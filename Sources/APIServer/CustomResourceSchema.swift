@@ -21,17 +21,22 @@ struct CustomResourceSchema: Sendable, Hashable {
         Self.prune(object, root, path: "", unknown: &unknown, isRoot: true)
     }
 
+    /// `apiVersion`, `kind` and `metadata` of the object itself or of an embedded resource: the
+    /// API server's own fields, neither pruned nor validated against the schema.
+    private static func isServerOwned(_ key: String, in schema: JSONValue, isRoot: Bool) -> Bool {
+        (isRoot || schema["x-kubernetes-embedded-resource"] == .bool(true)) && ["apiVersion", "kind", "metadata"].contains(key)
+    }
+
     private static func prune(_ value: JSONValue, _ schema: JSONValue, path: String, unknown: inout [String], isRoot: Bool = false) -> JSONValue {
         switch value {
         case .object(let fields):
             let properties = schema["properties"]?.objectValue
             let additional = schema["additionalProperties"]
             let preserve = schema["x-kubernetes-preserve-unknown-fields"] == .bool(true)
-            let embedded = isRoot || schema["x-kubernetes-embedded-resource"] == .bool(true)
             var kept: [String: JSONValue] = [:]
             for (key, child) in fields {
                 let childPath = path.isEmpty ? key : path + "." + key
-                if embedded, ["apiVersion", "kind", "metadata"].contains(key) {
+                if isServerOwned(key, in: schema, isRoot: isRoot) {
                     kept[key] = child
                 } else if let sub = properties?[key] {
                     kept[key] = prune(child, sub, path: childPath, unknown: &unknown)
@@ -96,7 +101,7 @@ struct CustomResourceSchema: Sendable, Hashable {
             }
             let properties = schema["properties"]?.objectValue ?? [:]
             for (key, child) in fields.sorted(by: { $0.key < $1.key }) {
-                if isRoot || schema["x-kubernetes-embedded-resource"] == .bool(true), ["apiVersion", "kind", "metadata"].contains(key) { continue }
+                if isServerOwned(key, in: schema, isRoot: isRoot) { continue }
                 let childPath = path.isEmpty ? key : path + "." + key
                 if let sub = properties[key] {
                     validate(child, sub, path: childPath, errors: &errors)

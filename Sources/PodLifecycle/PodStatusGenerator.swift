@@ -102,10 +102,8 @@ public enum PodStatusGenerator {
                 }
             }
             if let r = input.runtime.latest(c.name) {
-                st.state = state(of: r)
-                st.containerID = "tandem://\(r.id)"
+                describe(r, in: &st)
                 st.restartCount = r.restartCount
-                st.image = r.image
                 if let p = input.runtime.previous(c.name) { st.lastState = state(of: p, forceTerminated: true) }
                 let running = r.state == .running
                 let started = running && (c.startupProbe == nil || input.probes.get(.startup, r.id) == .success)
@@ -136,14 +134,19 @@ public enum PodStatusGenerator {
             var st = ContainerStatus(name: e.name, state: ContainerState(waiting: .init(reason: "ContainerCreating")), ready: false,
                                      restartCount: 0, image: e.container.image ?? "")
             if let r = input.runtime.latest(e.name) {
-                st.state = state(of: r)
-                st.containerID = "tandem://\(r.id)"
-                st.image = r.image
+                describe(r, in: &st)
             } else if let failure = input.reasonCache[e.name] {
                 st.state = ContainerState(waiting: .init(reason: failure.reason, message: failure.message))
             }
             return st
         }
+    }
+
+    /// What a status takes from its container's latest instance: state, ID and image.
+    private static func describe(_ r: ContainerRecord, in st: inout ContainerStatus) {
+        st.state = state(of: r)
+        st.containerID = "tandem://\(r.id)"
+        st.image = r.image
     }
 
     static func state(of r: ContainerRecord, forceTerminated: Bool = false) -> ContainerState {
