@@ -12,9 +12,10 @@ import Glibc
 ///
 /// A taken sandbox gets the pod's identity afterwards: its directory is renamed to the one the
 /// pod asked for (the pause process's /dev/shm mount follows the directory, not its path), the
-/// pod's containers set its hostname as they join it, and it is moved into the pod's cgroups.
+/// pod's containers set its hostname as they join it.
 /// Sandboxes that share the pod's PID namespace, or the host's PID or IPC namespace, are never
-/// pooled, nor are a persistent runtime's (`tandem serve`), whose sandboxes must outlive it.
+/// pooled, nor are a persistent runtime's (`tandem serve`), whose sandboxes must outlive it, nor
+/// those of pods in cgroups (see `Runtime.startSandbox`): a node with cgroups keeps no pool.
 struct SandboxPool {
     /// Where ready sandboxes keep their directories (`pool-<id>`, renamed when taken): the
     /// runtime's container state directory, so that the rename stays on one file system.

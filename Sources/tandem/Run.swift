@@ -141,7 +141,8 @@ struct Run: AsyncParsableCommand {
             await network.cleanupStale()
             context = NodeContext(root: root, runtime: runtime, network: network, images: catalog, timeline: timeline,
                                   hostIP: "127.0.0.1", nodeName: proxyConfig.nodeName, cgroups: Self.nodeCgroups())
-            runtime.enableSandboxPool(containersDir: context.containersDirectory)
+            // Pods in cgroups take no pooled sandbox (`Runtime.startSandbox`).
+            if context.cgroups == nil { runtime.enableSandboxPool(containersDir: context.containersDirectory) }
             context.clusterDNS = served ? await proxier.dnsIP : nil
             context.clusterDomain = proxyConfig.clusterDomain
             let admitted = await proxier.admittedServices()

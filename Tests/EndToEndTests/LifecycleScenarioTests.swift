@@ -402,7 +402,10 @@ import Testing
                                              extra: ["lifecycle": .object(["preStop": Self.exec("sleep 10000")])])]
         let start = Date()
         let r = try Tandem.run(b.manifest, timeout: "1s")
-        #expect(Date().timeIntervalSince(start) < 1 + 2 + 2 + 3)
+        // --timeout, the grace period, the kubelet's 2 s extension after a preStop that used it up,
+        // and room for start-up and tear-down on a loaded machine (8.1 s seen once with 3 s): a
+        // preStop that held the pod would keep it for hours.
+        #expect(Date().timeIntervalSince(start) < 1 + 2 + 2 + 5)
         #expect(r.pod("lifecycle")?.containerStatus("regular-1")?.terminated?["exitCode"]?.int == 137)
     }
 

@@ -51,7 +51,11 @@ import Testing
         let second = try #require(events.indices.filter { events[$0] == "init-1 Starting" }.dropFirst().first, "init-1 did not run again: \(events)")
         let after = Array(events[second...])
         let starts = after.filter { $0.hasSuffix("Starting") }
-        #expect(Array(starts.prefix(4)) == ["init-1 Starting", "sc-2 Starting", "init-3 Starting", "regular-1 Starting"], "\(events)")
+        // init-3 starts once sc-2 runs (no startup probe), so their shells write their first lines
+        // at about the same moment, in either order on a busy machine: the kubelet orders the
+        // starts, not what the started processes print first.
+        #expect(starts.count >= 4 && starts[0] == "init-1 Starting" && starts[3] == "regular-1 Starting"
+                && Set(starts[1...2]) == ["sc-2 Starting", "init-3 Starting"], "\(events)")
         let pos = { (line: String) in after.firstIndex(of: line) ?? Int.max }
         #expect(pos("init-1 Exiting") < pos("sc-2 Starting"))
         #expect(pos("init-3 Exiting") < pos("regular-1 Starting"))
