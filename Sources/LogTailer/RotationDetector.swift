@@ -33,6 +33,19 @@ public enum RotationDetector {
         }
     }
 
+    /// Of the rotated files beside a path (one picture of the directory, newest first), which
+    /// are older than `current`, the file being read for the path. Normally all of them:
+    /// rotation gives the file at the path the newest rotated name, so whatever already has a
+    /// rotated name came before it. But the path may have moved on since it was last looked at
+    /// (the file being read renamed away, newer generations written and rotated behind it, the
+    /// inotify events for it not yet handled): then `current` is in the picture itself, and
+    /// only what comes after it is older. What comes before it is newer, and is read after it,
+    /// before the first lines of the file that is at the path then.
+    public static func olderGenerations(than current: FileIdentity?, newestFirst rotated: [FileIdentity]) -> Range<Int> {
+        guard let current, let at = rotated.firstIndex(of: current) else { return rotated.indices }
+        return (at + 1)..<rotated.count
+    }
+
     /// Whether a file still at the same identity was truncated since `offset` bytes were read:
     /// it is shorter now, or its first bytes changed (truncated and written past the old offset
     /// before this look).
