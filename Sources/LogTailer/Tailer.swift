@@ -201,12 +201,14 @@ public actor Tailer {
     /// accounted for: not being read, no checkpoint, not there when the tailer started, and
     /// not a copy of what the path holds now (`isCopy`: also a copy logrotate is still
     /// writing, shorter than what was read). It is read whole, oldest first, just before the
-    /// first lines of the file now at the path. Only generations older than that file are:
-    /// if it was itself rotated away since the path was looked at, the newer ones behind it
-    /// are read before the file that follows it (`RotationDetector.olderGenerations`).
+    /// first lines of the file now at the path. Only generations older than that file's are:
+    /// if it was itself rotated away (or copied and truncated) since the path was looked at,
+    /// the newer ones behind it are read before the generation that follows it
+    /// (`RotationDetector.olderGenerations`).
     private func readUnaccountedGenerations(of path: String, before current: TailedFile) async throws {
         let rotated = rotatedSiblings(of: path)
-        let older = rotated[RotationDetector.olderGenerations(than: current.identity, newestFirst: rotated.map(\.identity))]
+        let copies = Set(rotated.filter { (FD.status(of: $0.fd)?.st_size ?? 0) > 0 && current.isCopy($0) }.map(\.identity))
+        let older = rotated[RotationDetector.olderGenerations(than: current.identity, copies: copies, newestFirst: rotated.map(\.identity))]
         let missed = older.reversed().filter {
             readers[$0.identity] == nil && store[$0.identity] == nil && pendingCheckpoints[$0.identity] == nil
                 && !knownAtStart.contains($0.identity) && !current.isCopy($0)
@@ -229,7 +231,7 @@ public actor Tailer {
         for (path, slot) in slots {
             let lastCheckpoint = store.checkpoints.values.filter { $0.path == path }.map(\.updated).max()
             let rotated = rotatedSiblings(of: path)
-            for file in rotated[RotationDetector.olderGenerations(than: slot.current, newestFirst: rotated.map(\.identity))]
+            for file in rotated[RotationDetector.olderGenerations(than: slot.current, copies: [], newestFirst: rotated.map(\.identity))]
             where readers[file.identity] == nil {
                 if let lastCheckpoint, let st = FD.status(of: file.fd), st.st_mtim.tv_sec >= lastCheckpoint { continue }
                 knownAtStart.insert(file.identity)
