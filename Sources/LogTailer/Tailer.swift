@@ -318,7 +318,7 @@ public actor Tailer {
         // written after lines the writer added to an old file in the meantime.
         let drain = {
             for id in slot.draining {
-                if let old = self.readers[id] { try await self.readToEnd(old) }
+                if let old = self.readers[id] { try await self.readRotated(old, of: path) }
             }
         }
         let fresh = current?.offset == 0
@@ -335,6 +335,17 @@ public actor Tailer {
             chunk = try current.readChunk(maxBytes: options.readChunkBytes)
             if chunk != nil { try await drain() }
         }
+    }
+
+    /// Reads a rotated-away file to its end. One never read (it was still empty when the path
+    /// moved on from it) is read like a fresh file at the path: the generations missed before
+    /// it come before its first lines, or they would come out after it.
+    private func readRotated(_ file: TailedFile, of path: String) async throws {
+        if file.offset == 0, let first = try file.readChunk(maxBytes: options.readChunkBytes) {
+            try await readUnaccountedGenerations(of: path, before: file)
+            try await emit(first, from: file)
+        }
+        try await readToEnd(file)
     }
 
     /// Reads `file` to its end. Cancellation (a stop that took too long) ends it between
@@ -360,7 +371,7 @@ public actor Tailer {
                     keep.append(id)
                     continue
                 }
-                try await readToEnd(file)
+                try await readRotated(file, of: path)
                 if let last = file.flushPending() { try await emit(last, from: file) }
                 pendingCheckpoints[id] = file.checkpoint
                 try await flush()
