@@ -389,16 +389,19 @@ public actor Tailer {
     /// whole, in order, before the file itself. Not the newest copy if it is a copy of what the
     /// file holds now: logrotate has copied the file again (or is copying it) but not yet
     /// truncated it, and those lines are read from the file; when its truncation comes, that
-    /// copy is the one the rest of them is read from.
+    /// copy is the one the rest of them is read from. "Now" is after the copies were looked at:
+    /// the file may have been copied and truncated again meanwhile, and its content from before
+    /// is then in a copy that is no longer the newest, to be read in its turn. (If it is
+    /// truncated again after this look, the skipped copy is a generation never read, and read
+    /// before the file's first lines: `readUnaccountedGenerations`.)
     private func truncated(_ file: TailedFile, at path: String) async throws {
         let from = file.committed
-        // Before the copies are looked at: a copy that is a prefix of this was made before it.
-        let now = FD.head(of: file.fd, length: TailedFile.headLength)
         let copies = rotatedSiblings(of: path).filter { $0.identity != file.identity && readers[$0.identity] == nil }
+        let now = FD.head(of: file.fd, length: TailedFile.headLength)
         if let mine = copies.firstIndex(where: { file.fingerprint.matches(fd: $0.fd) }) {
             copies[mine].seek(to: from)
             for (i, copy) in copies[...mine].enumerated().reversed() {
-                if i != mine, now.starts(with: FD.head(of: copy.fd, length: TailedFile.headLength)) { continue }
+                if i == 0, i != mine, now.starts(with: FD.head(of: copy.fd, length: TailedFile.headLength)) { continue }
                 // Copies of later generations that are already known (a glob reads them, or an
                 // earlier pass did) are not read again.
                 if i != mine, let cp = store[copy.identity] ?? pendingCheckpoints[copy.identity], cp.fingerprint.matches(fd: copy.fd) {
