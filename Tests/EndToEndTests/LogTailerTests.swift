@@ -53,9 +53,11 @@ import Testing
     }
 
     /// copytruncate: lines written between logrotate's copy and its truncation are in no file;
-    /// the guarantee is that every line that *is* in a file comes out, once, in order.
-    @Test func copytruncateRotationEveryLineInAFileExactlyOnceInOrder() throws {
-        let r = try rotationRun(mode: "copytruncate")
+    /// the guarantee is that every line that *is* in a file comes out, once, in order. Stalled,
+    /// the tailer sees several copies and truncations at once, and copies made after it looked
+    /// at the file.
+    @Test(arguments: [false, true]) func copytruncateRotationEveryLineInAFileExactlyOnceInOrder(stallTailer: Bool) throws {
+        let r = try rotationRun(mode: "copytruncate", stallTailer: stallTailer)
         defer { try? FileManager.default.removeItem(atPath: r.dir) }
         let out = r.out.compactMap { $0 }
         #expect(zip(out, out.dropFirst()).allSatisfy { $0 < $1 }, "output not strictly increasing: duplicated or reordered lines")
