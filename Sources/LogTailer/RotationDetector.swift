@@ -33,6 +33,20 @@ public enum RotationDetector {
         }
     }
 
+    /// Of the rotated files beside a path (one picture of the directory, newest first), which
+    /// are older than the generation being read at the path (`current`, the file). Normally
+    /// all of them: rotation gives what is at the path the newest rotated name, so whatever
+    /// already has a rotated name came before it. But the path may have moved on since it was
+    /// last looked at: the file renamed away (`create`) or copied and emptied (`copytruncate`:
+    /// `copies`, the rotated files that hold what was read from it), and newer generations
+    /// written and rotated behind it. Then the generation is in the picture itself, and only
+    /// what comes after it is older; what comes before it is newer, and is read after it,
+    /// before the first lines of the next generation read at the path.
+    public static func olderGenerations(than current: FileIdentity?, copies: Set<FileIdentity>, newestFirst rotated: [FileIdentity]) -> Range<Int> {
+        guard let at = rotated.firstIndex(where: { $0 == current || copies.contains($0) }) else { return rotated.indices }
+        return (at + 1)..<rotated.count
+    }
+
     /// Whether a file still at the same identity was truncated since `offset` bytes were read:
     /// it is shorter now, or its first bytes changed (truncated and written past the old offset
     /// before this look).

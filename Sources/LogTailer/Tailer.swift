@@ -201,11 +201,17 @@ public actor Tailer {
     /// accounted for: not being read, no checkpoint, not there when the tailer started, and
     /// not a copy of what the path holds now (`isCopy`: also a copy logrotate is still
     /// writing, shorter than what was read). It is read whole, oldest first, just before the
-    /// first lines of the file now at the path.
+    /// first lines of the file now at the path. Only generations older than that file's are:
+    /// if it was itself rotated away (or copied and truncated) since the path was looked at,
+    /// the newer ones behind it are read before the generation that follows it
+    /// (`RotationDetector.olderGenerations`).
     private func readUnaccountedGenerations(of path: String, before current: TailedFile) async throws {
-        let missed = rotatedSiblings(of: path, excluding: current.identity).reversed().filter {
-            store[$0.identity] == nil && pendingCheckpoints[$0.identity] == nil && !knownAtStart.contains($0.identity)
-                && !current.isCopy($0)
+        let rotated = rotatedSiblings(of: path)
+        let copies = Set(rotated.filter { (FD.status(of: $0.fd)?.st_size ?? 0) > 0 && current.isCopy($0) }.map(\.identity))
+        let older = rotated[RotationDetector.olderGenerations(than: current.identity, copies: copies, newestFirst: rotated.map(\.identity))]
+        let missed = older.reversed().filter {
+            readers[$0.identity] == nil && store[$0.identity] == nil && pendingCheckpoints[$0.identity] == nil
+                && !knownAtStart.contains($0.identity) && !current.isCopy($0)
         }
         for file in missed {
             report("\(file.path) was rotated away before it was read at \(path); reading it")
@@ -219,11 +225,14 @@ public actor Tailer {
     /// were there before, not generations missed while running. With a saved state, a rotated
     /// file modified after the path's last checkpoint is not one of them: it is a generation
     /// written and rotated while the tailer was stopped, and is read like one missed while
-    /// running.
+    /// running. Nor is one newer than the file opened at the path at the start: rotated
+    /// between that open and this look, it was written while the tailer ran.
     private func rememberRotatedAtStart() {
-        for path in slots.keys {
+        for (path, slot) in slots {
             let lastCheckpoint = store.checkpoints.values.filter { $0.path == path }.map(\.updated).max()
-            for file in rotatedSiblings(of: path, excluding: FileIdentity(device: 0, inode: 0)) {
+            let rotated = rotatedSiblings(of: path)
+            for file in rotated[RotationDetector.olderGenerations(than: slot.current, copies: [], newestFirst: rotated.map(\.identity))]
+            where readers[file.identity] == nil {
                 if let lastCheckpoint, let st = FD.status(of: file.fd), st.st_mtim.tv_sec >= lastCheckpoint { continue }
                 knownAtStart.insert(file.identity)
             }
@@ -302,18 +311,41 @@ public actor Tailer {
         if let current, current.truncationSeen || current.wasTruncated() {
             try await truncated(current, at: path)
         }
-        // One chunk of the new file first, then the old files to their end: if the new file
-        // has data, the writer switched before it wrote it, so everything it wrote to the
-        // old files is there by now.
-        let fresh = current?.offset == 0
-        let first = try current?.readChunk(maxBytes: options.readChunkBytes)
-        for id in slot.draining {
-            if let old = readers[id] { try await readToEnd(old) }
+        // Each chunk of the new file is read before the old files are read to their end, and
+        // written out after them: the writer wrote what the chunk holds after it switched, so
+        // everything it wrote to the old files is there by the time they are read. Not more
+        // than the chunk: what the new file gained while the old ones were read may have been
+        // written after lines the writer added to an old file in the meantime.
+        let drain = {
+            for id in slot.draining {
+                if let old = self.readers[id] { try await self.readRotated(old, of: path) }
+            }
         }
-        guard let current else { return }
-        if fresh && current.offset > 0 { try await readUnaccountedGenerations(of: path, before: current) }
-        if let first { try await emit(first, from: current) }
-        try await readToEnd(current)
+        let fresh = current?.offset == 0
+        var chunk = try current?.readChunk(maxBytes: options.readChunkBytes)
+        try await drain()
+        guard let current, chunk != nil else { return }
+        // Its first lines: the generations missed before it come first. A file still empty at
+        // that first look waits for the next pass (an inotify event brings it) to be read
+        // from the start with them.
+        if fresh { try await readUnaccountedGenerations(of: path, before: current) }
+        while let c = chunk {
+            try Task.checkCancellation()
+            try await emit(c, from: current)
+            chunk = try current.readChunk(maxBytes: options.readChunkBytes)
+            if chunk != nil { try await drain() }
+        }
+    }
+
+    /// Reads a rotated-away file to its end. One never read (it was still empty when the path
+    /// moved on from it) is read like a fresh file at the path: the generations missed before
+    /// it come before its first lines, or they would come out after it.
+    private func readRotated(_ file: TailedFile, of path: String) async throws {
+        if file.offset == 0, let first = try file.readChunk(maxBytes: options.readChunkBytes) {
+            try await readUnaccountedGenerations(of: path, before: file)
+            try await emit(first, from: file)
+        }
+        try await readToEnd(file)
     }
 
     /// Reads `file` to its end. Cancellation (a stop that took too long) ends it between
@@ -339,7 +371,7 @@ public actor Tailer {
                     keep.append(id)
                     continue
                 }
-                try await readToEnd(file)
+                try await readRotated(file, of: path)
                 if let last = file.flushPending() { try await emit(last, from: file) }
                 pendingCheckpoints[id] = file.checkpoint
                 try await flush()
@@ -357,21 +389,19 @@ public actor Tailer {
     /// whole, in order, before the file itself. Not the newest copy if it is a copy of what the
     /// file holds now: logrotate has copied the file again (or is copying it) but not yet
     /// truncated it, and those lines are read from the file; when its truncation comes, that
-    /// copy is the one the rest of them is read from.
+    /// copy is the one the rest of them is read from. "Now" is after the copies were looked at:
+    /// the file may have been copied and truncated again meanwhile, and its content from before
+    /// is then in a copy that is no longer the newest, to be read in its turn. (If it is
+    /// truncated again after this look, the skipped copy is a generation never read, and read
+    /// before the file's first lines: `readUnaccountedGenerations`.)
     private func truncated(_ file: TailedFile, at path: String) async throws {
         let from = file.committed
-        // Before the copies are looked at: a copy that is a prefix of this was made before it.
+        let copies = rotatedSiblings(of: path).filter { $0.identity != file.identity && readers[$0.identity] == nil }
         let now = FD.head(of: file.fd, length: TailedFile.headLength)
-        var copies = rotatedSiblings(of: path, excluding: file.identity)
-        // A listing made while logrotate renames `.1` to `.2` can miss the file being renamed
-        // (readdir during a rename): one more look before giving up on the copy.
-        if !copies.contains(where: { file.fingerprint.matches(fd: $0.fd) }) {
-            copies = rotatedSiblings(of: path, excluding: file.identity)
-        }
         if let mine = copies.firstIndex(where: { file.fingerprint.matches(fd: $0.fd) }) {
             copies[mine].seek(to: from)
             for (i, copy) in copies[...mine].enumerated().reversed() {
-                if i != mine, now.starts(with: FD.head(of: copy.fd, length: TailedFile.headLength)) { continue }
+                if i == 0, i != mine, now.starts(with: FD.head(of: copy.fd, length: TailedFile.headLength)) { continue }
                 // Copies of later generations that are already known (a glob reads them, or an
                 // earlier pass did) are not read again.
                 if i != mine, let cp = store[copy.identity] ?? pendingCheckpoints[copy.identity], cp.fingerprint.matches(fd: copy.fd) {
@@ -389,23 +419,59 @@ public actor Tailer {
     }
 
     /// Regular files beside `path` named `NAME.N` or `NAME-…` (logrotate's numbered and dateext
-    /// names; not compressed ones), not being read, newest first: by number for `.N`, else by
-    /// modification time.
-    private func rotatedSiblings(of path: String, excluding id: FileIdentity) -> [TailedFile] {
+    /// names; not compressed ones), newest first: by number for `.N`, else by modification
+    /// time. Each file once, the ones being read included (the caller decides what to skip).
+    ///
+    /// The picture is of one moment although logrotate may be renaming while it is taken: it
+    /// shifts `.1` to `.2` (and every older name up) one rename at a time, while names listed
+    /// here are opened one by one. Opened naively, a rename between two opens shows one file
+    /// under two names (`.1`, then `.2`: its generation read twice, 232 lines in a CI run) and
+    /// another under none (lost), with numbers that no longer tell which is older. So the
+    /// picture is collected twice: after the opens the directory is listed again and each name
+    /// checked to still name the file opened by it. A name only ever moves on to a newer file,
+    /// so when both hold, every name named its file at the moment between the last open and
+    /// the first check. Rotation that keeps moving names through `snapshotAttempts` pictures
+    /// gets the last one, each file in it once.
+    private func rotatedSiblings(of path: String) -> [TailedFile] {
         let dir = PathPattern.directory(of: path)
         let base = String(path[path.index(after: path.lastIndex(of: "/")!)...])
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return [] }
-        var found: [(file: TailedFile, number: Int, mtime: Int)] = []
         let compressed = [".gz", ".xz", ".bz2", ".zst", ".lz4", ".Z"]
-        for name in names where name != base && (name.hasPrefix(base + ".") || name.hasPrefix(base + "-"))
-            && !compressed.contains(where: { name.hasSuffix($0) }) {
-            guard case .file(let copy, let st) = TailedFile.open(dir + "/" + name, splitter: splitter),
-                  copy.identity != id, readers[copy.identity] == nil else { continue }
-            let number = Int(name.dropFirst(base.count + 1)) ?? Int.max
-            found.append((copy, number, st.st_mtim.tv_sec * 1_000_000_000 + st.st_mtim.tv_nsec))
+        func rotatedNames() -> Set<String>? {
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return nil }
+            return Set(names.filter { name in
+                name != base && (name.hasPrefix(base + ".") || name.hasPrefix(base + "-")) && !compressed.contains(where: { name.hasSuffix($0) })
+            })
         }
-        return found.sorted { $0.number != $1.number ? $0.number < $1.number : $0.mtime > $1.mtime }.map(\.file)
+        var picture: [(file: TailedFile, name: String, number: Int, mtime: Int)] = []
+        for _ in 0..<Self.snapshotAttempts {
+            guard let names = rotatedNames() else { return [] }
+            picture = []
+            var complete = true
+            for name in names {
+                switch TailedFile.open(dir + "/" + name, splitter: splitter) {
+                case .file(let file, let st):
+                    let number = Int(name.dropFirst(base.count + 1)) ?? Int.max
+                    picture.append((file, name, number, st.st_mtim.tv_sec * 1_000_000_000 + st.st_mtim.tv_nsec))
+                case .missing:
+                    complete = false  // renamed away since the listing
+                case .failed:
+                    continue  // not a regular file, or unreadable: not a generation to read
+                }
+            }
+            if complete, rotatedNames() == names,
+               picture.allSatisfy({ FD.status(at: dir + "/" + $0.name).map(FileIdentity.init) == $0.file.identity }) {
+                break
+            }
+        }
+        var seen: Set<FileIdentity> = []
+        return picture.sorted { $0.number != $1.number ? $0.number < $1.number : $0.mtime > $1.mtime }
+            .filter { seen.insert($0.file.identity).inserted }
+            .map(\.file)
     }
+
+    /// Pictures `rotatedSiblings` takes before it settles for one taken while names moved.
+    /// logrotate's renames come in one burst per run, so the second or third is still.
+    private static let snapshotAttempts = 8
 
     // MARK: - Writing out
 

@@ -50,6 +50,9 @@ struct BenchLogs: AsyncParsableCommand {
     @Flag(help: "Print the figures as JSON.")
     var json = false
 
+    @Flag(name: .customLong("stall-tailer"), help: "Freeze each tailer (SIGSTOP) for 30 ms of every 40 ms while the writer and logrotate run, as a loaded machine now and then does.")
+    var stallTailer = false
+
     func validate() throws {
         guard bytes == 0 || bytes >= 100, rotations >= 0, rounds >= 1, lineRate >= 100 else {
             throw ValidationError("--bytes must be 0 or at least 100 (one line), --rotations >= 0, --rounds >= 1, --line-rate >= 100")
@@ -76,7 +79,7 @@ struct BenchLogs: AsyncParsableCommand {
             for mode in modes.split(separator: ",").compactMap({ RotationMode(rawValue: String($0)) }) {
                 for kind in kinds {
                     let scenario = RotationScenario(dir: "\(root)/\(mode.rawValue)-\(kind.rawValue)", mode: mode, tailer: kind,
-                                                    rotations: rotations, lineRate: lineRate)
+                                                    rotations: rotations, lineRate: lineRate, stallTailer: stallTailer)
                     report.rotation.append(try scenario.run())
                 }
             }
@@ -299,6 +302,9 @@ struct RotationScenario {
     var tailer: TailerKind
     var rotations: Int
     var lineRate: Int
+    /// Whole generations are then written and rotated while the tailer cannot look, and its
+    /// reads and directory listings are cut in the middle by logrotate's renames.
+    var stallTailer = false
 
     func run() throws -> RotationFigure {
         let fm = FileManager.default
@@ -328,6 +334,9 @@ struct RotationScenario {
 
         let writer = NumberedWriter(path: log, reopenAfterRotation: mode == .create, lineRate: lineRate)
         writer.start()
+        let staller = stallTailer ? Staller(pid: pid) : nil
+        staller?.start()
+        defer { staller?.stop() }
         usleep(50_000)
         for _ in 0..<rotations {
             try Self.logrotate(conf: conf, state: dir + "/logrotate.state")
@@ -336,6 +345,7 @@ struct RotationScenario {
         }
         usleep(50_000)
         let written = writer.stop()
+        staller?.stop()
         try "\(written)\n".write(toFile: dir + "/writer.count", atomically: true, encoding: .utf8)
 
         // Wait until the last line came out, or the output stopped growing for 3 s (busybox
@@ -482,6 +492,40 @@ final class NumberedWriter: @unchecked Sendable {
         }
         close(fd)
         done.signal()
+    }
+}
+
+/// Freezes a process (SIGSTOP) for 30 ms of every 40 ms on a thread of its own, until stopped;
+/// it is left running (SIGCONT). `--stall-tailer`: what a tailer meets on a loaded machine, made
+/// frequent.
+final class Staller: @unchecked Sendable {
+    private let pid: pid_t
+    private let stopRequested = Atomic<Bool>(false)
+    private let done = DispatchSemaphore(value: 0)
+    private let running = Atomic<Bool>(false)
+
+    init(pid: pid_t) {
+        self.pid = pid
+    }
+
+    func start() {
+        running.store(true, ordering: .releasing)
+        Thread { [self] in
+            while !stopRequested.load(ordering: .acquiring) {
+                kill(pid, SIGSTOP)
+                usleep(30_000)
+                kill(pid, SIGCONT)
+                usleep(10_000)
+            }
+            done.signal()
+        }.start()
+    }
+
+    /// Returns once the process runs again; a second call does nothing.
+    func stop() {
+        guard running.exchange(false, ordering: .acquiringAndReleasing) else { return }
+        stopRequested.store(true, ordering: .releasing)
+        done.wait()
     }
 }
 

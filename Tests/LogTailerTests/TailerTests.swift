@@ -192,6 +192,40 @@ struct Following {
         #expect(s.output == ["g1", "g2", "g3"])
     }
 
+    /// One file under two rotated names in one look at the directory, as a look taken while
+    /// logrotate renames `.1` to `.2` showed it (here for good, with a hard link): its
+    /// generation is read once.
+    @Test func aGenerationUnderTwoRotatedNamesIsReadOnce() async throws {
+        let s = try Scratch()
+        let f = try Following(s, ["app.log"])
+        try s.append("app.log", "g1\n")
+        #expect(await s.waitForOutput { $0 == ["g1"] })
+        rename(s.dir + "/app.log", s.dir + "/app.log.3")
+        try s.append("app.log.tmp", "g2\n")
+        rename(s.dir + "/app.log.tmp", s.dir + "/app.log.2")
+        #expect(link(s.dir + "/app.log.2", s.dir + "/app.log.1") == 0)
+        try s.append("app.log.new", "g3\n")
+        rename(s.dir + "/app.log.new", s.dir + "/app.log")
+        #expect(await s.waitForOutput { $0.count >= 3 })
+        try await f.stop()
+        #expect(s.output == ["g1", "g2", "g3"])
+    }
+
+    /// Generations missed before the file now read are read before its first lines, but only
+    /// those older than it: if the path moved on since it was looked at, the file (or, for
+    /// copytruncate, its copy) is among the rotated ones, and those before it are newer.
+    @Test func olderGenerationsAreThoseBehindTheGenerationBeingRead() {
+        let rotated = (1...4).map { FileIdentity(device: 1, inode: UInt64($0)) }  // .1 ... .4
+        let atPath = FileIdentity(device: 1, inode: 9)
+        #expect(RotationDetector.olderGenerations(than: atPath, copies: [], newestFirst: rotated) == 0..<4)
+        #expect(RotationDetector.olderGenerations(than: nil, copies: [], newestFirst: rotated) == 0..<4)
+        // Renamed away to .3 since the last look: .1 and .2 were written after it.
+        #expect(RotationDetector.olderGenerations(than: rotated[2], copies: [], newestFirst: rotated) == 3..<4)
+        // Copied to .2 and truncated since the last look.
+        #expect(RotationDetector.olderGenerations(than: atPath, copies: [rotated[1]], newestFirst: rotated) == 2..<4)
+        #expect(RotationDetector.olderGenerations(than: rotated[3], copies: [], newestFirst: rotated).isEmpty)
+    }
+
     @Test func generationsWrittenAndRotatedWhileStoppedAreRead() async throws {
         let s = try Scratch()
         try s.append("app.log", "1\n")
