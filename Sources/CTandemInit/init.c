@@ -28,6 +28,7 @@
 #include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <dirent.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
@@ -252,7 +253,7 @@ struct config {
     int tty;
     /* run with `stdin: true`: fd 0 is a pipe a persistent shim keeps a write end of. */
     int keep_stdin;
-    /* `privileged`: the host's /dev, as runc gives a privileged container every host device. */
+    /* `privileged`: a node for each of the host's devices in its /dev, as containerd gives it. */
     int host_dev;
     const char *argv[MAX_LIST + 1];
     int argc;
@@ -490,20 +491,58 @@ static void release_host_trees(void) {
     host_trees_ready = 0;
 }
 
-/* runc's /dev for a container that is not privileged: a tmpfs of its own holding only the
- * devices the OCI runtime spec requires, so that a container neither reaches the host's disks
- * nor leaves files (a termination log's mount point, say) in the host's /dev. /dev/pts is
- * the host's devpts instance (`pts`, a clone of it), not a new one as runc mounts, because
- * the terminals Tandem gives containers are allocated there and ttyname(3) looks for them
- * under /dev/pts. Returns the failed step, or NULL. */
-static const char *make_dev(int pts) {
+/* containerd's host devices for a privileged container (`WithHostDevices`): a node in `dst` for
+ * every device below the host's /dev (`src`, a clone of it), with its mode and owner, and its
+ * directories and symlinks; the file systems mounted below it (pts, shm, mqueue, hugepages) are
+ * not copied. Returns -1 on a failed step. */
+static int copy_host_devices(int src, const char *dst, dev_t dev_fs) {
+    int dir = openat(src, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = dir >= 0 ? fdopendir(dir) : NULL;
+    if (!d) return -1;
+    int rc = 0;
+    struct dirent *e;
+    while (rc == 0 && (e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        char path[PATH_MAX];
+        struct stat st;
+        if (snprintf(path, sizeof path, "%s/%s", dst, e->d_name) >= (int)sizeof path) continue;
+        if (fstatat(dir, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_dev != dev_fs) continue;
+        if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
+            if (mknod(path, st.st_mode, st.st_rdev) < 0 || chmod(path, st.st_mode & 07777) < 0 || lchown(path, st.st_uid, st.st_gid) < 0) rc = -1;
+        } else if (S_ISLNK(st.st_mode)) {
+            char target[PATH_MAX];
+            ssize_t n = readlinkat(dir, e->d_name, target, sizeof target - 1);
+            if (n > 0) { target[n] = 0; if (symlink(target, path) < 0) rc = -1; }
+        } else if (S_ISDIR(st.st_mode)) {
+            int sub = openat(dir, e->d_name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (sub < 0 || mkdir(path, st.st_mode & 07777) < 0 || copy_host_devices(sub, path, dev_fs) < 0) rc = -1;
+            if (sub >= 0) close(sub);
+        }
+    }
+    closedir(d);
+    return rc;
+}
+
+/* runc's /dev: a tmpfs of the container's own holding the devices the OCI runtime spec requires
+ * (and, for a privileged container, a node for each of the host's devices, `host`), so that a
+ * container neither reaches the host's disks unless privileged nor ever leaves files (a
+ * termination log's mount point, say) in the host's /dev. /dev/pts is the host's devpts
+ * instance (`pts`, a clone of it), not a new one as runc mounts, because the terminals Tandem
+ * gives containers are allocated there and ttyname(3) looks for them under /dev/pts. Returns
+ * the failed step, or NULL. */
+static const char *make_dev(int pts, int host) {
     if (mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k") < 0) return "mount /dev";
+    struct stat root;
+    if (host >= 0 && (fstat(host, &root) < 0 || copy_host_devices(host, "/dev", root.st_dev) < 0)) return "copy the host's devices";
     static const struct { const char *name; unsigned major, minor; } nodes[] = {
         { "/dev/null", 1, 3 }, { "/dev/zero", 1, 5 }, { "/dev/full", 1, 7 },
         { "/dev/random", 1, 8 }, { "/dev/urandom", 1, 9 }, { "/dev/tty", 5, 0 },
     };
     for (size_t i = 0; i < sizeof nodes / sizeof *nodes; i++) {
-        if (mknod(nodes[i].name, S_IFCHR | 0666, makedev(nodes[i].major, nodes[i].minor)) < 0) return "mknod in /dev";
+        if (mknod(nodes[i].name, S_IFCHR | 0666, makedev(nodes[i].major, nodes[i].minor)) < 0) {
+            if (errno == EEXIST && host >= 0) continue; /* the host's, copied */
+            return "mknod in /dev";
+        }
         if (chmod(nodes[i].name, 0666) < 0) return "chmod in /dev"; /* whatever the umask */
     }
     static const char *const links[][2] = {
@@ -511,7 +550,7 @@ static const char *make_dev(int pts) {
         { "/proc/self/fd/2", "/dev/stderr" }, { "pts/ptmx", "/dev/ptmx" }, { "/proc/kcore", "/dev/core" },
     };
     for (size_t i = 0; i < sizeof links / sizeof *links; i++)
-        if (symlink(links[i][0], links[i][1]) < 0) return "symlink in /dev";
+        if (symlink(links[i][0], links[i][1]) < 0 && !(errno == EEXIST && host >= 0)) return "symlink in /dev";
     if (mkdir("/dev/pts", 0755) < 0 || attach_tree(pts, "/dev/pts") < 0) return "mount /dev/pts";
     if (mkdir("/dev/mqueue", 0755) < 0 ||
         mount("mqueue", "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) return "mount /dev/mqueue";
@@ -538,12 +577,8 @@ static void child_run(void) {
     mkdir_p("/proc");
     if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) die("mount", "/proc");
     mkdir_p("/dev");
-    if (cfg.host_dev) {
-        if (attach_tree(dev, "/dev") < 0) die("mount", "/dev");
-    } else {
-        const char *step = make_dev(host_pts);
-        if (step) die(step, NULL);
-    }
+    const char *dev_step = make_dev(host_pts, cfg.host_dev ? dev : -1);
+    if (dev_step) die(dev_step, NULL);
     mkdir_p("/sys");
     if (attach_tree(sys, "/sys") < 0) die("mount", "/sys");
     mkdir_p("/dev/shm");

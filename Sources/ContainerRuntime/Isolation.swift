@@ -16,7 +16,8 @@ public struct ProcessIsolation: Sendable, Hashable, Codable {
     public var noNewPrivileges = false
     /// `readOnlyRootFilesystem`.
     public var readOnlyRoot = false
-    /// `privileged`: the host's `/dev` rather than runc's minimal one.
+    /// `privileged`: a node for each of the host's devices in the container's `/dev`, as containerd
+    /// gives a privileged container, besides runc's minimal set.
     public var hostDevices = false
 
     public init() {}

@@ -232,10 +232,11 @@ struct IsolationTests {
 
     /// runc's `/dev`: a tmpfs of the container's own with the OCI spec's devices, so nothing a
     /// container makes there (the termination log's mount point among them) lands in the host's
-    /// `/dev`, and the host's disks are out of reach; a privileged container gets the host's.
+    /// `/dev`, and the host's disks are out of reach; a privileged container gets a node for each
+    /// of the host's devices, in a `/dev` of its own too.
     @Test func devIsTheContainersOwnUnlessPrivileged() throws {
         let marker = "tandem-e2e-dev-\(getpid())"
-        defer { unlink("/dev/" + marker) }
+        defer { unlink("/dev/" + marker); unlink("/dev/" + marker + "-priv") }
         let hadTerminationLog = FileManager.default.fileExists(atPath: "/dev/termination-log")
         let yaml = """
         apiVersion: v1
@@ -258,7 +259,7 @@ struct IsolationTests {
               echo bye > /dev/termination-log
           - name: priv
             image: busybox
-            command: ["sh", "-c", "test -c /dev/kmsg && echo host devices"]
+            command: ["sh", "-c", "test -c /dev/kmsg && echo host devices; echo x > /dev/MARKER-priv; echo priv-fs=$(stat -f -c %T /dev) null=$(stat -c %t:%T /dev/null)"]
             securityContext: {privileged: true}
         """
         let r = try Tandem.run(yaml.replacingOccurrences(of: "MARKER", with: marker), timeout: "5s", keepRoot: true)
@@ -273,7 +274,9 @@ struct IsolationTests {
         }
         let status = r.pod("devs")?.containerStatus("c")
         #expect(status?.terminated?["message"]?.stringValue == "bye\n", "\(String(describing: status))")
-        #expect(r.log(pod: "devs", container: "priv").contains("host devices"))
+        let priv = r.log(pod: "devs", container: "priv")
+        #expect(priv.contains("host devices") && priv.contains("priv-fs=tmpfs null=1:3"), "containerd's host devices, in a /dev of its own: \(priv)")
+        #expect(!FileManager.default.fileExists(atPath: "/dev/" + marker + "-priv"))
     }
 
     @Test func cgroupsLeftByATandemKilledWithSIGKILLAreRemovedByTheNextOne() throws {
