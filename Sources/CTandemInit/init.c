@@ -445,13 +445,13 @@ static void exec_resolved(void) {
     errno = saw_eacces ? EACCES : ENOENT;
 }
 
-/* The host trees every container gets: /dev, a read-only /sys, and the host's data
+/* The host trees every container gets: /dev/pts, a read-only /sys, and the host's data
  * directories, which stay live: an overlay never shows changes made to its lower layer after
  * a lookup (a repository pushed to under /srv would look frozen), so these are bind-mounted
  * over the overlay, shared with the host like hostPath volumes. */
 static const char *const live_dirs[] = { "/home", "/media", "/mnt", "/srv" };
 enum { N_LIVE = 4 };
-static int host_dev = -1, host_pts = -1, host_sys = -1, host_live[N_LIVE] = { -1, -1, -1, -1 };
+static int host_pts = -1, host_sys = -1, host_live[N_LIVE] = { -1, -1, -1, -1 };
 static int host_trees_ready;
 
 /* Clones the host trees. A spare does it while it waits for a request, so that these six
@@ -463,8 +463,7 @@ static int host_trees_ready;
  * failed step, or NULL. */
 static const char *clone_host_trees(int pinned) {
     if (host_trees_ready) return NULL;
-    int *fds[] = { &host_dev, &host_pts, &host_sys, &host_live[0], &host_live[1], &host_live[2], &host_live[3] };
-    if ((host_dev = clone_tree("/dev", 0)) < 0) return "clone /dev";
+    int *fds[] = { &host_pts, &host_sys, &host_live[0], &host_live[1], &host_live[2], &host_live[3] };
     if ((host_pts = clone_tree("/dev/pts", 0)) < 0) return "clone /dev/pts";
     if ((host_sys = clone_tree("/sys", 1)) < 0) return "clone /sys";
     for (int i = 0; i < N_LIVE; i++) {
@@ -483,7 +482,7 @@ static const char *clone_host_trees(int pinned) {
 
 /* Sandboxes and exec'd commands attach none of them; the pause process must not pin them. */
 static void release_host_trees(void) {
-    int *fds[] = { &host_dev, &host_pts, &host_sys, &host_live[0], &host_live[1], &host_live[2], &host_live[3] };
+    int *fds[] = { &host_pts, &host_sys, &host_live[0], &host_live[1], &host_live[2], &host_live[3] };
     for (size_t i = 0; i < sizeof fds / sizeof *fds; i++) {
         if (*fds[i] >= 0) close(*fds[i]);
         *fds[i] = -1;
@@ -562,7 +561,11 @@ static void child_run(void) {
     if ((iso_step = isolation_enter(&iso_arg))) die(iso_step, iso_arg);
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) die("make / rprivate", NULL);
     if ((iso_step = clone_host_trees(0))) die(iso_step, NULL);
-    int dev = host_dev, sys = host_sys;
+    int sys = host_sys;
+    /* A privileged container's devices are copied from the host's /dev (make_dev); no other
+     * container needs it, so it is cloned here rather than by every spare. */
+    int dev = -1;
+    if (cfg.host_dev && (dev = clone_tree("/dev", 0)) < 0) die("clone", "/dev");
     /* The pod's /dev/shm: the sandbox's tmpfs, which this mount namespace copied. */
     int shm = -1;
     if (cfg.shm && (shm = clone_tree(cfg.shm, 0)) < 0) die("clone the pod's /dev/shm", cfg.shm);
@@ -577,7 +580,7 @@ static void child_run(void) {
     mkdir_p("/proc");
     if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) die("mount", "/proc");
     mkdir_p("/dev");
-    const char *dev_step = make_dev(host_pts, cfg.host_dev ? dev : -1);
+    const char *dev_step = make_dev(host_pts, dev);
     if (dev_step) die(dev_step, NULL);
     mkdir_p("/sys");
     if (attach_tree(sys, "/sys") < 0) die("mount", "/sys");
@@ -599,7 +602,7 @@ static void child_run(void) {
         if (attach_tree(b->tree, b->target) < 0) die("mount volume at", b->target);
         close(b->tree);
     }
-    close(dev);
+    if (dev >= 0) close(dev);
     close(host_pts);
     close(sys);
     if (cfg.hostname && sethostname(cfg.hostname, strlen(cfg.hostname)) < 0) die("sethostname", cfg.hostname);

@@ -66,9 +66,9 @@
 #define TANDEM_KEEP_IN 15
 /* A spare shim's end of the pipe on which it tells the zygote it was taken (init.c). */
 #define TANDEM_SPARE_TAKEN_FD 19
-/* A spare shim's clones of the host's /dev, /dev/pts, /sys, /home, /media, /mnt and /srv (init.c). */
+/* A spare shim's clones of the host's /dev/pts, /sys, /home, /media, /mnt and /srv (init.c). */
 #define TANDEM_HOST_TREE_FD 20
-#define TANDEM_HOST_TREE_FDS 7
+#define TANDEM_HOST_TREE_FDS 6
 #define TANDEM_ZYGOTE_FD_SOCKET 3
 #define TANDEM_ZYGOTE_NFDS 5
 
