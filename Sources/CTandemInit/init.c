@@ -205,29 +205,25 @@ pid_t tandem_spawn(const char *path, char *const argv[], char *const envp[],
 
 /* ---------------------------------------------------------------- bench: the namespace floor */
 
-struct floor_args { const char *merged, *upper, *work; char *const *argv; };
+static const char *mount_root(const char *image);
 
 static int floor_child(void *p) {
-    struct floor_args *a = p;
-    char opts[3 * PATH_MAX + 64];
-    snprintf(opts, sizeof opts, "lowerdir=/,upperdir=%s,workdir=%s", a->upper, a->work);
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 || mount("overlay", a->merged, "overlay", 0, opts) < 0
-        || chdir(a->merged) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 || chdir("/") < 0
-        || mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) _exit(127);
+    char *const *argv = p;
+    if (mount_root(NULL) || mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) _exit(127);
     char *envp[] = { NULL };
-    execve(a->argv[0], a->argv, envp);
+    execve(argv[0], argv, envp);
     _exit(127);
 }
 
-pid_t tandem_bench_namespaced_spawn(const char *merged, const char *upper, const char *work, char *const argv[]) {
+pid_t tandem_bench_namespaced_spawn(char *const argv[]) {
     static char *stack;
     const size_t size = 256 * 1024;
     if (!stack && (stack = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0)) == MAP_FAILED) {
         stack = NULL;
         return -1;
     }
-    struct floor_args a = { merged, upper, work, argv };
-    return clone(floor_child, stack + size, CLONE_VM | CLONE_VFORK | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD, &a);
+    return clone(floor_child, stack + size, CLONE_VM | CLONE_VFORK | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD,
+                 (void *)argv);
 }
 
 /* ---------------------------------------------------------------- shim: config */
@@ -237,7 +233,7 @@ pid_t tandem_bench_namespaced_spawn(const char *merged, const char *upper, const
 struct bind { const char *flag, *source, *target; int tree; int is_dir; };
 
 struct config {
-    const char *netns, *upper, *work, *merged, *lower, *hostname, *cwd, *shm;
+    const char *netns, *image, *hostname, *cwd, *shm;
     pid_t target_pid, sandbox_pid;
     int share_pid;
     /* An ephemeral container's `targetContainerName`: the target's PID 1, whose PID namespace
@@ -296,7 +292,6 @@ static int read_config(void) {
     data[size] = 0;
     data[size + 1] = 0;
     close(TANDEM_INIT_FD_CONFIG);
-    cfg.lower = "/";
     /* Records: key NUL value NUL; "bind" takes three values (ro|rw, source, target). */
     char *p = data, *end = data + size;
 #define NEXT() ({ char *s_ = p; if (p >= end) return -1; p += strlen(p) + 1; s_; })
@@ -313,10 +308,7 @@ static int read_config(void) {
         if (!strcmp(key, "arg")) { if (cfg.argc >= MAX_LIST) return -1; cfg.argv[cfg.argc++] = val; }
         else if (!strcmp(key, "env")) { if (cfg.envc >= MAX_LIST) return -1; cfg.env[cfg.envc++] = val; }
         else if (!strcmp(key, "netns")) cfg.netns = val;
-        else if (!strcmp(key, "upper")) cfg.upper = val;
-        else if (!strcmp(key, "work")) cfg.work = val;
-        else if (!strcmp(key, "merged")) cfg.merged = val;
-        else if (!strcmp(key, "lower")) cfg.lower = val;
+        else if (!strcmp(key, "image")) cfg.image = val;
         else if (!strcmp(key, "hostname")) cfg.hostname = val;
         else if (!strcmp(key, "cwd")) cfg.cwd = val;
         else if (!strcmp(key, "pid")) cfg.target_pid = (pid_t)atoi(val);
@@ -414,6 +406,82 @@ static int attach_tree(int fd, const char *target) {
     return (int)syscall(SYS_move_mount, fd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH);
 }
 
+/* ---------------------------------------------------------------- the container's root */
+
+/* Makes the caller's root an overlay of the host's / with a fresh writable layer on a tmpfs
+ * (holding a copy of `image`, the files an image carries, when given), as a new container gets on a
+ * node, and detaches the host's tree. The caller must be in a mount namespace of its own.
+ *
+ * The layer lives on a tmpfs mounted over /tmp in this namespace only, not in directories on
+ * the host's disk: the overlay creates and deletes a handful of inodes in its work dir at
+ * every mount, and on an ext4 without a journal each new inode is placed by scanning past
+ * every inode deleted in the last minute (`recently_deleted`), so on a busy node a disk-backed
+ * layer took 0.5 to 3 ms of CPU per start, growing with the churn. The tmpfs also vanishes
+ * with the container's mount namespace, so nothing is left to clean up, even after kill -9.
+ * (The overlay's lower layers are the root file systems themselves, never what is mounted on
+ * them, so the tmpfs over /tmp hides nothing from the container.) Returns the failed step. */
+/* Copies the tree below directory `src` into directory `dst` (both fds): directories, regular
+ * files with their modes, and symlinks. Returns -1 on a failed step. */
+static int copy_tree(int src, int dst) {
+    int dir = openat(src, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = dir >= 0 ? fdopendir(dir) : NULL;
+    if (!d) { if (dir >= 0) close(dir); return -1; }
+    int rc = 0;
+    for (struct dirent *e; rc == 0 && (e = readdir(d)); ) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        struct stat st;
+        if (fstatat(src, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) { rc = -1; break; }
+        if (S_ISDIR(st.st_mode)) {
+            int s2 = openat(src, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), d2 = -1;
+            if (s2 < 0 || mkdirat(dst, e->d_name, st.st_mode & 07777) < 0
+                || (d2 = openat(dst, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 || copy_tree(s2, d2) < 0) rc = -1;
+            if (s2 >= 0) close(s2);
+            if (d2 >= 0) close(d2);
+        } else if (S_ISLNK(st.st_mode)) {
+            static char target[PATH_MAX]; /* static: this recursion runs on the child's small stack */
+            ssize_t n = readlinkat(src, e->d_name, target, sizeof target - 1);
+            if (n < 0) { rc = -1; break; }
+            target[n] = 0;
+            if (symlinkat(target, dst, e->d_name) < 0) rc = -1;
+        } else if (S_ISREG(st.st_mode)) {
+            int in = openat(src, e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+            int out = openat(dst, e->d_name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st.st_mode & 07777);
+            static char buf[16384];
+            ssize_t n = 0;
+            while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof buf)) > 0)
+                if (write(out, buf, (size_t)n) != n) { n = -1; break; }
+            if (in < 0 || out < 0 || n < 0 || fchmod(out, st.st_mode & 07777) < 0) rc = -1;
+            if (in >= 0) close(in);
+            if (out >= 0) close(out);
+        }
+    }
+    closedir(d);
+    return rc;
+}
+
+static const char *mount_root(const char *image) {
+    /* The image's files are copied into the fresh layer, as a container's root starts with its
+     * image's content; their dir may be below /tmp, so it is opened before the tmpfs covers it. */
+    int image_dir = image ? open(image, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    if (image && image_dir < 0) return "open the image's files";
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) return "make / rprivate";
+    if (mount("layer", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") < 0) return "mount the writable layer's tmpfs";
+    if (mkdir("/tmp/upper", 0755) < 0 || mkdir("/tmp/work", 0755) < 0 || mkdir("/tmp/root", 0755) < 0) return "create the writable layer";
+    if (image_dir >= 0) {
+        int upper = open("/tmp/upper", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int failed = upper < 0 || copy_tree(image_dir, upper) < 0;
+        if (upper >= 0) close(upper);
+        close(image_dir);
+        if (failed) return "copy the image's files";
+    }
+    if (mount("overlay", "/tmp/root", "overlay", 0, "lowerdir=/,upperdir=/tmp/upper,workdir=/tmp/work") < 0) return "mount overlay root";
+    if (chdir("/tmp/root") < 0) return "chdir to the container's root";
+    if (syscall(SYS_pivot_root, ".", ".") < 0) return "pivot_root";
+    if (umount2(".", MNT_DETACH) < 0) return "detach host root";
+    if (chdir("/") < 0) return "chdir /";
+    return NULL;
+}
+
 static const char *env_get(const char *name) {
     size_t n = strlen(name);
     for (int i = 0; i < cfg.envc; i++)
@@ -509,7 +577,7 @@ static int copy_host_devices(int src, const char *dst, dev_t dev_fs) {
         if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
             if (mknod(path, st.st_mode, st.st_rdev) < 0 || chmod(path, st.st_mode & 07777) < 0 || lchown(path, st.st_uid, st.st_gid) < 0) rc = -1;
         } else if (S_ISLNK(st.st_mode)) {
-            char target[PATH_MAX];
+            static char target[PATH_MAX]; /* static: this recursion runs on the child's small stack */
             ssize_t n = readlinkat(dir, e->d_name, target, sizeof target - 1);
             if (n > 0) { target[n] = 0; if (symlink(target, path) < 0) rc = -1; }
         } else if (S_ISDIR(st.st_mode)) {
@@ -559,7 +627,6 @@ static const char *make_dev(int pts, int host) {
 static void child_run(void) {
     const char *iso_arg, *iso_step;
     if ((iso_step = isolation_enter(&iso_arg))) die(iso_step, iso_arg);
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) die("make / rprivate", NULL);
     if ((iso_step = clone_host_trees(0))) die(iso_step, NULL);
     int sys = host_sys;
     /* A privileged container's devices are copied from the host's /dev (make_dev); no other
@@ -569,13 +636,8 @@ static void child_run(void) {
     /* The pod's /dev/shm: the sandbox's tmpfs, which this mount namespace copied. */
     int shm = -1;
     if (cfg.shm && (shm = clone_tree(cfg.shm, 0)) < 0) die("clone the pod's /dev/shm", cfg.shm);
-    char opts[3 * PATH_MAX + 64];
-    snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=%s,workdir=%s", cfg.lower, cfg.upper, cfg.work);
-    if (mount("overlay", cfg.merged, "overlay", 0, opts) < 0) die("mount overlay root", cfg.merged);
-    if (chdir(cfg.merged) < 0) die("chdir", cfg.merged);
-    if (syscall(SYS_pivot_root, ".", ".") < 0) die("pivot_root", cfg.merged);
-    if (umount2(".", MNT_DETACH) < 0) die("detach host root", NULL);
-    if (chdir("/") < 0) die("chdir", "/");
+    const char *root_step = mount_root(cfg.image);
+    if (root_step) die(root_step, NULL);
 
     mkdir_p("/proc");
     if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) die("mount", "/proc");
@@ -781,7 +843,6 @@ static void run_mode(void) {
         if (setns(fd, CLONE_NEWNET) < 0) { status_line("E", "setns network namespace %s: %s", cfg.netns, strerror(errno)); _exit(128); }
         close(fd);
     }
-    if (!cfg.upper || !cfg.work || !cfg.merged) { status_line("E", "config: missing overlay dirs"); _exit(128); }
     /* Volumes are cloned here, in the host's mount namespace, where the kubelet mounted them:
      * the sandbox's is a copy of the host's from when it was made (a pooled one, before the
      * pod's tmpfs volumes existed) and, with a private /, sees no host mount made since. */

@@ -56,11 +56,12 @@ public struct ContainerSpec: Sendable {
     public var sandbox: PodSandbox?
     /// nil: the host network namespace.
     public var netnsPath: String?
-    /// Per-container dir tandem owns: the overlay's upper/work/merged dirs live here.
+    /// Per-container dir tandem owns, made only when needed: the files of `files` and, for a
+    /// persistent runtime, the shim's record.
     public var stateDir: String
     /// The CRI log file, created with its parent dirs.
     public var logPath: String
-    /// Files written into the container's root (the overlay upper dir) before it starts.
+    /// Files the image carries: a read-only layer of the container's root, above the host's /.
     public var files: [String: FileContent]
     /// Cgroups and securityContext.
     public var isolation = ProcessIsolation()
@@ -253,28 +254,26 @@ public final class Runtime: Sendable {
     /// `ContainerStartError` when set-up failed first (missing binary, bad mount, …).
     public func start(_ spec: ContainerSpec) async throws -> ContainerProcess {
         guard !spec.argv.isEmpty else { throw ContainerStartError(message: "no command") }
-        let upper = spec.stateDir + "/upper", work = spec.stateDir + "/work", merged = spec.stateDir + "/merged"
-        // A fresh writable layer for every start, as a restarted container gets on a node. The
-        // state dir is new on every start Tandem makes, so the layer is checked for by mkdir(2)
-        // itself rather than by a stat before it.
-        try Sys.mkdirs(spec.stateDir)
-        for dir in [upper, work] where mkdir(dir, 0o755) != 0 {
-            guard errno == EEXIST else { throw RuntimeError.errno("mkdir \(dir)") }
-            try FileManager.default.removeItem(atPath: dir)
-            try Sys.mkdirs(dir)
-        }
-        try Sys.mkdirs(merged)
-        for (path, content) in spec.files {
-            let dest = upper + (path.hasPrefix("/") ? path : "/" + path)
-            try Sys.mkdirs((dest as NSString).deletingLastPathComponent)
-            if let target = content.symlinkTarget {
-                try FileManager.default.createSymbolicLink(atPath: dest, withDestinationPath: target)
-                continue
+        // The writable layer is the shim's (a tmpfs in the container's mount namespace, see
+        // `mount_root` in init.c); only files the image carries are written here, once, as a
+        // read-only layer above the host's /.
+        var imageLayer: String?
+        if !spec.files.isEmpty {
+            let layer = spec.stateDir + "/image"
+            if FileManager.default.fileExists(atPath: layer) { try FileManager.default.removeItem(atPath: layer) }
+            for (path, content) in spec.files {
+                let dest = layer + (path.hasPrefix("/") ? path : "/" + path)
+                try Sys.mkdirs((dest as NSString).deletingLastPathComponent)
+                if let target = content.symlinkTarget {
+                    try FileManager.default.createSymbolicLink(atPath: dest, withDestinationPath: target)
+                    continue
+                }
+                guard FileManager.default.createFile(atPath: dest, contents: content.data,
+                                                     attributes: [.posixPermissions: Int(content.mode)]) else {
+                    throw RuntimeError("cannot write \(dest)")
+                }
             }
-            guard FileManager.default.createFile(atPath: dest, contents: content.data,
-                                                 attributes: [.posixPermissions: Int(content.mode)]) else {
-                throw RuntimeError("cannot write \(dest)")
-            }
+            imageLayer = layer
         }
         try Sys.mkdirs((spec.logPath as NSString).deletingLastPathComponent)
         let logFD = open(spec.logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
@@ -282,9 +281,7 @@ public final class Runtime: Sendable {
 
         var config = ShimConfig()
         if let netns = spec.netnsPath { config.add("netns", netns) }
-        config.add("upper", upper)
-        config.add("work", work)
-        config.add("merged", merged)
+        if let imageLayer { config.add("image", imageLayer) }
         if let sandbox = spec.sandbox {
             config.add("sandbox", String(sandbox.pid))
             if let hostname = sandbox.hostname { config.add("hostname", hostname) }
@@ -506,17 +503,14 @@ public final class Runtime: Sendable {
         return ExecResult(exitCode: o.status.code, output: text, timedOut: false)
     }
 
-    /// Removes an exited container's overlay dirs; the log file stays.
+    /// Removes an exited container's state (its image files); the log file stays.
     public func removeState(_ spec: ContainerSpec) { removeState(stateDir: spec.stateDir) }
 
-    /// Removes the overlay dirs (and shim record) of an exited container in `stateDir`.
+    /// Removes the state dir of an exited container: its image files and shim record. (Its
+    /// writable layer went with its mount namespace.)
     public func removeState(stateDir: String) {
-        let merged = stateDir + "/merged"
-        // The overlay is only mounted in the container's own mount namespace, which died
-        // with it; this unmount is for robustness against a host-side mount.
-        umount2(merged, Int32(MNT_DETACH))
         _ = claimed.withLock { $0.remove(stateDir) }
-        for entry in ["upper", "work", "merged", "shm", "shim.json"] {
+        for entry in ["image", "shm", "shim.json"] {
             try? FileManager.default.removeItem(atPath: stateDir + "/" + entry)
         }
         // Remove the state dir itself if nothing else (such as the log) lives there.

@@ -51,6 +51,6 @@ public struct NodeContext: Sendable {
         "\(root)/pods/\(pod.namespace)_\(pod.name)_\(pod.uid)"
     }
 
-    /// Where containers' and sandboxes' state directories (overlay layers, shim records) live.
+    /// Where containers' and sandboxes' state directories (image files, shim records) live.
     public var containersDirectory: String { root + "/containers" }
 }

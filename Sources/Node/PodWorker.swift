@@ -20,7 +20,7 @@ public actor PodWorker {
 
     private var runtimeStatus = PodRuntimeStatus()
     private var processes: [String: ContainerProcess] = [:]
-    /// Each running container's state dir (overlay, shim record) and log, by container ID.
+    /// Each running container's state dir (image files, shim record) and log, by container ID.
     private var containerStateDirs: [String: String] = [:]
     private var containerLogs: [String: String] = [:]
     /// Where exec'd commands start (the container's `workingDir` or the image's).

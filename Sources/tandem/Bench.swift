@@ -119,7 +119,7 @@ struct Bench: AsyncParsableCommand {
         _ = try await podStart(context: context, hostNetwork: false)
         _ = try await podStart(context: context, hostNetwork: true)
         _ = try Self.directStart()
-        _ = try Self.namespacedStart(scratch: root + "/floor")
+        _ = try Self.namespacedStart()
         _ = try await runtimeStart(context: context, index: -1)
         if let isolated { _ = try await podStart(context: isolated, hostNetwork: false, limits: true) }
         var withCgroups: [Double] = []
@@ -132,7 +132,7 @@ struct Bench: AsyncParsableCommand {
             if let isolated { withCgroups.append(try await podStart(context: isolated, hostNetwork: false, limits: true)) }
             hostNet.append(try await podStart(context: context, hostNetwork: true))
             direct.append(try Self.directStart())
-            namespaced.append(try Self.namespacedStart(scratch: root + "/floor"))
+            namespaced.append(try Self.namespacedStart())
             netSetup.append(try await networkSetup(network))
         }
         if Task.isCancelled {
@@ -301,18 +301,11 @@ struct Bench: AsyncParsableCommand {
     /// The kernel's part of the pod above: the same three programs, each started as a container's
     /// PID 1 is (fresh mount, PID, IPC and UTS namespaces, an overlay root, pivot_root, /proc) but
     /// with no Tandem around them: what isolation itself costs on this machine.
-    private static func namespacedStart(scratch: String) throws -> Double {
-        var dirs: [(merged: String, upper: String, work: String)] = []
-        for i in 0..<3 {
-            let d = "\(scratch)/\(i)"
-            try? FileManager.default.removeItem(atPath: d)
-            for sub in ["merged", "upper", "work"] { try Sys.mkdirs(d + "/" + sub) }
-            dirs.append((d + "/merged", d + "/upper", d + "/work"))
-        }
-        func start(_ i: Int, _ argv: [String]) throws -> pid_t {
+    private static func namespacedStart() throws -> Double {
+        func start(_ argv: [String]) throws -> pid_t {
             let cArgs = argv.map { strdup($0) } + [nil]
             defer { cArgs.forEach { free($0) } }
-            let pid = tandem_bench_namespaced_spawn(dirs[i].merged, dirs[i].upper, dirs[i].work, cArgs)
+            let pid = tandem_bench_namespaced_spawn(cArgs)
             guard pid > 0 else { throw RuntimeError("namespaced spawn: \(String(cString: strerror(errno)))") }
             return pid
         }
@@ -323,9 +316,9 @@ struct Bench: AsyncParsableCommand {
         }
         let clock = ContinuousClock()
         let begin = clock.now
-        try wait(try start(0, ["/usr/bin/busybox", "true"]))
-        let sidecar = try start(1, ["/usr/bin/busybox", "sleep", "3600"])
-        try wait(try start(2, ["/usr/bin/busybox", "true"]))
+        try wait(try start(["/usr/bin/busybox", "true"]))
+        let sidecar = try start(["/usr/bin/busybox", "sleep", "3600"])
+        try wait(try start(["/usr/bin/busybox", "true"]))
         let elapsed = clock.now - begin
         kill(sidecar, SIGKILL)
         var st: Int32 = 0

@@ -21,8 +21,40 @@ import Testing
         #expect(first.wholeMatch(of: /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z (stdout|stderr) F .*/) != nil)
         #expect(lines.all.contains("stdout:out") && lines.all.contains("stderr:err"))
         runtime.removeState(spec)
-        #expect(!FileManager.default.fileExists(atPath: spec.stateDir + "/upper"))
         #expect(FileManager.default.fileExists(atPath: spec.logPath))
+    }
+
+    /// Each start gets a fresh writable layer of its own: what one container writes to its root
+    /// (over a file of the host's, and in a new directory) neither reaches the host nor the next
+    /// container, an image file it edits is copied up rather than changed, and nothing of the
+    /// layer is on the host's disk.
+    @Test func writableLayerIsFreshAndTheContainersOwn() async throws {
+        let scratch = try Scratch()
+        let runtime = try Runtime(logEcho: nil)
+        let marker = "tandem-layer-\(UInt32.random(in: 0...UInt32.max))"
+        let files = ["/opt/\(marker)/image.txt": FileContent("from image\n")]
+        let write = scratch.spec(["sh", "-c", "echo mine > /etc/hostname && mkdir -p /var/\(marker) && echo x > /var/\(marker)/f"
+                                  + " && echo edited > /opt/\(marker)/image.txt && cat /etc/hostname /opt/\(marker)/image.txt"], files: files)
+        let first = try await runtime.start(write)
+        #expect(await first.wait().exitCode == 0)
+        #expect(try criRecords(write.logPath).map(\.text) == ["mine", "edited"])
+        #expect(!FileManager.default.fileExists(atPath: "/var/\(marker)"))
+        #expect((try? String(contentsOfFile: "/etc/hostname", encoding: .utf8)) != "mine\n")
+        #expect(try String(contentsOfFile: write.stateDir + "/image/opt/\(marker)/image.txt", encoding: .utf8) == "from image\n")
+
+        let read = scratch.spec(["sh", "-c", "ls /var/\(marker) 2>&1; cat /opt/\(marker)/image.txt"], files: files)
+        let second = try await runtime.start(read)
+        _ = await second.wait()
+        let out = try criRecords(read.logPath).map(\.text)
+        #expect(out.contains { $0.contains("No such file") })
+        #expect(out.contains("from image"))
+        runtime.removeState(write)
+        runtime.removeState(read)
+        #expect(!FileManager.default.fileExists(atPath: write.stateDir))
+        // A container without image files leaves no state dir at all.
+        let plain = scratch.spec(["true"])
+        _ = await (try await runtime.start(plain)).wait()
+        #expect(!FileManager.default.fileExists(atPath: plain.stateDir))
     }
 
     @Test func startErrorForMissingCommand() async throws {

@@ -119,7 +119,7 @@ int tandem_pipe_cloexec(int fds[2]);
 int tandem_memfd(const char *name);
 
 /* For `tandem bench` only: spawns argv the way a container's PID 1 starts, without Tandem
- * around it (new mount, PID, IPC and UTS namespaces, an overlay of / at merged with the given
- * upper and work dirs, pivot_root, /proc), so the benchmark can show the kernel's own cost of
- * a container beside the plain fork/exec. Returns the pid (wait for it), or -1. Not thread-safe. */
-pid_t tandem_bench_namespaced_spawn(const char *merged, const char *upper, const char *work, char *const argv[]);
+ * around it (new mount, PID, IPC and UTS namespaces, the overlay root a container gets,
+ * pivot_root, /proc), so the benchmark can show the kernel's own cost of a container beside
+ * the plain fork/exec. Returns the pid (wait for it), or -1. Not thread-safe. */
+pid_t tandem_bench_namespaced_spawn(char *const argv[]);
