@@ -177,6 +177,27 @@ import Glibc
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: env.config.runDir + "/sandboxes")) ?? []).isEmpty)
     }
 
+    /// Without the CNI plugins (`containernetworking-plugins` not installed) the sandbox fails with
+    /// libcni's message, and the half-made namespace is gone.
+    @Test func missingPluginsFailWithLibcnisMessageAndLeaveNothing() async throws {
+        var env = Self.makeEnv(third: 250)
+        defer { Self.destroy(env) }
+        var config = env.config
+        config.cniPath = env.root + "/no-plugins"
+        env = Env(config: config, root: env.root, gateway: env.gateway)
+        let network = PodNetwork(config: env.config)
+        let uid = UUID().uuidString.lowercased()
+        do {
+            _ = try await network.setUp(podUID: uid, podName: "p", namespace: "default", usePool: false)
+            Issue.record("set-up succeeded without plugins")
+        } catch {
+            #expect("\(error)".contains("failed to find plugin \"loopback\" in path [\(env.root)/no-plugins]"), "\(error)")
+        }
+        let name = await network.netnsName(podUID: uid)
+        #expect(!FileManager.default.fileExists(atPath: "/run/netns/" + name))
+        await network.shutdown()
+    }
+
     @Test func cleanupStaleRemovesNamespacesAndLeasesOfAKilledTandem() async throws {
         let env = Self.makeEnv(third: 252)
         defer { Self.destroy(env) }

@@ -39,6 +39,12 @@ struct CNIInvocation: Sendable {
             "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         ]
         let binary = cniPath + "/" + plugin
+        // libcni's `FindInPath` error, which containerd reports in the pod's FailedCreatePodSandBox
+        // event; the package that ships the plugins is named so the fix is one command away.
+        guard access(binary, X_OK) == 0 else {
+            throw CNIError(plugin: plugin, command: command, code: nil,
+                           message: "failed to find plugin \"\(plugin)\" in path [\(cniPath)] (Debian package containernetworking-plugins)")
+        }
         let r = try await HostCommand.run(binary, [], environment: env, stdin: stdin)
         guard r.status == 0 else {
             var code: Int?
