@@ -7,6 +7,12 @@ bash scripts/install-deps.sh
 export PATH="/opt/swift/usr/bin:$PATH"
 swift build 2>&1 | tail -1
 export TANDEM_BIN="$PWD/.build/debug/tandem"
+# Pods reach Services through the host, which must forward IPv4 (a Kubernetes node's
+# prerequisite, checked by kubeadm's preflight; Tandem itself leaves the setting alone). On for
+# the run, put back after.
+forward=$(cat /proc/sys/net/ipv4/ip_forward)
+echo 1 > /proc/sys/net/ipv4/ip_forward
+trap 'echo "$forward" > /proc/sys/net/ipv4/ip_forward' EXIT
 swift test --no-parallel 2>&1 | tee /tmp/tandem-test.log | grep -vE '^(\[[0-9]+/[0-9]+\]|Building|Compiling|Write|Linking)' 
 status=${PIPESTATUS[0]}
 if [ "$status" -ne 0 ]; then exit "$status"; fi

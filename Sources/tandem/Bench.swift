@@ -116,28 +116,31 @@ struct Bench: AsyncParsableCommand {
 
         // 1. Pod start, with and without a network namespace, and the direct fork/exec anchor.
         // The variants alternate within each round so drift (page cache, CPU frequency) hits all alike.
-        _ = try await podStart(context: context, hostNetwork: false)
-        _ = try await podStart(context: context, hostNetwork: true)
-        _ = try Self.directStart()
-        _ = try Self.namespacedStart()
-        _ = try await runtimeStart(context: context, index: -1)
-        if let isolated { _ = try await podStart(context: isolated, hostNetwork: false, limits: true) }
+        // The pool is drained on every way out, a failed or interrupted pod included: a refill
+        // left running would re-create its directory below the scratch root once that is gone.
         var withCgroups: [Double] = []
         var withNet: [Double] = [], hostNet: [Double] = [], direct: [Double] = [], namespaced: [Double] = [], netSetup: [Double] = [], single: [Double] = [], singleDirect: [Double] = []
-        for i in 0..<iterations {
-            if Task.isCancelled { break }
-            single.append(try await runtimeStart(context: context, index: i))
-            singleDirect.append(try Self.directSingle())
-            withNet.append(try await podStart(context: context, hostNetwork: false))
-            if let isolated { withCgroups.append(try await podStart(context: isolated, hostNetwork: false, limits: true)) }
-            hostNet.append(try await podStart(context: context, hostNetwork: true))
-            direct.append(try Self.directStart())
-            namespaced.append(try Self.namespacedStart())
-            netSetup.append(try await networkSetup(network))
-        }
-        if Task.isCancelled {
+        do {
+            _ = try await podStart(context: context, hostNetwork: false)
+            _ = try await podStart(context: context, hostNetwork: true)
+            _ = try Self.directStart()
+            _ = try Self.namespacedStart()
+            _ = try await runtimeStart(context: context, index: -1)
+            if let isolated { _ = try await podStart(context: isolated, hostNetwork: false, limits: true) }
+            for i in 0..<iterations {
+                try Task.checkCancellation()
+                single.append(try await runtimeStart(context: context, index: i))
+                singleDirect.append(try Self.directSingle())
+                withNet.append(try await podStart(context: context, hostNetwork: false))
+                if let isolated { withCgroups.append(try await podStart(context: isolated, hostNetwork: false, limits: true)) }
+                hostNet.append(try await podStart(context: context, hostNetwork: true))
+                direct.append(try Self.directStart())
+                namespaced.append(try Self.namespacedStart())
+                netSetup.append(try await networkSetup(network))
+            }
+        } catch {
             await runtime.drainSandboxPool()
-            throw CancellationError()
+            throw error
         }
         figures.podStart = Stats(withNet)
         figures.podStartHostNetwork = Stats(hostNet)
