@@ -408,18 +408,6 @@ static int attach_tree(int fd, const char *target) {
 
 /* ---------------------------------------------------------------- the container's root */
 
-/* Makes the caller's root an overlay of the host's / with a fresh writable layer on a tmpfs
- * (holding a copy of `image`, the files an image carries, when given), as a new container gets on a
- * node, and detaches the host's tree. The caller must be in a mount namespace of its own.
- *
- * The layer lives on a tmpfs mounted over /tmp in this namespace only, not in directories on
- * the host's disk: the overlay creates and deletes a handful of inodes in its work dir at
- * every mount, and on an ext4 without a journal each new inode is placed by scanning past
- * every inode deleted in the last minute (`recently_deleted`), so on a busy node a disk-backed
- * layer took 0.5 to 3 ms of CPU per start, growing with the churn. The tmpfs also vanishes
- * with the container's mount namespace, so nothing is left to clean up, even after kill -9.
- * (The overlay's lower layers are the root file systems themselves, never what is mounted on
- * them, so the tmpfs over /tmp hides nothing from the container.) Returns the failed step. */
 /* Copies the tree below directory `src` into directory `dst` (both fds): directories, regular
  * files with their modes, and symlinks. Returns -1 on a failed step. */
 static int copy_tree(int src, int dst) {
@@ -459,6 +447,18 @@ static int copy_tree(int src, int dst) {
     return rc;
 }
 
+/* Makes the caller's root an overlay of the host's / with a fresh writable layer on a tmpfs
+ * (holding a copy of `image`, the files an image carries, when given), as a new container gets on a
+ * node, and detaches the host's tree. The caller must be in a mount namespace of its own.
+ *
+ * The layer lives on a tmpfs mounted over /tmp in this namespace only, not in directories on
+ * the host's disk: the overlay creates and deletes a handful of inodes in its work dir at
+ * every mount, and on an ext4 without a journal each new inode is placed by scanning past
+ * every inode deleted in the last minute (`recently_deleted`), so on a busy node a disk-backed
+ * layer took 0.5 to 3 ms of CPU per start, growing with the churn. The tmpfs also vanishes
+ * with the container's mount namespace, so nothing is left to clean up, even after kill -9.
+ * (The overlay's lower layers are the root file systems themselves, never what is mounted on
+ * them, so the tmpfs over /tmp hides nothing from the container.) Returns the failed step. */
 static const char *mount_root(const char *image) {
     /* The image's files are copied into the fresh layer, as a container's root starts with its
      * image's content; their dir may be below /tmp, so it is opened before the tmpfs covers it. */

@@ -61,7 +61,7 @@ public struct ContainerSpec: Sendable {
     public var stateDir: String
     /// The CRI log file, created with its parent dirs.
     public var logPath: String
-    /// Files the image carries: a read-only layer of the container's root, above the host's /.
+    /// Files the image carries, copied into the container's fresh writable layer at each start.
     public var files: [String: FileContent]
     /// Cgroups and securityContext.
     public var isolation = ProcessIsolation()
@@ -255,8 +255,8 @@ public final class Runtime: Sendable {
     public func start(_ spec: ContainerSpec) async throws -> ContainerProcess {
         guard !spec.argv.isEmpty else { throw ContainerStartError(message: "no command") }
         // The writable layer is the shim's (a tmpfs in the container's mount namespace, see
-        // `mount_root` in init.c); only files the image carries are written here, once, as a
-        // read-only layer above the host's /.
+        // `mount_root` in init.c); only files the image carries are written here, for the shim to
+        // copy into that layer.
         var imageLayer: String?
         if !spec.files.isEmpty {
             let layer = spec.stateDir + "/image"
