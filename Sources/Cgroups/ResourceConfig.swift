@@ -36,17 +36,23 @@ public enum ResourceMath {
 
     /// `MilliCPUToShares`.
     public static func milliCPUToShares(_ milliCPU: Int64) -> UInt64 {
-        if milliCPU == 0 { return minShares }
-        let shares = UInt64(milliCPU) * sharesPerCPU / milliCPUToCPU
-        return min(max(shares, minShares), maxShares)
+        if milliCPU <= 0 { return minShares }
+        let (product, overflow) = UInt64(milliCPU).multipliedReportingOverflow(by: sharesPerCPU)
+        if overflow { return maxShares }
+        return min(max(product / milliCPUToCPU, minShares), maxShares)
     }
 
     /// `MilliCPUToQuota`: 0 (no limit) for no CPU; otherwise at least `minQuotaPeriod`.
     public static func milliCPUToQuota(_ milliCPU: Int64, period: UInt64 = quotaPeriod) -> Int64 {
-        if milliCPU == 0 { return 0 }
-        let quota = milliCPU * Int64(period) / Int64(milliCPUToCPU)
+        if milliCPU <= 0 { return 0 }
+        let (product, overflow) = milliCPU.multipliedReportingOverflow(by: Int64(period))
+        let quota = overflow ? maxQuota : min(product / Int64(milliCPUToCPU), maxQuota)
         return max(quota, minQuotaPeriod)
     }
+
+    /// The kernel's largest CFS quota in µs (`max_cfs_runtime`, 2^44 - 1): a larger one is refused
+    /// with EINVAL, so a limit of more CPUs than that stands for "no limit to speak of".
+    public static let maxQuota: Int64 = (1 << 44) - 1
 
     /// `cpu.weight` for cgroup v2 from v1 shares: runc's `ConvertCPUSharesToCgroupV2Value`,
     /// mapping [2, 262144] onto [1, 10000].
@@ -57,14 +63,12 @@ public enum ResourceMath {
 
     /// `Quantity.MilliValue()` (rounded up) of a resource in a list, 0 when absent.
     static func milli(_ list: [String: Quantity]?, _ name: String) -> Int64 {
-        guard let v = list?[name]?.value, v > 0 else { return 0 }
-        return Int64((v * 1000).rounded(.up))
+        max(list?[name]?.milliValue ?? 0, 0)
     }
 
     /// `Quantity.Value()` (rounded up), 0 when absent.
     static func bytes(_ list: [String: Quantity]?, _ name: String) -> Int64 {
-        guard let v = list?[name]?.value, v > 0 else { return 0 }
-        return Int64(v.rounded(.up))
+        max(list?[name]?.int64Value ?? 0, 0)
     }
 
     /// One container's cgroup: shares from its CPU request, CFS quota from its CPU limit, its
@@ -92,14 +96,14 @@ public enum ResourceMath {
         var initMax: Int64 = 0
         for c in spec.initContainers ?? [] {
             if c.isSidecar {
-                sidecars += v(c)
+                sidecars = sidecars.saturatingAdd(v(c))
                 initMax = max(initMax, sidecars)
             } else {
-                initMax = max(initMax, sidecars + v(c))
+                initMax = max(initMax, sidecars.saturatingAdd(v(c)))
             }
         }
-        let regular = spec.containers.reduce(0) { $0 + v($1) } + sidecars
-        return max(regular, initMax) + value(spec.overhead, name)
+        let regular = spec.containers.reduce(sidecars) { $0.saturatingAdd(v($1)) }
+        return max(regular, initMax).saturatingAdd(value(spec.overhead, name))
     }
 
     /// What the scheduler counts for a pod (`resource.PodRequests`): milli-CPU and bytes of memory.

@@ -12,7 +12,7 @@ public struct ResolvedImage: Sendable {
     /// The image's env; the container's own env goes after it (and wins).
     public var env: [String]
     public var workingDir: String?
-    /// Files to place in the container's root (`ContainerSpec.files`).
+    /// Files to place in the container's root (unpacked by `ImageCatalog.filesDirectory`).
     public var files: [String: FileContent]
 }
 
@@ -52,7 +52,7 @@ public struct ImageCatalog: Sendable {
     }
 
     public private(set) var entries: [String: Entry]
-    /// Where runtime-owned image helpers live (busybox's applet links).
+    /// Where runtime-owned image helpers live (busybox's applet links, images' files).
     public let stateDir: String
 
     public static let defaultStateDir = "/var/lib/tandem/images"
@@ -145,6 +145,14 @@ public struct ImageCatalog: Sendable {
     /// `init` so that a manifest can be checked against the catalog without touching the disk.
     public func prepare() {
         if entries["busybox"] != nil { Self.installBusyboxApplets(into: stateDir + "/busybox/bin") }
+        // Best effort: a failure here is met again, and reported, by the first container's start.
+        for entry in entries.values { _ = try? filesDirectory(entry.files) }
+    }
+
+    /// The directory holding an image's `files` for `ContainerSpec.imageFiles`, unpacked on first
+    /// use (`ImageFiles`); nil for an image that carries none.
+    public func filesDirectory(_ files: [String: FileContent]) throws -> String? {
+        files.isEmpty ? nil : try ImageFiles.directory(for: files, under: stateDir + "/files")
     }
 
     /// Creates the image's bin dir once (atomically, so concurrent tandems don't race): a copy of

@@ -56,13 +56,13 @@ public struct ContainerSpec: Sendable {
     public var sandbox: PodSandbox?
     /// nil: the host network namespace.
     public var netnsPath: String?
-    /// Per-container dir tandem owns, made only when needed: the files of `files` and, for a
-    /// persistent runtime, the shim's record.
+    /// Per-container dir tandem owns, made only for a persistent runtime: the shim's record.
     public var stateDir: String
     /// The CRI log file, created with its parent dirs.
     public var logPath: String
-    /// Files the image carries, copied into the container's fresh writable layer at each start.
-    public var files: [String: FileContent]
+    /// The tree of files the image carries (`ImageFiles`), copied into the container's fresh
+    /// writable layer at each start.
+    public var imageFiles: String?
     /// Cgroups and securityContext.
     public var isolation = ProcessIsolation()
     /// `stdin`, `stdinOnce`, `tty` of the container's spec: a stdin pipe the runtime holds
@@ -76,7 +76,7 @@ public struct ContainerSpec: Sendable {
 
     public init(id: String, argv: [String], env: [String] = [], workingDir: String? = nil, mounts: [BindMount] = [],
                 hostname: String? = nil, sandbox: PodSandbox? = nil, netnsPath: String? = nil, stateDir: String, logPath: String,
-                files: [String: FileContent] = [:]) {
+                imageFiles: String? = nil) {
         self.id = id
         self.argv = argv
         self.env = env
@@ -87,7 +87,7 @@ public struct ContainerSpec: Sendable {
         self.netnsPath = netnsPath
         self.stateDir = stateDir
         self.logPath = logPath
-        self.files = files
+        self.imageFiles = imageFiles
     }
 }
 
@@ -254,34 +254,15 @@ public final class Runtime: Sendable {
     /// `ContainerStartError` when set-up failed first (missing binary, bad mount, …).
     public func start(_ spec: ContainerSpec) async throws -> ContainerProcess {
         guard !spec.argv.isEmpty else { throw ContainerStartError(message: "no command") }
-        // The writable layer is the shim's (a tmpfs in the container's mount namespace, see
-        // `mount_root` in init.c); only files the image carries are written here, for the shim to
-        // copy into that layer.
-        var imageLayer: String?
-        if !spec.files.isEmpty {
-            let layer = spec.stateDir + "/image"
-            if FileManager.default.fileExists(atPath: layer) { try FileManager.default.removeItem(atPath: layer) }
-            for (path, content) in spec.files {
-                let dest = layer + (path.hasPrefix("/") ? path : "/" + path)
-                try Sys.mkdirs((dest as NSString).deletingLastPathComponent)
-                if let target = content.symlinkTarget {
-                    try FileManager.default.createSymbolicLink(atPath: dest, withDestinationPath: target)
-                    continue
-                }
-                guard FileManager.default.createFile(atPath: dest, contents: content.data,
-                                                     attributes: [.posixPermissions: Int(content.mode)]) else {
-                    throw RuntimeError("cannot write \(dest)")
-                }
-            }
-            imageLayer = layer
-        }
         try Sys.mkdirs((spec.logPath as NSString).deletingLastPathComponent)
         let logFD = open(spec.logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
         guard logFD >= 0 else { throw RuntimeError.errno("open log \(spec.logPath)") }
 
         var config = ShimConfig()
         if let netns = spec.netnsPath { config.add("netns", netns) }
-        if let imageLayer { config.add("image", imageLayer) }
+        // The writable layer is the shim's (a tmpfs in the container's mount namespace, see
+        // `mount_root` in init.c), which copies the image's files into it.
+        if let dir = spec.imageFiles { config.add("image", dir) }
         if let sandbox = spec.sandbox {
             config.add("sandbox", String(sandbox.pid))
             if let hostname = sandbox.hostname { config.add("hostname", hostname) }
@@ -503,11 +484,12 @@ public final class Runtime: Sendable {
         return ExecResult(exitCode: o.status.code, output: text, timedOut: false)
     }
 
-    /// Removes an exited container's state (its image files); the log file stays.
+    /// Removes an exited container's state (its shim record); the log file stays.
     public func removeState(_ spec: ContainerSpec) { removeState(stateDir: spec.stateDir) }
 
-    /// Removes the state dir of an exited container: its image files and shim record. (Its
-    /// writable layer went with its mount namespace.)
+    /// Removes the state dir of an exited container or sandbox: the shim record, a sandbox's
+    /// /dev/shm mount point, and the copy of the image's files an earlier Tandem kept there (a
+    /// container adopted across an upgrade). Its writable layer went with its mount namespace.
     public func removeState(stateDir: String) {
         _ = claimed.withLock { $0.remove(stateDir) }
         for entry in ["image", "shm", "shim.json"] {

@@ -38,6 +38,30 @@ public struct Quantity: Codable, Sendable, Hashable, CustomStringConvertible {
               let d = Double(number), d.isFinite else { return nil }
         return d * multiplier
     }
+
+    /// `Quantity.Value()`: the value rounded up to a whole base unit. A quantity can be larger than
+    /// any int64 (`8Ei`, `1e19`), and apimachinery then answers the largest one; so does this.
+    public var int64Value: Int64? { value.map(Self.saturating) }
+
+    /// `Quantity.MilliValue()`: thousandths, rounded up, saturating like `int64Value`.
+    public var milliValue: Int64? { value.map { Self.saturating($0 * 1000) } }
+
+    /// `d` rounded up, clamped to Int64's range (a plain conversion traps outside it).
+    public static func saturating(_ d: Double) -> Int64 {
+        let r = d.rounded(.up)
+        if r >= 9_223_372_036_854_775_807.0 { return .max }
+        if r <= -9_223_372_036_854_775_808.0 { return .min }
+        return Int64(r)
+    }
+}
+
+extension Int64 {
+    /// Sums of quantities (a pod's requests, a node's reservations) that stop at the largest
+    /// int64, as apimachinery's arbitrary-precision sums do once read back with `Value()`.
+    public func saturatingAdd(_ other: Int64) -> Int64 {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? (other > 0 ? .max : .min) : sum
+    }
 }
 
 /// `intstr.IntOrString`: ports and thresholds that may be a number or a name/percentage.

@@ -131,7 +131,7 @@ enum ContainerEnvironment {
         }
         let divisor = ref.divisor?.value ?? 1
         guard let value, divisor > 0 else { return "0" }
-        return String(Int64((value / divisor).rounded(.up)))
+        return String(Quantity.saturating(value / divisor))
     }
 
     /// `expansion.Expand`: `$(VAR)` becomes VAR's value when defined, `$$(VAR)` stays literal.

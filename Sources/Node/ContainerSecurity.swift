@@ -62,8 +62,9 @@ enum ContainerSecurity {
         case "Guaranteed": return -997
         case "BestEffort": return 1000
         default:
-            let request = Int64((container.resources?.requests?["memory"]?.value ?? 0).rounded(.up))
-            let adj = 1000 - (1000 * request) / max(memoryCapacity, 1)
+            let request = max(container.resources?.requests?["memory"]?.int64Value ?? 0, 0)
+            let (scaled, overflow) = request.multipliedReportingOverflow(by: 1000)
+            let adj = overflow ? 3 : 1000 - scaled / max(memoryCapacity, 1)
             if adj < 3 { return 3 }
             if adj == 1000 { return 999 }
             return Int(adj)

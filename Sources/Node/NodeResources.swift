@@ -26,10 +26,11 @@ public actor NodeResources {
     /// `FailedScheduling` message and calls `retry` once another pod has left.
     func bind(_ pod: Pod, retry: @escaping @Sendable () -> Void) -> String? {
         let (cpu, memory) = ResourceMath.podRequests(pod.spec)
-        let usedCPU = reserved.values.reduce(0) { $0 + $1.milliCPU }, usedMemory = reserved.values.reduce(0) { $0 + $1.memory }
+        let usedCPU = reserved.values.reduce(Int64(0)) { $0.saturatingAdd($1.milliCPU) }
+        let usedMemory = reserved.values.reduce(Int64(0)) { $0.saturatingAdd($1.memory) }
         var insufficient: [String] = []
-        if cpu > 0 && usedCPU + cpu > allocatable.cpuMillis { insufficient.append("Insufficient cpu") }
-        if memory > 0 && usedMemory + memory > allocatable.memoryBytes { insufficient.append("Insufficient memory") }
+        if cpu > 0 && usedCPU.saturatingAdd(cpu) > allocatable.cpuMillis { insufficient.append("Insufficient cpu") }
+        if memory > 0 && usedMemory.saturatingAdd(memory) > allocatable.memoryBytes { insufficient.append("Insufficient memory") }
         guard !insufficient.isEmpty else {
             let burstable = PodStatusGenerator.qosClass(pod.spec) == "Burstable"
             reserved[pod.uid] = (cpu, memory, burstable)
@@ -52,7 +53,7 @@ public actor NodeResources {
 
     /// Best effort, as the kubelet's periodic update is: a failed write leaves the last value.
     private func updateBurstableShares() {
-        let requests = reserved.values.filter(\.burstable).reduce(0) { $0 + $1.milliCPU }
+        let requests = reserved.values.filter(\.burstable).reduce(Int64(0)) { $0.saturatingAdd($1.milliCPU) }
         try? cgroups?.create(.kubepods.child("burstable"), ResourceConfig(cpuShares: ResourceMath.milliCPUToShares(requests)))
     }
 }

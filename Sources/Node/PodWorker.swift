@@ -600,7 +600,8 @@ public actor PodWorker {
         var spec = ContainerSpec(id: id, argv: resolved.argv, env: env, workingDir: container.workingDir ?? resolved.workingDir,
                                  mounts: mounts, sandbox: podSandbox?.sandbox,
                                  netnsPath: pod.spec.hostNetwork == true ? nil : sandbox?.netnsPath,
-                                 stateDir: stateDir, logPath: "\(podDir)/\(container.name)/\(restartCount).log", files: resolved.files)
+                                 stateDir: stateDir, logPath: "\(podDir)/\(container.name)/\(restartCount).log",
+                                 imageFiles: try ctx.images.filesDirectory(resolved.files))
         spec.isolation = try ContainerSecurity.isolation(pod, container, qosClass: qosClass, memoryCapacity: NodeAllocatable.host.memoryBytes)
         (spec.stdin, spec.stdinOnce, spec.tty) = (container.stdin ?? false, container.stdinOnce ?? false, container.tty ?? false)
         if let target, !target.isEmpty {
@@ -650,11 +651,10 @@ public actor PodWorker {
         if let startError = exit.startError {
             record.reason = "StartError"
             record.message = startError
-        } else if let container = container(named: record.name), container.terminationMessagePolicy != "FallbackToLogsOnError" || exit.exitCode == 0 {
-            let path = "\(ctx.podDirectory(pod))/\(record.name)/termination-\(record.restartCount).log"
-            if let data = FileManager.default.contents(atPath: path), !data.isEmpty {
-                record.message = String(decoding: data.prefix(4096), as: UTF8.self)
-            }
+        } else if let container = container(named: record.name) {
+            let file = "\(ctx.podDirectory(pod))/\(record.name)/termination-\(record.restartCount).log"
+            let fallback = container.terminationMessagePolicy == "FallbackToLogsOnError" && exit.exitCode != 0
+            if let message = TerminationMessage.read(file: file, log: containerLogs[id], fallbackToLogs: fallback) { record.message = message }
         }
         runtimeStatus.update(record)
         for type in ProbeType.allCases { probeTasks.removeValue(forKey: "\(id)/\(type)")?.cancel() }

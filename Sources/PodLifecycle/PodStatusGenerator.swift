@@ -114,10 +114,15 @@ public enum PodStatusGenerator {
                     st.ready = c.readinessProbe == nil || input.probes.get(.readiness, r.id) == .success
                 }
             }
-            // A container that will be started again shows why it is waiting (reasonCache).
-            let willRestart = (isInit && c.isSidecar && !input.deleting && input.runtime.latest(c.name)?.state != .running)
-                || PodLifecycle.shouldContainerBeRestarted(c, spec: spec, status: input.runtime, deleting: input.deleting)
-            if willRestart, let failure = input.reasonCache[c.name] {
+            // A container that will be started again shows why it is waiting (reasonCache), as
+            // `convertToAPIContainerStatuses` decides it: never an init container whose last
+            // instance exited 0, sidecars included, and only by `ShouldContainerBeRestarted`, which
+            // knows nothing of sidecars. So an exited sidecar in back-off shows its termination
+            // under `Never` (kubectl: `Init:Error`), or after exit 0, though it is restarted.
+            let latest = input.runtime.latest(c.name)
+            let exitedCleanly = isInit && latest?.state == .exited && latest?.exitCode == 0
+            if !exitedCleanly, PodLifecycle.shouldContainerBeRestarted(c, spec: spec, status: input.runtime, deleting: input.deleting),
+               let failure = input.reasonCache[c.name] {
                 if st.state.terminated != nil { st.lastState = st.state }
                 st.state = ContainerState(waiting: .init(reason: failure.reason, message: failure.message))
             }

@@ -52,6 +52,22 @@ struct ResourceMathTests {
         #expect(ResourceMath.pod(spec, qosClass: "Burstable").memoryLimit == Int64(10 * 1_048_576))
     }
 
+    /// The API server accepts quantities beyond int64 (`8Ei`, `1e16` CPUs) and apimachinery's
+    /// `Value()` saturates: so must every conversion and sum here, where a trap would crash Tandem.
+    @Test func quantitiesBeyondInt64Saturate() {
+        let spec = PodSpec(containers: [container("a", requests: ["memory": "5Ei", "cpu": "1"], limits: ["cpu": "1e16", "memory": "99999999999999999999999Ei"]),
+                                        container("b", requests: ["memory": "5Ei", "cpu": "10000000000000000000"], limits: ["cpu": "1e16", "memory": "8Ei"])])
+        #expect(ResourceMath.podRequests(spec) == (milliCPU: .max, memory: .max))
+        let pod = ResourceMath.pod(spec, qosClass: "Burstable")
+        #expect(pod.cpuShares == 262_144)
+        #expect(pod.cpuQuota == ResourceMath.maxQuota)
+        #expect(pod.memoryLimit == .max)
+        #expect(ResourceMath.container(spec.containers[0]) == ResourceConfig(cpuShares: 1024, cpuQuota: ResourceMath.maxQuota, cpuPeriod: 100_000, memoryLimit: .max))
+        #expect(Quantity("8Ei").int64Value == .max)
+        #expect(Quantity("-8Ei").int64Value == .min)
+        #expect(Quantity("1.5").milliValue == 1500)
+    }
+
     @Test func layoutIsTheCgroupfsDriversByQoS() {
         #expect(CgroupName.pod(uid: "u", qosClass: "Guaranteed").path == "kubepods/podu")
         #expect(CgroupName.pod(uid: "u", qosClass: "Burstable").path == "kubepods/burstable/podu")

@@ -17,7 +17,7 @@ final class Scratch {
               files: [String: FileContent] = [:]) -> ContainerSpec {
         ContainerSpec(id: id, argv: argv, env: env, workingDir: workingDir, mounts: mounts, hostname: hostname,
                       netnsPath: netns, stateDir: dir + "/state/" + id, logPath: dir + "/logs/" + id + ".log",
-                      files: files)
+                      imageFiles: files.isEmpty ? nil : try? ImageFiles.directory(for: files, under: dir + "/images"))
     }
 }
 

@@ -342,6 +342,15 @@ struct IsolationTests {
             command: ["sleep", "60"]
             resources: {requests: {memory: 100Ti}}
         ---
+        # Beyond int64, as the API server accepts (its Value() saturates): unschedulable, not a crash.
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: beyond}
+        spec:
+          containers:
+          - {name: a, image: busybox, command: ["sleep", "60"], resources: {requests: {memory: 5Ei, cpu: 1m}, limits: {cpu: "1e16"}}}
+          - {name: b, image: busybox, command: ["sleep", "60"], resources: {requests: {memory: 5Ei, cpu: 1m}, limits: {cpu: "1e16"}}}
+        ---
         apiVersion: v1
         kind: Pod
         metadata: {name: half-a}
@@ -367,6 +376,8 @@ struct IsolationTests {
         #expect(scheduled?["reason"]?.stringValue == "Unschedulable")
         #expect(scheduled?["message"]?.stringValue == message)
         #expect(r.stderr.contains("huge: Warning FailedScheduling: \(message)"), "\(r.stderr)")
+        #expect(r.pod("beyond")?["status"]?["phase"]?.stringValue == "Pending")
+        #expect(r.stderr.contains("beyond: Warning FailedScheduling: \(message)"), "\(r.stderr)")
 
         let a = try #require(r.pod("half-a")), b = try #require(r.pod("half-b"))
         #expect(a["status"]?["phase"]?.stringValue == "Succeeded")

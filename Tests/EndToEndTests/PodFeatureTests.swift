@@ -404,6 +404,45 @@ import Testing
         #expect(pod["status"]?["message"]?.stringValue == "Pod was active on the node longer than the specified deadline")
         #expect(r.stderr.contains("DeadlineExceeded"))
     }
+
+    /// `getTerminationMessage`: the last 4 KiB of the file; with `FallbackToLogsOnError` and a
+    /// non-zero exit the file still wins, and only an empty one gives way to the log's last lines
+    /// (at most 80 of them, and of those the last 2 KiB); after exit 0 the log is never read.
+    @Test func terminationMessagesFromTheFileAndFallingBackToTheLog() throws {
+        let yaml = """
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: messages}
+        spec:
+          restartPolicy: Never
+          containers:
+          - name: long-file
+            image: busybox
+            command: ["sh", "-c", "i=0; while [ $i -lt 500 ]; do echo line$i-xxxxxxxx >> /dev/termination-log; i=$((i+1)); done"]
+          - name: file-wins
+            image: busybox
+            terminationMessagePolicy: FallbackToLogsOnError
+            command: ["sh", "-c", "echo fromlog; echo fromfile > /dev/termination-log; exit 2"]
+          - name: from-logs
+            image: busybox
+            terminationMessagePolicy: FallbackToLogsOnError
+            command: ["sh", "-c", "i=0; while [ $i -lt 100 ]; do echo l$i; i=$((i+1)); done; echo last >&2; exit 4"]
+          - name: clean-exit
+            image: busybox
+            terminationMessagePolicy: FallbackToLogsOnError
+            command: ["sh", "-c", "echo not a message"]
+        """
+        let r = try Tandem.run(yaml, timeout: "30s")
+        let pod = try #require(r.pod("messages"))
+        func message(_ name: String) -> String? { pod.containerStatus(name)?.terminated?["message"]?.stringValue }
+        let long = try #require(message("long-file"))
+        #expect(long.utf8.count == 4096)
+        #expect(long.hasSuffix("line499-xxxxxxxx\n"))
+        #expect(!long.contains("line0-"))
+        #expect(message("file-wins") == "fromfile\n")
+        #expect(message("from-logs") == (21..<100).map { "l\($0)\n" }.joined() + "last\n")
+        #expect(message("clean-exit") == nil)
+    }
 }
 
 /// Ctrl-C in a terminal signals the whole foreground process group, not just tandem: the

@@ -84,6 +84,31 @@ import Testing
         #expect(p.status?.phase == "Pending")
     }
 
+    /// `convertToAPIContainerStatuses` shows a sidecar in back-off as waiting only when
+    /// `ShouldContainerBeRestarted` (which knows no sidecars) says so and it did not exit 0.
+    @Test func sidecarInBackOffShowsWaitingOnlyAsTheKubeletDecides() {
+        let backOff = StartFailure(reason: "CrashLoopBackOff", message: "back-off 10s restarting failed container=sc pod=p_default(uid)")
+        func sidecarStatus(policy: String, code: Int32) -> (ContainerStatus, PodPrinter.Row) {
+            var f = Fixture(inits: [Fixture.sidecar("sc")], containers: [Container(name: "app")], restartPolicy: policy)
+            f.exited("sc", code: code)
+            f.running("app")
+            let p = pod(f, reasons: ["sc": backOff])
+            return (p.status!.initContainerStatuses![0], row(p))
+        }
+        let (failedAlways, failedAlwaysRow) = sidecarStatus(policy: "Always", code: 1)
+        #expect(failedAlways.state.waiting?.reason == "CrashLoopBackOff")
+        #expect(failedAlways.lastState.terminated?.exitCode == 1)
+        #expect(failedAlwaysRow.status == "Init:CrashLoopBackOff")
+        let (cleanAlways, cleanAlwaysRow) = sidecarStatus(policy: "Always", code: 0)
+        #expect(cleanAlways.state.terminated?.reason == "Completed")
+        #expect(cleanAlwaysRow.status == "Running")
+        let (failedNever, failedNeverRow) = sidecarStatus(policy: "Never", code: 1)
+        #expect(failedNever.state.terminated?.exitCode == 1)
+        #expect(failedNeverRow.status == "Init:Error")
+        let (failedOnFailure, _) = sidecarStatus(policy: "OnFailure", code: 1)
+        #expect(failedOnFailure.state.waiting?.reason == "CrashLoopBackOff")
+    }
+
     @Test func readinessDecidesReadyColumn() {
         var c = Container(name: "app")
         c.readinessProbe = Probe(exec: ExecAction(command: ["true"]))
