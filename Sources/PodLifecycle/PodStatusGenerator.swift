@@ -174,12 +174,15 @@ public enum PodStatusGenerator {
 
     /// `TerminatePod`: once a pod has initialized, a container without a terminated state is
     /// reported as lost; so is every init container that had attempted to start.
+    /// `TerminatePod` (status_manager.go): once the pod initialized, a regular container with no
+    /// termination (it never started, or nothing was seen of its end) ends `ContainerStatusUnknown`
+    /// with 137, so no absent status reads as success; so do the init containers that attempted
+    /// to start (`initializedContainers`).
     static func terminatePod(_ status: inout PodStatus, spec: PodSpec) {
         let unknown = ContainerState(terminated: .init(exitCode: 137, reason: "ContainerStatusUnknown",
                                                        message: "The container could not be located when the pod was terminated",
                                                        startedAt: nil, finishedAt: nil))
-        let initialized = (status.containerStatuses ?? []).contains { $0.state.running != nil || $0.state.terminated != nil }
-        if initialized {
+        if hasPodInitialized(status, spec: spec) {
             for i in (status.containerStatuses ?? []).indices where status.containerStatuses![i].state.terminated == nil {
                 status.containerStatuses![i].state = unknown
                 status.containerStatuses![i].ready = false
@@ -187,15 +190,29 @@ public enum PodStatusGenerator {
             }
         }
         if var inits = status.initContainerStatuses {
-            // All but the final suffix of waiting init containers attempted to start.
-            let lastAttempted = inits.lastIndex { $0.state.waiting == nil } ?? -1
-            for i in inits.indices where i <= lastAttempted && inits[i].state.terminated == nil {
+            // All but the final suffix of init containers with no evidence of a start, and at
+            // least the first.
+            let attempted = inits.lastIndex { $0.state.waiting == nil || $0.lastState.terminated != nil } ?? 0
+            for i in inits.indices where i <= attempted && inits[i].state.terminated == nil {
                 inits[i].state = unknown
                 inits[i].ready = false
                 inits[i].started = false
             }
             status.initContainerStatuses = inits
         }
+    }
+
+    /// `hasPodInitialized`: without init containers always; otherwise once a regular container
+    /// left waiting (or ever terminated), or the last init container completed with 0 (a last
+    /// sidecar: runs and started).
+    static func hasPodInitialized(_ status: PodStatus, spec: PodSpec) -> Bool {
+        let initContainers = spec.initContainers ?? []
+        if initContainers.isEmpty { return true }
+        if (status.containerStatuses ?? []).contains(where: { $0.lastState.terminated != nil || $0.state.waiting == nil }) { return true }
+        guard let inits = status.initContainerStatuses, let last = inits.last, inits.count <= initContainers.count,
+              initContainers[inits.count - 1].name == last.name else { return false }
+        if initContainers[inits.count - 1].isSidecar { return last.state.running != nil && last.started == true }
+        return last.lastState.terminated?.exitCode == 0 || last.state.terminated?.exitCode == 0
     }
 
     // MARK: phase

@@ -4,12 +4,31 @@ import Testing
 @testable import PodLifecycle
 
 @Suite struct StatusTests {
-    func pod(_ f: Fixture, probes: ProbeResults = .init(), reasons: [String: StartFailure] = [:]) -> Pod {
+    func pod(_ f: Fixture, probes: ProbeResults = .init(), reasons: [String: StartFailure] = [:], terminated: Bool = false) -> Pod {
         var p = Pod(metadata: ObjectMeta(name: "p", namespace: "default"), spec: f.spec)
         p.metadata.creationTimestamp = Timestamp.string(f.t0)
         p.metadata.uid = "uid"
-        p.status = PodStatusGenerator.generate(pod: p, StatusInputs(runtime: f.status, probes: probes, reasonCache: reasons, now: f.t0.addingTimeInterval(5)))
+        p.status = PodStatusGenerator.generate(pod: p, StatusInputs(runtime: f.status, probes: probes, reasonCache: reasons, terminated: terminated,
+                                                                    now: f.t0.addingTimeInterval(5)))
         return p
+    }
+
+    /// `TerminatePod`: a pod without init containers counts as initialized, so its never-started
+    /// container ends `ContainerStatusUnknown`; of init containers that never started, the first.
+    @Test func terminatedPodLeavesNoContainerWaiting() {
+        let configError = StartFailure(reason: "CreateContainerConfigError", message: "configmap \"x\" not found")
+        let bare = pod(Fixture(containers: [Container(name: "c1")]), reasons: ["c1": configError], terminated: true)
+        #expect(bare.status?.phase == "Failed")
+        #expect(bare.status?.containerStatuses?[0].state.terminated?.reason == "ContainerStatusUnknown")
+        #expect(bare.status?.containerStatuses?[0].state.terminated?.exitCode == 137)
+        #expect(row(bare).status == "ContainerStatusUnknown")
+
+        let f = Fixture(inits: [Container(name: "i1"), Container(name: "i2")], containers: [Container(name: "app")])
+        let stuck = pod(f, reasons: ["i1": configError], terminated: true)
+        #expect(stuck.status?.initContainerStatuses?[0].state.terminated?.reason == "ContainerStatusUnknown")
+        #expect(stuck.status?.initContainerStatuses?[1].state.waiting != nil)
+        #expect(stuck.status?.containerStatuses?[0].state.waiting != nil, "not initialized: the regular container stays waiting")
+        #expect(row(stuck).status == "Init:ContainerStatusUnknown")
     }
 
     func row(_ p: Pod) -> PodPrinter.Row { PodPrinter.row(p, now: Date(timeIntervalSince1970: 1_700_000_010)) }
