@@ -8,7 +8,7 @@
 ///   template is shown without them, the Pods it creates get them.
 /// - `SetDefaults_PodSpec` runs for every nested PodSpec, so a Job template without `restartPolicy`
 ///   becomes `Always` and is then refused by Job validation — the API server's famous
-///   `Unsupported value: "Always": supported values: "OnFailure", "Never"`.
+///   `spec.template.spec.restartPolicy: Required value: valid values: "OnFailure", "Never"`.
 public enum Defaults {
     public static func apply(_ object: inout KubeObject) {
         switch object {

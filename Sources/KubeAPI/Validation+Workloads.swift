@@ -47,9 +47,15 @@ extension Validation {
             errs.append(.notSupported("\(path).podReplacementPolicy", policy, ["TerminatingOrFailed", "Failed"]))
         }
         errs += validatePodTemplateSpec(spec.template, path: "\(path).template")
+        // `validateJobSpec`: `Always` is what defaulting makes of an unset policy, so it (like an
+        // empty one) is reported as missing; a policy other than Never beside a podFailurePolicy too.
         let restart = spec.template.spec.restartPolicy ?? ""
-        if restart != "OnFailure" && restart != "Never" {
+        if restart == "Always" || restart.isEmpty {
+            errs.append(.required("\(path).template.spec.restartPolicy", #"valid values: "OnFailure", "Never""#))
+        } else if restart != "OnFailure" && restart != "Never" {
             errs.append(.notSupported("\(path).template.spec.restartPolicy", restart, ["OnFailure", "Never"]))
+        } else if spec.podFailurePolicy != nil && restart != "Never" {
+            errs.append(.invalid("\(path).template.spec.restartPolicy", "\"\(restart)\"", #"only "Never" is supported when podFailurePolicy is specified"#))
         }
         return errs
     }

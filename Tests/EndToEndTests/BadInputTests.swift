@@ -272,9 +272,9 @@ let badInputs: [BadInput] = [
 
     // MARK: Workloads
     BadInput("job restartPolicy Always", job(spec(extra: "  restartPolicy: Always")),
-             "The Job \"j\" is invalid", "spec.template.spec.restartPolicy: Unsupported value: \"Always\": supported values: \"OnFailure\", \"Never\""),
+             "The Job \"j\" is invalid", "spec.template.spec.restartPolicy: Required value: valid values: \"OnFailure\", \"Never\""),
     BadInput("job restartPolicy defaulted", job(spec()),
-             "spec.template.spec.restartPolicy: Unsupported value: \"Always\": supported values: \"OnFailure\", \"Never\""),
+             "spec.template.spec.restartPolicy: Required value: valid values: \"OnFailure\", \"Never\""),
     BadInput("deployment selector mismatch", deployment(selector: "app: z", labels: "app: x"),
              "The Deployment \"d\" is invalid",
              "spec.template.metadata.labels: Invalid value: map[string]string{\"app\":\"x\"}: `selector` does not match template `labels`"),

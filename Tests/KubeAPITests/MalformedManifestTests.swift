@@ -165,7 +165,19 @@ let malformedManifests: [Malformed] = [
           template:
             spec:
               containers: [{name: app, image: busybox}]
-        """, "The Job \"j\" is invalid: spec.template.spec.restartPolicy: Unsupported value: \"Always\": supported values: \"OnFailure\", \"Never\""),
+        """, "The Job \"j\" is invalid: spec.template.spec.restartPolicy: Required value: valid values: \"OnFailure\", \"Never\""),
+    Malformed("job podFailurePolicy needs Never", """
+        apiVersion: batch/v1
+        kind: Job
+        metadata: {name: j}
+        spec:
+          podFailurePolicy:
+            rules: [{action: Ignore, onExitCodes: {operator: In, values: [3]}}]
+          template:
+            spec:
+              restartPolicy: OnFailure
+              containers: [{name: app, image: busybox}]
+        """, "spec.template.spec.restartPolicy: Invalid value: \"OnFailure\": only \"Never\" is supported when podFailurePolicy is specified"),
     Malformed("job negative backoff", """
         apiVersion: batch/v1
         kind: Job
@@ -302,7 +314,7 @@ let malformedManifests: [Malformed] = [
     Malformed("cron concurrency policy", cronJobYAML(schedule: "0 * * * *", extra: "  concurrencyPolicy: Sometimes"),
               "spec.concurrencyPolicy: Unsupported value: \"Sometimes\": supported values: \"Allow\", \"Forbid\", \"Replace\""),
     Malformed("cron job template restartPolicy", cronJobYAML(schedule: "0 * * * *", restartPolicy: "Always"),
-              "spec.jobTemplate.spec.template.spec.restartPolicy: Unsupported value: \"Always\": supported values: \"OnFailure\", \"Never\""),
+              "spec.jobTemplate.spec.template.spec.restartPolicy: Required value: valid values: \"OnFailure\", \"Never\""),
 
     // MARK: Service, ConfigMap, Secret
     Malformed("service ports required", "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  selector: {app: web}\n",
