@@ -47,6 +47,38 @@ public enum JSONValue: Codable, Sendable, Hashable {
     }
 
     /// The name the API server uses for this JSON type in decoding errors.
+    /// One step into a tree: a list index or an object key.
+    public enum PathComponent: Hashable, Sendable {
+        case index(Int)
+        case key(String)
+    }
+
+    /// Every number in the tree with its path.
+    func numberLeaves(at path: [PathComponent] = []) -> [(path: [PathComponent], number: JSONValue)] {
+        switch self {
+        case .int, .double: return [(path, self)]
+        case .array(let a): return a.enumerated().flatMap { $1.numberLeaves(at: path + [.index($0)]) }
+        case .object(let o): return o.flatMap { $1.numberLeaves(at: path + [.key($0)]) }
+        default: return []
+        }
+    }
+
+    /// The tree with the value at `path` replaced (unchanged where the path leads nowhere).
+    func replacing(at path: [PathComponent], with value: JSONValue) -> JSONValue {
+        guard let first = path.first else { return value }
+        let rest = Array(path.dropFirst())
+        switch (self, first) {
+        case (.array(var a), .index(let i)) where a.indices.contains(i):
+            a[i] = a[i].replacing(at: rest, with: value)
+            return .array(a)
+        case (.object(var o), .key(let k)) where o[k] != nil:
+            o[k] = o[k]!.replacing(at: rest, with: value)
+            return .object(o)
+        default:
+            return self
+        }
+    }
+
     public var typeName: String {
         switch self {
         case .null: return "null"

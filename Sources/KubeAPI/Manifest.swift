@@ -341,7 +341,8 @@ public enum Manifest {
         do {
             value = try tree.decode(T.self)
         } catch let error as DecodingError {
-            throw FieldErrors(errors: [typeError(error, tree: tree, kind: String(describing: T.self))])
+            let kind = String(describing: T.self)
+            throw FieldErrors(errors: [unfitNumber(error, tree: tree, type: T.self, kind: kind) ?? typeError(error, tree: tree, kind: kind)])
         }
         let roundTrip = try JSONValue(encoding: value)
         var unknown: [FieldError] = []
@@ -371,11 +372,55 @@ public enum Manifest {
         }
     }
 
+    /// A number its field cannot hold (`1.5` for an int64, `99999999999` for an int32), which
+    /// `JSONDecoder` reports without a path. Go names it: `json: cannot unmarshal number 1.5 into
+    /// Go struct field PodSpec.spec.terminationGracePeriodSeconds of type int64`. Each number that
+    /// would not fit an int32 is put back as a string and the tree decoded again: the decoder then
+    /// stops at that number's field with the field's type, and the number is the culprit if it
+    /// does not fit that type.
+    private static func unfitNumber<T: Decodable>(_ error: DecodingError, tree: JSONValue, type: T.Type, kind: String) -> FieldError? {
+        guard case .dataCorrupted(let ctx) = error, ctx.codingPath.isEmpty else { return nil }
+        for (path, number) in tree.numberLeaves() where !fits(number, Int32.self) {
+            guard case .typeMismatch(let fieldType, let probe)? = decodingError(tree.replacing(at: path, with: .string("")), T.self),
+                  probe.codingPath.map({ $0.intValue.map(JSONValue.PathComponent.index) ?? .key($0.stringValue) }) == path,
+                  !fits(number, fieldType) else { continue }
+            let literal: String
+            switch number {
+            case .int(let i): literal = String(i)
+            case .double(let d): literal = String(d)
+            default: continue
+            }
+            return typeError(.typeMismatch(fieldType, probe), tree: tree, kind: kind, found: "number " + literal)
+        }
+        return nil
+    }
+
+    private static func decodingError<T: Decodable>(_ tree: JSONValue, _ type: T.Type) -> DecodingError? {
+        do { _ = try tree.decode(T.self) } catch let e as DecodingError { return e } catch {}
+        return nil
+    }
+
+    /// Whether `number` is a whole number within the range of the integer `type` (any number fits
+    /// a field that is not an integer).
+    private static func fits(_ number: JSONValue, _ type: Any.Type) -> Bool {
+        let range: ClosedRange<Double>
+        switch type {
+        case is Int32.Type: range = Double(Int32.min)...Double(Int32.max)
+        case is Int64.Type, is Int.Type: range = -9_223_372_036_854_775_808.0...9_223_372_036_854_775_807.0
+        default: return true
+        }
+        switch number {
+        case .int(let i): return range.contains(Double(i))
+        case .double(let d): return d == d.rounded() && range.contains(d)
+        default: return true
+        }
+    }
+
     /// Turns a Swift decoding error into the API server's message: Go's
     /// `json: cannot unmarshal <json type> into Go struct field <Struct>.<field.path> of type <go type>`,
     /// where `<Struct>` is the innermost Go struct and the path has no list indices. A missing
     /// required key becomes a `Required value` field error, as validation would report it.
-    private static func typeError(_ error: DecodingError, tree: JSONValue, kind: String) -> FieldError {
+    private static func typeError(_ error: DecodingError, tree: JSONValue, kind: String, found literal: String? = nil) -> FieldError {
         func path(_ codingPath: [CodingKey]) -> String {
             var s = ""
             for key in codingPath {
@@ -384,6 +429,7 @@ public enum Manifest {
             return s
         }
         func found(_ codingPath: [CodingKey]) -> String {
+            if let literal { return literal }
             var node: JSONValue? = tree
             for key in codingPath {
                 if let i = key.intValue, case .array(let a)? = node { node = i < a.count ? a[i] : nil } else { node = node?[key.stringValue] }
