@@ -183,7 +183,7 @@ extension Validation {
             if ev.name.isEmpty {
                 errs.append(.required("\(p).name"))
             } else {
-                errs += isEnvVarName(ev.name).map { .invalid("\(p).name", q(ev.name), $0) }
+                errs += isRelaxedEnvVarName(ev.name).map { .invalid("\(p).name", q(ev.name), $0) }
             }
             guard let from = ev.valueFrom else { continue }
             let fp = "\(p).valueFrom"
@@ -274,7 +274,7 @@ extension Validation {
         for (i, ev) in envFrom.enumerated() {
             let p = "\(path)[\(i)]"
             if let prefix = ev.prefix, !prefix.isEmpty {
-                errs += isEnvVarName(prefix).map { .invalid("\(p).prefix", q(prefix), $0) }
+                errs += isRelaxedEnvVarName(prefix).map { .invalid("\(p).prefix", q(prefix), $0) }
             }
             var sources = 0
             for (key, ref) in [("configMapRef", ev.configMapRef), ("secretRef", ev.secretRef)] {

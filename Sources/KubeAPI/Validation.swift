@@ -222,15 +222,11 @@ extension Validation {
         return []
     }
 
-    /// `validation.IsEnvVarName` (`[-._a-zA-Z][-._a-zA-Z0-9]*`).
-    static func isEnvVarName(_ value: String) -> [String] {
-        var errs: [String] = []
-        let okChar: (Character) -> Bool = { $0.isASCII && ($0.isLetter || $0.isNumber || "-._".contains($0)) }
-        if value.isEmpty || !value.allSatisfy(okChar) || value.first!.isNumber {
-            errs.append(regexError("a valid environment variable name must consist of alphabetic characters, digits, '_', '-', or '.', and must not start with a digit",
-                                   "[-._a-zA-Z][-._a-zA-Z0-9]*", "my.env-name", "MY_ENV.NAME", "MyEnvName1"))
-        }
-        return errs + chDirErrors(value)
+    /// `validation.IsRelaxedEnvVarName`, which 1.32 applies to env names and envFrom prefixes
+    /// (`RelaxedEnvironmentVariableValidation`, beta and on): any printable ASCII but `=`.
+    static func isRelaxedEnvVarName(_ value: String) -> [String] {
+        if value.unicodeScalars.allSatisfy({ (0x20...0x7e).contains($0.value) && $0 != "=" }) { return [] }
+        return ["a valid environment variable name must consist only of printable ASCII characters other than '='"]
     }
 
     /// `validation.IsConfigMapKey` (`[-._a-zA-Z0-9]+`, at most 253 characters).

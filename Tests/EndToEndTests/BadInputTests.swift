@@ -212,10 +212,10 @@ let badInputs: [BadInput] = [
              "spec.containers[0].name: Invalid value: \"App\": a lowercase RFC 1123 label must consist of"),
 
     // MARK: Env
-    BadInput("env name starts with digit", pod("p", spec([ctr("app", "    env:\n    - name: 1X\n      value: a")])),
-             "spec.containers[0].env[0].name: Invalid value: \"1X\": a valid environment variable name must consist of"),
+    BadInput("env name not ASCII", pod("p", spec([ctr("app", "    env:\n    - name: \"\\u00c4RGER\"\n      value: a")])),
+             "spec.containers[0].env[0].name: Invalid value: \"ÄRGER\": a valid environment variable name must consist only of printable ASCII characters other than '='"),
     BadInput("env name with equals", pod("p", spec([ctr("app", "    env:\n    - name: A=B\n      value: a")])),
-             "spec.containers[0].env[0].name: Invalid value: \"A=B\": a valid environment variable name must consist of"),
+             "spec.containers[0].env[0].name: Invalid value: \"A=B\": a valid environment variable name must consist only of printable ASCII characters other than '='"),
     BadInput("env value and valueFrom", pod("p", spec([ctr("app", "    env:\n    - name: X\n      value: a\n      valueFrom:\n        fieldRef:\n          fieldPath: metadata.name")])),
              "spec.containers[0].env[0].valueFrom: Invalid value: \"\": may not be specified when `value` is not empty"),
     BadInput("env valueFrom two sources", pod("p", spec([ctr("app", "    env:\n    - name: X\n      valueFrom:\n        fieldRef:\n          fieldPath: metadata.name\n        configMapKeyRef:\n          name: c\n          key: k")])),

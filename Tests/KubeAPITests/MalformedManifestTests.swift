@@ -127,8 +127,10 @@ let malformedManifests: [Malformed] = [
               "spec.volumes[0].secret.defaultMode: Invalid value: 1000: must be a number between 0 and 0777 (octal), both inclusive"),
 
     // MARK: Env
-    Malformed("env name", containerYAML("    env:\n    - name: 1X\n      value: a"),
-              "spec.containers[0].env[0].name: Invalid value: \"1X\": a valid environment variable name must consist of alphabetic characters, digits, '_', '-', or '.', and must not start with a digit"),
+    Malformed("env name", containerYAML("    env:\n    - name: A=B\n      value: a"),
+              "spec.containers[0].env[0].name: Invalid value: \"A=B\": a valid environment variable name must consist only of printable ASCII characters other than '='"),
+    Malformed("envFrom prefix", containerYAML("    envFrom:\n    - prefix: \"caf\\u00e9_\"\n      configMapRef: {name: c}"),
+              "spec.containers[0].envFrom[0].prefix: Invalid value: \"café_\": a valid environment variable name must consist only of printable ASCII characters other than '='"),
     Malformed("env value and valueFrom", containerYAML("    env:\n    - name: X\n      value: a\n      valueFrom:\n        fieldRef:\n          fieldPath: metadata.name"),
               "spec.containers[0].env[0].valueFrom: Invalid value: \"\": may not be specified when `value` is not empty"),
     Malformed("env valueFrom empty", containerYAML("    env:\n    - name: X\n      valueFrom: {}"),
@@ -369,6 +371,13 @@ func cronJobYAML(schedule: String, extra: String = "", restartPolicy: String = "
         if let message {
             #expect(message.contains(m.expected), "\(m.name)\n  got:      \(message)\n  expected: \(m.expected)")
         }
+    }
+
+    /// 1.32 validates env names the relaxed way (`RelaxedEnvironmentVariableValidation`, beta, on):
+    /// a leading digit, a space or a `..` are fine, as `TestIsRelaxedEnvVarName`'s good values.
+    @Test func relaxedEnvironmentVariableNamesAreAccepted() {
+        let env = ["1X", "0 a", "a..", "-", "~a", "%a"].map { "    - {name: \"\($0)\", value: v}" }.joined(separator: "\n")
+        #expect(manifestError(containerYAML("    env:\n" + env + "\n    envFrom:\n    - {prefix: \"1_\", configMapRef: {name: c}}")) == nil)
     }
 
     @Test func multipleErrorsAreListed() throws {
