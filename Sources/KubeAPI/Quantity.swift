@@ -5,11 +5,15 @@ public struct Quantity: Codable, Sendable, Hashable, CustomStringConvertible {
 
     public init(_ string: String) { self.string = string }
 
+    /// As `Quantity.UnmarshalJSON`: null is zero, and any other JSON (`true`, `{}`) is taken as
+    /// text for `ParseQuantity`, which then refuses it with its own message.
     public init(from decoder: Decoder) throws {
         let c = try decoder.singleValueContainer()
+        if c.decodeNil() { string = "0"; return }
         if let i = try? c.decode(Int64.self) { string = String(i); return }
         if let d = try? c.decode(Double.self) { string = String(d); return }
-        string = try c.decode(String.self)
+        if let s = try? c.decode(String.self) { string = s; return }
+        string = try c.decode(JSONValue.self).compactJSON()
     }
 
     public func encode(to encoder: Encoder) throws {

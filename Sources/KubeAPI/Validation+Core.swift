@@ -52,28 +52,31 @@ extension Validation {
         return errs
     }
 
-    /// `resource.ParseQuantity`'s error for `s`, or nil when it is a quantity.
+    /// `resource.ParseQuantity`'s error for `s`, or nil when it is a quantity. Scans as
+    /// `parseQuantityString` does: a sign, digits, a `.` and digits (each part may be empty, so `.`,
+    /// `-` and `Gi` are all zero), then suffix letters, a sign and digits; anything after that
+    /// breaks the format, and a suffix that is neither a known one nor a decimal exponent is
+    /// `ErrSuffix`.
     static func quantityProblem(_ s: String) -> String? {
-        var rest = Substring(s)
-        if rest.first == "+" || rest.first == "-" { rest = rest.dropFirst() }
-        let number = rest.prefix(while: { $0.isASCII && ($0.isNumber || $0 == ".") })
-        guard !number.isEmpty else { return quantityFormatMessage }
-        var suffix = rest.dropFirst(number.count)
-        let letters = suffix.prefix(while: { "eEinumkKMGTP".contains($0) })
-        suffix = suffix.dropFirst(letters.count)
-        if suffix.first == "+" || suffix.first == "-" { suffix = suffix.dropFirst() }
-        guard suffix.allSatisfy({ $0.isASCII && $0.isNumber }) else { return quantityFormatMessage }
-        if number.filter({ $0 == "." }).count > 1 || number == "." { return "unable to parse quantity's numeric part" }
-        let signLength = s.hasPrefix("+") || s.hasPrefix("-") ? 1 : 0
-        let fullSuffix = String(s.dropFirst(signLength + number.count))
-        let known = ["", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "n", "u", "m", "k", "M", "G", "T", "P", "E"]
-        if known.contains(fullSuffix) { return nil }
-        // Decimal exponent: e or E followed by an optionally signed integer.
-        if let first = fullSuffix.first, first == "e" || first == "E" {
-            var exp = fullSuffix.dropFirst()
-            if exp.first == "+" || exp.first == "-" { exp = exp.dropFirst() }
-            if !exp.isEmpty && exp.allSatisfy({ $0.isASCII && $0.isNumber }) { return nil }
+        let b = Array(s.utf8)
+        guard !b.isEmpty else { return quantityFormatMessage }
+        func isDigit(_ c: UInt8) -> Bool { c >= 48 && c <= 57 }
+        var pos = b[0] == UInt8(ascii: "+") || b[0] == UInt8(ascii: "-") ? 1 : 0
+        while pos < b.count, isDigit(b[pos]) { pos += 1 }
+        if pos < b.count, b[pos] == UInt8(ascii: ".") {
+            pos += 1
+            while pos < b.count, isDigit(b[pos]) { pos += 1 }
         }
+        let suffixStart = pos
+        while pos < b.count, "eEinumkKMGTP".utf8.contains(b[pos]) { pos += 1 }
+        if pos < b.count, b[pos] == UInt8(ascii: "+") || b[pos] == UInt8(ascii: "-") { pos += 1 }
+        while pos < b.count, isDigit(b[pos]) { pos += 1 }
+        guard pos == b.count else { return quantityFormatMessage }
+        let suffix = String(decoding: b[suffixStart...], as: UTF8.self)
+        let known = ["", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "n", "u", "m", "k", "M", "G", "T", "P", "E"]
+        if known.contains(suffix) { return nil }
+        // A decimal exponent: e or E and an integer (`strconv.ParseInt`, so optionally signed).
+        if let first = suffix.first, first == "e" || first == "E", Int64(suffix.dropFirst()) != nil { return nil }
         return "unable to parse quantity's suffix"
     }
 

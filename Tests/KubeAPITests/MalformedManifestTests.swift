@@ -40,6 +40,8 @@ let malformedManifests: [Malformed] = [
               "json: cannot unmarshal number 1.5 into Go struct field PodSpec.spec.terminationGracePeriodSeconds of type int64"),
     Malformed("wrong type for a struct", podYAML("  containers: 5"),
               "json: cannot unmarshal number into Go struct field PodSpec.spec.containers of type []v1.Container"),
+    Malformed("quantity that is not text", containerYAML("    resources:\n      limits:\n        cpu: true"),
+              "Pod in version \"v1\" cannot be handled as a Pod: quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"),
     Malformed("bad quantity", containerYAML("    resources:\n      limits:\n        memory: 128Mb"),
               "Pod in version \"v1\" cannot be handled as a Pod: quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"),
     Malformed("bad base64", "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\ndata:\n  key: \"hello!\"\n",
