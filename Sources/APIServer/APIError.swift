@@ -90,7 +90,7 @@ extension FieldError {
         case .invalid, .typeMismatch: return "FieldValueInvalid"
         case .forbidden: return "FieldValueForbidden"
         case .notSupported, .notSupportedRaw: return "FieldValueNotSupported"
-        case .duplicate: return "FieldValueDuplicate"
+        case .duplicate, .duplicateRaw: return "FieldValueDuplicate"
         case .notFound: return "FieldValueNotFound"
         case .tooLong: return "FieldValueTooLong"
         case .tooMany: return "FieldValueTooMany"

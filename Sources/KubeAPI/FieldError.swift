@@ -6,6 +6,8 @@ public struct FieldError: Error, Sendable, Hashable, CustomStringConvertible {
         case forbidden
         case notSupported(value: String, supported: [String])
         case duplicate(value: String)
+        /// `field.Duplicate` whose value is not a string, printed the way Go's `%#v` prints it.
+        case duplicateRaw(value: String)
         /// `field.NotFound`: a reference to something that does not exist (a volume, a container).
         case notFound(value: String)
         /// `field.NotSupported` whose value is not a string, printed the way Go's `%#v` prints it.
@@ -51,6 +53,8 @@ public struct FieldError: Error, Sendable, Hashable, CustomStringConvertible {
             return "\(field): Unsupported value: \(quoted(value)): supported values: " + supported.map(quoted).joined(separator: ", ")
         case .duplicate(let value):
             return "\(field): Duplicate value: \(quoted(value))"
+        case .duplicateRaw(let value):
+            return "\(field): Duplicate value: \(value)"
         case .notFound(let value):
             return "\(field): Not found: \(quoted(value))"
         case .notSupportedRaw(let value, let supported):

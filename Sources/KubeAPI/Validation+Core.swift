@@ -158,6 +158,14 @@ extension Validation {
                 errs.append(.invalid("\(p).targetPort", target.description, "must be equal to the value of 'port' when clusterIP = None"))
             }
         }
+        // Two ports may not share a (protocol, port) pair; the error shows the pair as the
+        // `core.ServicePort` it is keyed by.
+        var pairs = Set<String>()
+        for (i, port) in ports.enumerated() {
+            let key = #"core.ServicePort{Name:"", Protocol:"\#(port.protocol ?? "")", AppProtocol:(*string)(nil), Port:\#(port.port), "#
+                + #"TargetPort:intstr.IntOrString{Type:0, IntVal:0, StrVal:""}, NodePort:0}"#
+            if !pairs.insert(key).inserted { errs.append(FieldError(.duplicateRaw(value: key), "spec.ports[\(i)]")) }
+        }
         errs += validateClusterIPs(spec)
         errs += validateLabels(spec.selector, path: "spec.selector")
         switch spec.sessionAffinity ?? "" {

@@ -327,6 +327,8 @@ let malformedManifests: [Malformed] = [
     // MARK: Service, ConfigMap, Secret
     Malformed("service ports required", "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  selector: {app: web}\n",
               "spec.ports: Required value"),
+    Malformed("service port pair twice", "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  ports:\n  - {name: a, port: 80}\n  - {name: b, port: 80, targetPort: 8080}\n",
+              #"spec.ports[1]: Duplicate value: core.ServicePort{Name:"", Protocol:"TCP", AppProtocol:(*string)(nil), Port:80, TargetPort:intstr.IntOrString{Type:0, IntVal:0, StrVal:""}, NodePort:0}"#),
     Malformed("service port range", "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  ports:\n  - port: 0\n",
               "spec.ports[0].port: Invalid value: 0: must be between 1 and 65535, inclusive"),
     Malformed("service port names", "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  ports:\n  - port: 80\n  - port: 81\n",
