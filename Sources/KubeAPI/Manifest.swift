@@ -295,11 +295,9 @@ public enum Manifest {
         guard let apiVersion, !apiVersion.isEmpty else {
             throw ManifestError(source: source, message: "error validating data: apiVersion not set")
         }
-        guard let versions = kinds[kind] else {
+        // kubectl's `NoKindMatchError`, for an unknown kind and a known kind in an unknown version alike.
+        guard let versions = kinds[kind], versions.contains(apiVersion) else {
             throw ManifestError(source: source, message: "resource mapping not found for name: \"\(name ?? "")\" namespace: \"\" from \"\(source)\": no matches for kind \"\(kind)\" in version \"\(apiVersion)\"\nensure CRDs are installed first")
-        }
-        guard versions.contains(apiVersion) else {
-            throw ManifestError(source: source, message: "resource mapping not found for name: \"\(name ?? "")\" namespace: \"\" from \"\(source)\": no matches for kind \"\(kind)\" in version \"\(apiVersion)\"")
         }
         var object: KubeObject
         do {

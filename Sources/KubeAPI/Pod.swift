@@ -72,6 +72,7 @@ public struct PodSpec: Codable, Sendable, Hashable {
 
 public struct PodReadinessGate: Codable, Sendable, Hashable {
     public var conditionType: String
+    public init(conditionType: String) { self.conditionType = conditionType }
 }
 
 public struct Container: Codable, Sendable, Hashable {

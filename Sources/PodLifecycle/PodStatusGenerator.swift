@@ -323,10 +323,12 @@ public enum PodStatusGenerator {
         }
         var ready = containersReady
         ready.type = "Ready"
+        // `GeneratePodReadyCondition`: one sentence per gate without its condition (no one sets a
+        // gate's condition here), joined with ", ".
         if containersReady.status == "True", let gates = spec.readinessGates, !gates.isEmpty {
-            let missing = gates.map(\.conditionType)
             ready = condition("Ready", false, reason: "ReadinessGatesNotReady",
-                              message: "corresponding condition of pod readiness gate \(missing.map { "\"\($0)\"" }.joined(separator: ", ")) does not exist.")
+                              message: gates.map { "corresponding condition of pod readiness gate \"\($0.conditionType)\" does not exist." }
+                                  .joined(separator: ", "))
         }
         result.append(ready)
         result.append(containersReady)

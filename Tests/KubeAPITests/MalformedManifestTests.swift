@@ -29,7 +29,7 @@ let malformedManifests: [Malformed] = [
     Malformed("missing kind", "apiVersion: v1\nmetadata:\n  name: x\n", "kind not set"),
     Malformed("missing apiVersion", "kind: Pod\nmetadata:\n  name: x\n", "apiVersion not set"),
     Malformed("unknown kind", "apiVersion: v1\nkind: Foo\nmetadata:\n  name: x\n", "no matches for kind \"Foo\" in version \"v1\""),
-    Malformed("wrong version", "apiVersion: v1\nkind: Deployment\nmetadata:\n  name: x\n", "no matches for kind \"Deployment\" in version \"v1\""),
+    Malformed("wrong version", "apiVersion: v1\nkind: Deployment\nmetadata:\n  name: x\n", "no matches for kind \"Deployment\" in version \"v1\"\nensure CRDs are installed first"),
     Malformed("unknown field", containerYAML("    comand: [\"sh\"]"),
               "Pod in version \"v1\" cannot be handled as a Pod: strict decoding error: unknown field \"spec.containers[0].comand\""),
     Malformed("wrong type", containerYAML("    ports:\n    - containerPort: \"80\""),

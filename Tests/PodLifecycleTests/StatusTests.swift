@@ -128,6 +128,18 @@ import Testing
         #expect(failedOnFailure.state.waiting?.reason == "CrashLoopBackOff")
     }
 
+    /// `GeneratePodReadyCondition` writes one sentence per readiness gate without its condition.
+    @Test func readinessGatesWithoutConditionsKeepThePodUnready() {
+        var f = Fixture(containers: [Container(name: "app")], restartPolicy: "Always")
+        f.spec.readinessGates = [PodReadinessGate(conditionType: "example.com/a"), PodReadinessGate(conditionType: "example.com/b")]
+        f.running("app")
+        let ready = pod(f).status?.conditions?.first { $0.type == "Ready" }
+        #expect(ready?.status == "False")
+        #expect(ready?.reason == "ReadinessGatesNotReady")
+        #expect(ready?.message == #"corresponding condition of pod readiness gate "example.com/a" does not exist., "#
+            + #"corresponding condition of pod readiness gate "example.com/b" does not exist."#)
+    }
+
     @Test func readinessDecidesReadyColumn() {
         var c = Container(name: "app")
         c.readinessProbe = Probe(exec: ExecAction(command: ["true"]))
