@@ -1,3 +1,5 @@
+import Foundation
+
 /// A resource quantity (`128Mi`, `100m`, `1.5`), kept as written and parsed on demand,
 /// following `k8s.io/apimachinery/pkg/api/resource`.
 public struct Quantity: Codable, Sendable, Hashable, CustomStringConvertible {
@@ -24,31 +26,46 @@ public struct Quantity: Codable, Sendable, Hashable, CustomStringConvertible {
     public var description: String { string }
 
     /// The value in base units (bytes, cores), or nil when the text is not a quantity.
-    public var value: Double? {
+    public var value: Double? { exactValue.map { NSDecimalNumber(decimal: $0).doubleValue } }
+
+    /// The value in base units, exactly (`1001m` is 1.001, which no `Double` is).
+    public var exactValue: Decimal? {
         let s = string
-        guard !s.isEmpty else { return nil }
-        let suffixes: [(String, Double)] = [
-            ("Ki", 1024), ("Mi", 1_048_576), ("Gi", 1_073_741_824), ("Ti", 1_099_511_627_776), ("Pi", 1_125_899_906_842_624), ("Ei", 1_152_921_504_606_846_976),
-            ("n", 1e-9), ("u", 1e-6), ("m", 1e-3), ("k", 1e3), ("M", 1e6), ("G", 1e9), ("T", 1e12), ("P", 1e15), ("E", 1e18),
+        let suffixes: [(String, Decimal)] = [
+            ("Ki", 1024), ("Mi", 1_048_576), ("Gi", 1_073_741_824), ("Ti", 1_099_511_627_776), ("Pi", 1_125_899_906_842_624),
+            ("Ei", Decimal(string: "1152921504606846976")!),
+            ("n", Decimal(sign: .plus, exponent: -9, significand: 1)), ("u", Decimal(sign: .plus, exponent: -6, significand: 1)),
+            ("m", Decimal(sign: .plus, exponent: -3, significand: 1)), ("k", Decimal(sign: .plus, exponent: 3, significand: 1)),
+            ("M", Decimal(sign: .plus, exponent: 6, significand: 1)), ("G", Decimal(sign: .plus, exponent: 9, significand: 1)),
+            ("T", Decimal(sign: .plus, exponent: 12, significand: 1)), ("P", Decimal(sign: .plus, exponent: 15, significand: 1)),
+            ("E", Decimal(sign: .plus, exponent: 18, significand: 1)),
         ]
         var number = Substring(s)
-        var multiplier = 1.0
+        var multiplier: Decimal = 1
         for (suffix, m) in suffixes where s.hasSuffix(suffix) {
             number = s.dropLast(suffix.count)
             multiplier = m
             break
         }
         guard !number.isEmpty, number.allSatisfy({ $0.isNumber || $0 == "." || $0 == "+" || $0 == "-" || $0 == "e" || $0 == "E" }),
-              let d = Double(number), d.isFinite else { return nil }
+              let d = Decimal(string: String(number)), !d.isNaN else { return nil }
         return d * multiplier
     }
 
     /// `Quantity.Value()`: the value rounded up to a whole base unit. A quantity can be larger than
     /// any int64 (`8Ei`, `1e19`), and apimachinery then answers the largest one; so does this.
-    public var int64Value: Int64? { value.map(Self.saturating) }
+    public var int64Value: Int64? { exactValue.map(Self.saturating) }
 
     /// `Quantity.MilliValue()`: thousandths, rounded up, saturating like `int64Value`.
-    public var milliValue: Int64? { value.map { Self.saturating($0 * 1000) } }
+    public var milliValue: Int64? { exactValue.map { Self.saturating($0 * 1000) } }
+
+    private static func saturating(_ d: Decimal) -> Int64 {
+        var value = d, rounded = Decimal()
+        NSDecimalRound(&rounded, &value, 0, .up)
+        if rounded >= Decimal(Int64.max) { return .max }
+        if rounded <= Decimal(Int64.min) { return .min }
+        return NSDecimalNumber(decimal: rounded).int64Value
+    }
 
     /// `d` rounded up, clamped to Int64's range (a plain conversion traps outside it).
     public static func saturating(_ d: Double) -> Int64 {

@@ -13,9 +13,14 @@ struct ContainerConfigError: Error, CustomStringConvertible {
 enum ContainerEnvironment {
     /// - Parameter services: the Services the node knows (the kubelet's service lister), of any
     ///   namespace; `ServiceEnvironment` picks the ones this pod sees.
+    /// Returns the process environment (the image's, `HOSTNAME`, the Service variables, envFrom
+    /// and env, later ones winning, as containerd merges the kubelet's list over the image's) and
+    /// the `$(VAR)` expansion the kubelet can do, which knows only its own list: envFrom, env and
+    /// the Service variables, never the image's variables or `HOSTNAME` (`MappingFuncFor(tmpEnv,
+    /// serviceEnv)`, and `ExpandContainerCommandAndArgs` with the same list).
     static func environment(for container: Container, pod: Pod, podIP: String?, hostIP: String, nodeName: String,
                             configMaps: [String: ConfigMap], secrets: [String: Secret], imageEnv: [String],
-                            services: [Service] = []) throws -> [(String, String)] {
+                            services: [Service] = []) throws -> (env: [(String, String)], expansion: [String: String]) {
         var env: [(String, String)] = []
         var index: [String: Int] = [:]
         func set(_ k: String, _ v: String) {
@@ -31,9 +36,11 @@ enum ContainerEnvironment {
         set("HOSTNAME", pod.spec.hostname ?? pod.name)
         // The kubelet appends them after env and envFrom but only where those did not set the
         // name, and its `$(VAR)` mapping falls back to them: set first, overridden by what follows.
+        var expansion: [String: String] = [:]
         for (k, v) in ServiceEnvironment.variables(services: services, namespace: pod.namespace,
                                                    enableServiceLinks: pod.spec.enableServiceLinks ?? true) {
             set(k, v)
+            expansion[k] = v
         }
         for source in container.envFrom ?? [] {
             let prefix = source.prefix ?? ""
@@ -42,20 +49,24 @@ enum ContainerEnvironment {
                     if ref.optional == true { continue }
                     throw ContainerConfigError(description: "configmap \"\(ref.name ?? "")\" not found")
                 }
-                for (k, v) in (cm.data ?? [:]).sorted(by: { $0.key < $1.key }) { set(prefix + k, v) }
+                for (k, v) in (cm.data ?? [:]).sorted(by: { $0.key < $1.key }) {
+                    set(prefix + k, v)
+                    expansion[prefix + k] = v
+                }
             }
             if let ref = source.secretRef {
                 guard let s = secrets[ref.name ?? ""] else {
                     if ref.optional == true { continue }
                     throw ContainerConfigError(description: "secret \"\(ref.name ?? "")\" not found")
                 }
-                for (k, v) in secretData(s).sorted(by: { $0.key < $1.key }) { set(prefix + k, v) }
+                for (k, v) in secretData(s).sorted(by: { $0.key < $1.key }) {
+                    set(prefix + k, v)
+                    expansion[prefix + k] = v
+                }
             }
         }
-        var mapping: [String: String] = [:]
-        for (k, v) in env { mapping[k] = v }
         for e in container.env ?? [] {
-            var value = e.value.map { expand($0, mapping) } ?? ""
+            var value = e.value.map { expand($0, expansion) } ?? ""
             if let from = e.valueFrom {
                 if let f = from.fieldRef {
                     value = try fieldValue(f.fieldPath, pod: pod, podIP: podIP, hostIP: hostIP, nodeName: nodeName)
@@ -84,9 +95,9 @@ enum ContainerEnvironment {
                 }
             }
             set(e.name, value)
-            mapping[e.name] = value
+            expansion[e.name] = value
         }
-        return env
+        return (env, expansion)
     }
 
     /// Secret values decoded from base64, with `stringData` on top as the API server merges it.
@@ -116,26 +127,47 @@ enum ContainerEnvironment {
         }
     }
 
-    /// `resourceFieldRef`: ceil(value / divisor); an unset limit is the node's allocatable.
+    /// `resourceFieldRef`: ceil(value / divisor).
     static func resourceValue(_ ref: ResourceFieldSelector, pod: Pod, defaultContainer: String) -> String {
         let name = ref.containerName ?? defaultContainer
         let c = ((pod.spec.initContainers ?? []) + pod.spec.containers).first { $0.name == name }
         let parts = ref.resource.split(separator: ".", maxSplits: 1).map(String.init)
         guard parts.count == 2 else { return "" }
         let list = parts[0] == "limits" ? c?.resources?.limits : c?.resources?.requests
-        var value = list?[parts[1]]?.value
-        if value == nil {
-            if parts[0] == "limits" || parts[1] == "memory" || parts[1] == "cpu" {
-                value = parts[1] == "cpu" ? Double(ProcessInfo.processInfo.activeProcessorCount) : (parts[0] == "limits" ? Double(ProcessInfo.processInfo.physicalMemory) : 0)
-            }
+        // `ExtractContainerResourceValue` on the container as `defaultPodLimitsForDownwardAPI`
+        // leaves it: an unset limit is the node's allocatable, an unset request is 0. Then
+        // `convertResourceCPUToString` (milli-values) or `…MemoryToString` (values), divided in
+        // floating point and rounded up; from integers, so 1001m over 1m stays 1001.
+        let cpu = parts[1] == "cpu"
+        var value = list?[parts[1]].flatMap { cpu ? $0.milliValue : $0.int64Value }
+        if value == nil, parts[0] == "limits" {
+            value = cpu ? Int64(ProcessInfo.processInfo.activeProcessorCount) * 1000 : Int64(ProcessInfo.processInfo.physicalMemory)
         }
-        let divisor = ref.divisor?.value ?? 1
-        guard let value, divisor > 0 else { return "0" }
-        return String(Quantity.saturating(value / divisor))
+        let divisor = ref.divisor.flatMap { cpu ? $0.milliValue : $0.int64Value } ?? (cpu ? 1000 : 1)
+        guard divisor > 0 else { return "0" }
+        return String(Quantity.saturating(Double(value ?? 0) / Double(divisor)))
     }
 
     /// `expansion.Expand`: `$(VAR)` becomes VAR's value when defined, `$$(VAR)` stays literal.
     static func expand(_ input: String, _ mapping: [String: String]) -> String {
+        expand(input) { mapping[$0] }
+    }
+
+    /// `ExpandContainerVolumeMounts`: `subPathExpr` expanded with the container's variables, every
+    /// variable it names defined and non-empty.
+    static func expandSubPathExpr(_ expr: String, _ mapping: [String: String]) throws -> String {
+        var missing = Set<String>()
+        let expanded = expand(expr) { name in
+            let value = mapping[name] ?? ""
+            if value.isEmpty { missing.insert(name) }
+            return value
+        }
+        guard missing.isEmpty else { throw ContainerConfigError(description: "missing value for \(missing.sorted().joined(separator: ", "))") }
+        return expanded
+    }
+
+    /// `lookup` gives a name's value, or nil to leave `$(NAME)` as it is.
+    static func expand(_ input: String, _ lookup: (String) -> String?) -> String {
         var out = ""
         var chars = Array(input)[...]
         while let c = chars.first {
@@ -146,7 +178,7 @@ enum ContainerEnvironment {
                 chars = chars.dropFirst()
             } else if next == "(", let close = chars.firstIndex(of: ")") {
                 let name = String(chars[chars.index(after: chars.startIndex)..<close])
-                if let v = mapping[name] { out += v } else { out += "$(\(name))" }
+                if let v = lookup(name) { out += v } else { out += "$(\(name))" }
                 chars = chars[chars.index(after: close)...]
             } else {
                 out.append(c)

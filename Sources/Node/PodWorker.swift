@@ -325,13 +325,19 @@ public actor PodWorker {
 
     /// Volumes first, then the network namespace (`SyncPod` step 4 after `WaitForAttachAndMount`).
     private func createSandbox() async -> Bool {
-        do {
-            try ensurePodCgroup()
-            if volumeManager == nil {
-                let vm = VolumeManager(podDir: ctx.podDirectory(pod), pod: pod, sources: sources)
+        do { try ensurePodCgroup() } catch { return failSandbox(reason: "FailedCreatePodSandBox", error) }
+        // Volumes are the volume manager's (`WaitForAttachAndMount`), whose failures are `FailedMount`
+        // events; no sandbox is made before they are all mounted.
+        if volumeManager == nil {
+            let vm = VolumeManager(podDir: ctx.podDirectory(pod), pod: pod, sources: sources)
+            do {
                 volumes = try await vm.setUp()
                 volumeManager = vm
+            } catch {
+                return failSandbox(reason: "FailedMount", error)
             }
+        }
+        do {
             if pod.spec.hostNetwork == true {
                 runtimeStatus.podIP = ctx.hostIP
             } else if sandbox == nil {
@@ -351,16 +357,21 @@ public actor PodWorker {
                 watchSandbox(started, attempt: runtimeStatus.sandboxAttempt + 1)
             }
         } catch {
-            ctx.timeline.event(pod, "Warning", "FailedCreatePodSandBox", "\(error)")
-            for c in (pod.spec.initContainers ?? []) + pod.spec.containers {
-                reasonCache[c.name] = StartFailure(reason: "ContainerCreating", message: "\(error)")
-            }
-            schedule(at: Date().addingTimeInterval(10))
-            return false
+            return failSandbox(reason: "FailedCreatePodSandBox", error)
         }
         runtimeStatus.sandboxReady = true
         runtimeStatus.sandboxAttempt += 1
         return true
+    }
+
+    /// The pod waits in `ContainerCreating` with the error, and the next sync tries again.
+    private func failSandbox(reason: String, _ error: any Error) -> Bool {
+        ctx.timeline.event(pod, "Warning", reason, "\(error)")
+        for c in (pod.spec.initContainers ?? []) + pod.spec.containers {
+            reasonCache[c.name] = StartFailure(reason: "ContainerCreating", message: "\(error)")
+        }
+        schedule(at: Date().addingTimeInterval(10))
+        return false
     }
 
     private func watchSandbox(_ started: (process: ContainerProcess, sandbox: PodSandbox), attempt: Int) {
@@ -524,10 +535,11 @@ public actor PodWorker {
         // postStart is synchronous: the next container waits for it (SYNC-2).
         if let postStart = container.lifecycle?.postStart {
             do {
-                try await handlers.hook(postStart, container: container, process: process, env: env, timeout: nil)
+                try await handlers.hook(postStart, pod: pod, container: container, process: process, env: env, timeout: nil)
             } catch {
-                ctx.timeline.event(pod, container: name, "Warning", "FailedPostStartHook", "\(error)")
-                await killContainer(id: spec.id, reason: "FailedPostStartHook", message: "\(error)", probe: nil, gracePeriodOverride: nil, ordering: nil)
+                // `startContainer`: the event leaves the hook's output out; the status keeps it.
+                ctx.timeline.event(pod, container: name, "Warning", "FailedPostStartHook", "PostStartHook failed")
+                await killContainer(id: spec.id, reason: "FailedPostStartHook", message: "FailedPostStartHook", probe: nil, gracePeriodOverride: nil, ordering: nil)
                 reasonCache[name] = StartFailure(reason: "PostStartHookError", message: "\(error)")
                 return false
             }
@@ -554,11 +566,9 @@ public actor PodWorker {
     /// `$(VAR)` expanded, environment, mounts (volumes, `/etc/hosts`, the termination log).
     private func makeContainerSpec(_ container: Container, restartCount: Int32, target: String?) throws -> (ContainerSpec, [String]) {
         let plain = try ctx.images.resolve(image: container.image ?? "", command: container.command, args: container.args)
-        let envPairs = try ContainerEnvironment.environment(for: container, pod: pod, podIP: runtimeStatus.podIP, hostIP: ctx.hostIP,
+        let (envPairs, mapping) = try ContainerEnvironment.environment(for: container, pod: pod, podIP: runtimeStatus.podIP, hostIP: ctx.hostIP,
                                                             nodeName: ctx.nodeName, configMaps: sources.configMaps, secrets: sources.secrets,
                                                             imageEnv: plain.env, services: ctx.serviceLister())
-        var mapping: [String: String] = [:]
-        for (k, v) in envPairs { mapping[k] = v }
         let resolved = try ctx.images.resolve(image: container.image ?? "",
                                               command: container.command?.map { ContainerEnvironment.expand($0, mapping) },
                                               args: container.args?.map { ContainerEnvironment.expand($0, mapping) })
@@ -570,13 +580,10 @@ public actor PodWorker {
         for m in container.volumeMounts ?? [] {
             guard let v = volumes[m.name] else { throw ContainerConfigError(description: "volume \"\(m.name)\" not found") }
             var source = v.hostPath
-            if let sub = m.subPath, !sub.isEmpty {
-                source += "/" + sub
-                if !FileManager.default.fileExists(atPath: source) {
-                    try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
-                }
-            }
-            mounts.append(BindMount(source: source, target: m.mountPath, readOnly: m.readOnly ?? false))
+            var subPath = m.subPath ?? ""
+            if let expr = m.subPathExpr, !expr.isEmpty { subPath = try ContainerEnvironment.expandSubPathExpr(expr, mapping) }
+            if !subPath.isEmpty { source = try SubPath.prepare(subPath, in: v.hostPath, volumeMount: m.name, container: container.name) }
+            mounts.append(BindMount(source: source, target: m.mountPath, readOnly: (m.readOnly ?? false) || v.readOnly))
         }
         if pod.spec.hostNetwork != true, !mounts.contains(where: { $0.target == "/etc/hosts" }) {
             mounts.append(BindMount(source: etcHostsPath, target: "/etc/hosts", readOnly: false))
@@ -694,9 +701,9 @@ public actor PodWorker {
         if let preStop = container.lifecycle?.preStop, grace > 0 {
             let start = Date()
             do {
-                try await handlers.hook(preStop, container: container, process: process, env: containerEnv[id] ?? [], timeout: .seconds(grace))
+                try await handlers.hook(preStop, pod: pod, container: container, process: process, env: containerEnv[id] ?? [], timeout: .seconds(grace))
             } catch {
-                ctx.timeline.event(pod, container: container.name, "Warning", "FailedPreStopHook", "\(error)")
+                ctx.timeline.event(pod, container: container.name, "Warning", "FailedPreStopHook", "PreStopHook failed")
             }
             grace -= Int64(Date().timeIntervalSince(start))
         }

@@ -52,7 +52,8 @@ public enum ServiceEnvironment {
         }
         for (i, p) in ports.enumerated() {
             let proto = p.protocol.flatMap { $0.isEmpty ? nil : $0 } ?? "TCP"
-            let url = "\(proto.lowercased())://\(ip):\(p.port)"
+            // `net.JoinHostPort`: an IPv6 address in brackets.
+            let url = "\(proto.lowercased())://\(ip.contains(":") ? "[\(ip)]" : ip):\(p.port)"
             if i == 0 { out.append((prefix + "_PORT", url)) }
             let portPrefix = "\(prefix)_PORT_\(p.port)_\(proto.uppercased())"
             out += [(portPrefix, url), (portPrefix + "_PROTO", proto.lowercased()), (portPrefix + "_PORT", String(p.port)),
@@ -61,9 +62,9 @@ public enum ServiceEnvironment {
         return out
     }
 
-    /// `makeEnvVariableName`: upper case, `.` and `-` to `_`, and a leading `_` before a digit.
+    /// `makeEnvVariableName`: upper case with `-` as `_`, nothing more (its TODO leaves leading
+    /// digits and dots alone): a port named `8080-http` gives `…_SERVICE_PORT_8080_HTTP`.
     public static func variableName(_ s: String) -> String {
-        let name = String(s.uppercased().map { $0 == "." || $0 == "-" ? "_" : $0 })
-        return name.first?.isNumber == true && name.first?.isASCII == true ? "_" + name : name
+        s.uppercased().replacingOccurrences(of: "-", with: "_")
     }
 }

@@ -278,7 +278,63 @@ import Testing
         let pod = try #require(r.pod("poststart-fail"))
         #expect(pod["status"]?["phase"]?.stringValue == "Failed")
         #expect(pod.containerStatus("c")?.terminated?["exitCode"]?.int == 3)
-        #expect(r.stderr.contains("FailedPostStartHook"))
+        // The event leaves the hook's output out, as `startContainer` does.
+        #expect(r.stderr.contains("FailedPostStartHook: PostStartHook failed"), "\(r.stderr)")
+    }
+
+    /// `makeMounts` and `makeEnvironmentVariables` as the kubelet does them: a subPath that a
+    /// symlink in the volume leads out of it is refused; `subPathExpr` expands the container's
+    /// variables; configMap volumes are read-only whatever the mount says; `$(VAR)` sees only the
+    /// kubelet's own variables (not the image's `PATH`, not `HOSTNAME`); `resourceFieldRef`
+    /// divides integers (1001m over 1m is 1001) and an unset request is 0.
+    @Test func subPathsReadOnlyVolumesAndTheKubeletsExpansion() throws {
+        let yaml = """
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: cm}
+        data: {k: v}
+        ---
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: vols}
+        spec:
+          restartPolicy: Never
+          terminationGracePeriodSeconds: 1
+          volumes:
+          - {name: wd, emptyDir: {}}
+          - {name: cm, configMap: {name: cm}}
+          initContainers:
+          - name: plant
+            image: busybox
+            command: ["sh", "-c", "ln -s /etc /w/esc && mkdir -p /w/vols/logs && echo inside > /w/vols/logs/f && echo PLANT_CPU=$CPU"]
+            env: [{name: CPU, valueFrom: {resourceFieldRef: {resource: requests.cpu, divisor: 1m}}}]
+            volumeMounts: [{name: wd, mountPath: /w}]
+          containers:
+          - name: c
+            image: busybox
+            command: ["sh", "-c", "echo SEEN=$SEEN; echo CPU=$CPU_REQ/$CPU_LIM; cat /logs/f; touch /cm/new; echo done"]
+            resources: {requests: {cpu: 1001m}, limits: {cpu: 2002m}}
+            env:
+            - {name: POD_NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}
+            - {name: SEEN, value: "$(HOSTNAME)-$(PATH)-$(POD_NAME)"}
+            - {name: CPU_REQ, valueFrom: {resourceFieldRef: {resource: requests.cpu, divisor: 1m}}}
+            - {name: CPU_LIM, valueFrom: {resourceFieldRef: {resource: limits.cpu, divisor: 1m}}}
+            volumeMounts:
+            - {name: wd, mountPath: /logs, subPathExpr: "$(POD_NAME)/logs"}
+            - {name: cm, mountPath: /cm}
+          - name: escape
+            image: busybox
+            command: ["ls", "/e"]
+            volumeMounts: [{name: wd, mountPath: /e, subPath: esc}]
+        """
+        let r = try Tandem.run(yaml, timeout: "8s")
+        #expect(r.stderr.contains("vols/plant | PLANT_CPU=0"), "\(r.stderr)")
+        #expect(r.stderr.contains("vols/c | SEEN=$(HOSTNAME)-$(PATH)-vols"), "\(r.stderr)")
+        #expect(r.stderr.contains("vols/c | CPU=1001/2002"), "\(r.stderr)")
+        #expect(r.stderr.contains("vols/c | inside"), "\(r.stderr)")
+        #expect(r.stderr.contains("Read-only file system"), "\(r.stderr)")
+        #expect(!r.stderr.contains("vols/escape | "), "the host's /etc must not be listed: \(r.stderr)")
+        #expect(r.stderr.contains(#"vols/escape: Warning Failed: Error: failed to prepare subPath for volumeMount "wd" of container "escape""#))
     }
 
     @Test func userImageFileMapsImageToHostCommand() throws {

@@ -14,7 +14,7 @@ import Testing
     static let kubernetes = #"{"metadata":{"name":"kubernetes","namespace":"default"},"spec":{"clusterIP":"10.96.0.1","ports":[{"name":"https","port":443,"protocol":"TCP","targetPort":6443}]}}"#
 
     @Test func fromServicesNamesEveryPortAsTheKubeletDoes() throws {
-        let s = try Self.service(#"{"metadata":{"name":"my-svc.v2","namespace":"ns"},"spec":{"clusterIP":"10.96.3.4","ports":[{"port":80},{"name":"dns-udp","port":53,"protocol":"UDP"}]}}"#)
+        let s = try Self.service(#"{"metadata":{"name":"my-svc-v2","namespace":"ns"},"spec":{"clusterIP":"10.96.3.4","ports":[{"port":80},{"name":"dns-udp","port":53,"protocol":"UDP"}]}}"#)
         let env = ServiceEnvironment.fromService(s)
         // The order of FromServices: host, first port, named ports, then the link variables port by port.
         #expect(env.map(\.0) == [
@@ -33,8 +33,10 @@ import Testing
         #expect(values["MY_SVC_V2_PORT_53_UDP_ADDR"] == "10.96.3.4")
     }
 
-    @Test func namesStartingWithADigitGetAnUnderscore() {
-        #expect(ServiceEnvironment.variableName("3d-render") == "_3D_RENDER")
+    /// `makeEnvVariableName` only upper-cases and turns `-` into `_` (its TODO leaves leading
+    /// digits alone), so a port named `8080-http` is `…_SERVICE_PORT_8080_HTTP`.
+    @Test func namesAreUpperCasedWithDashesAsUnderscores() {
+        #expect(ServiceEnvironment.variableName("8080-http") == "8080_HTTP")
         #expect(ServiceEnvironment.variableName("web") == "WEB")
     }
 
@@ -77,7 +79,7 @@ import Testing
                          EnvVar(name: "WEB_SERVICE_PORT", value: "9999")]
         let pod = Pod(metadata: ObjectMeta(name: "p", namespace: "ns"), spec: PodSpec(containers: [container]))
         let env = try ContainerEnvironment.environment(for: container, pod: pod, podIP: nil, hostIP: "127.0.0.1", nodeName: "n",
-                                                       configMaps: [:], secrets: [:], imageEnv: [], services: [own])
+                                                       configMaps: [:], secrets: [:], imageEnv: [], services: [own]).env
         let values = Dictionary(env, uniquingKeysWith: { _, last in last })
         #expect(env.filter { $0.0 == "WEB_SERVICE_PORT" }.count == 1)
         #expect(values["WEB_SERVICE_PORT"] == "9999")

@@ -50,21 +50,37 @@ struct Handlers {
 
     /// Runs a lifecycle hook (`HandlerRunner.Run`). Exec hooks have no timeout of their own (the
     /// caller bounds preStop by the grace period); an HTTP hook fails only on a transport error.
-    func hook(_ handler: LifecycleHandler, container: Container, process: ContainerProcess, env: [String], timeout: Duration?) async throws {
+    /// A failure carries `Run`'s message, which the kubelet keeps for the container's status and
+    /// out of events (they say only `PostStartHook failed`, so no secret in the output leaks).
+    func hook(_ handler: LifecycleHandler, pod: Pod, container: Container, process: ContainerProcess, env: [String], timeout: Duration?) async throws {
+        let where_ = "for Container \"\(container.name)\" in Pod \"\(pod.name)_\(pod.namespace)(\(pod.uid))\""
         if let exec = handler.exec {
-            let r = await runtime.exec(in: process, argv: exec.command ?? [], env: env, workingDir: container.workingDir, timeout: timeout ?? .seconds(86400 * 365))
+            let command = exec.command ?? []
+            let r = await runtime.exec(in: process, argv: command, env: env, workingDir: container.workingDir, timeout: timeout ?? .seconds(86400 * 365))
             if r.exitCode != 0 {
-                throw NetworkChecks.Failure(description: "command '\((exec.command ?? []).joined(separator: " "))' exited with \(r.exitCode ?? 126): \(r.output)")
+                let error = "command '\(command.joined(separator: " "))' exited with \(r.exitCode ?? 126): \(r.output)"
+                throw HookFailure(message: "Exec lifecycle hook ([\(command.joined(separator: " "))]) \(where_) failed - error: \(error), message: \(String(reflecting: r.output))")
             }
         } else if let http = handler.httpGet {
             let port = resolvePort(http.port, container: container)
-            _ = try await NetworkChecks.httpGet(host: http.host ?? podIP ?? "127.0.0.1", port: port, path: http.path ?? "/",
-                                                headers: (http.httpHeaders ?? []).map { ($0.name, $0.value) }, timeout: min(timeout ?? .seconds(10), .seconds(10)))
+            let host = http.host ?? podIP ?? "127.0.0.1", path = http.path ?? "/"
+            do {
+                // `NewRequestForHTTPGetAction(…, "lifecycle")`: the hook's own User-Agent.
+                _ = try await NetworkChecks.httpGet(host: host, port: port, path: path, headers: (http.httpHeaders ?? []).map { ($0.name, $0.value) },
+                                                    userAgent: "kube-lifecycle/1.32", timeout: min(timeout ?? .seconds(10), .seconds(10)))
+            } catch {
+                throw HookFailure(message: "HTTP lifecycle hook (\(path)) \(where_) failed - error: Get \"http://\(host):\(port)\(path)\": \(error)")
+            }
         } else if let sleep = handler.sleep {
             try? await Task.sleep(for: min(.seconds(sleep.seconds), timeout ?? .seconds(sleep.seconds)))
         } else if handler.tcpSocket != nil {
-            throw NetworkChecks.Failure(description: "invalid handler: tcpSocket is not supported for lifecycle hooks")
+            throw HookFailure(message: "invalid handler: tcpSocket is not supported for lifecycle hooks")
         }
+    }
+
+    struct HookFailure: Error, CustomStringConvertible {
+        var message: String
+        var description: String { message }
     }
 
     /// A named port (`http`) resolves through the container's `ports`.

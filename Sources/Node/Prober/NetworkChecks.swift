@@ -20,7 +20,8 @@ enum NetworkChecks {
 
     /// `http.DoHTTPProbe`: returns the status code (the caller decides what passes; the kubelet's
     /// probe passes 200–399, a hook only needs the request to go through). Reads at most 10 KiB.
-    static func httpGet(host: String, port: Int, path: String, headers: [(String, String)], timeout: Duration) async throws -> Int {
+    static func httpGet(host: String, port: Int, path: String, headers: [(String, String)], userAgent: String = "kube-probe/1.32",
+                        timeout: Duration) async throws -> Int {
         try await onThread {
             let fd = try connect(host: host, port: port, timeout: timeout)
             defer { close(fd) }
@@ -40,7 +41,7 @@ enum NetworkChecks {
                 }
             }
             if !hasHost { request += "Host: \(host.contains(":") ? "[\(host)]" : host):\(port)\r\n" }
-            if !hasAgent { request += "User-Agent: kube-probe/1.32\r\n" }
+            if !hasAgent { request += "User-Agent: \(userAgent)\r\n" }
             if !hasAccept { request += "Accept: */*\r\n" }
             request += "Connection: close\r\n\r\n"
             let bytes = Array(request.utf8)

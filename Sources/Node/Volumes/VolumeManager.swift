@@ -38,11 +38,15 @@ public struct MountedVolume: Sendable, Hashable {
     /// The directory (or, for a hostPath file/socket/device, the file) to bind-mount.
     public let hostPath: String
     public let isFile: Bool
+    /// The plugin's `GetAttributes().ReadOnly`: configMap, secret, downwardAPI and projected
+    /// volumes are mounted read-only whatever the volumeMount says (`makeMounts`' `mustMountRO`).
+    public let readOnly: Bool
 
-    public init(name: String, hostPath: String, isFile: Bool) {
+    public init(name: String, hostPath: String, isFile: Bool, readOnly: Bool = false) {
         self.name = name
         self.hostPath = hostPath
         self.isFile = isFile
+        self.readOnly = readOnly
     }
 }
 
@@ -156,7 +160,7 @@ public actor VolumeManager {
         }
         if isProjectedKind(volume) {
             let dir = try project(volume)
-            return MountedVolume(name: volume.name, hostPath: dir, isFile: false)
+            return MountedVolume(name: volume.name, hostPath: dir, isFile: false, readOnly: true)
         }
         let kind = volume.persistentVolumeClaim != nil ? "persistentVolumeClaim"
             : volume.nfs != nil ? "nfs" : volume.csi != nil ? "csi"
