@@ -816,16 +816,21 @@ public actor PodWorker {
         let initialDelay = TimeInterval(probe.initialDelaySeconds ?? 0)
         probeTasks[key] = Task { [weak self] in
             var threshold = ProbeThreshold(type: type, probe: probe)
-            var lastResult = ProbeResult.unknown
+            var lastResult: ProbeResult?
+            // A ticker, as `worker.run`'s: probes start every period, however long each takes
+            // (a slow one is followed at once by the next, missed ticks are dropped).
+            var tick = ContinuousClock.now
             while !Task.isCancelled {
                 if Date().timeIntervalSince(process.startedAt).rounded(.down) >= initialDelay {
                     guard let self, let handlers = await self.probeContext(id: id) else { return }
                     let (result, message) = await handlers.0.probe(probe, container: container, process: process, env: handlers.1)
                     if Task.isCancelled { return }
-                    if result == .failure {
+                    if result != .success {
                         // Every failure is an `Unhealthy` event (repeats fold into its count);
-                        // the timeline prints the first of a run.
-                        await self.unhealthy(type, container: container, message: message, echo: lastResult != .failure)
+                        // the timeline prints the first of a run. A probe that could not run
+                        // (a named port the container does not have) is an error whose result
+                        // the worker throws away (`doProbe`).
+                        await self.unhealthy(type, container: container, message: message, errored: result == .unknown, echo: lastResult != result)
                     }
                     lastResult = result
                     if result != .unknown, let effective = threshold.record(result) {
@@ -833,7 +838,10 @@ public actor PodWorker {
                     }
                     if threshold.onHold { return }
                 }
-                try? await Task.sleep(for: period)
+                tick += period
+                let now = ContinuousClock.now
+                if tick < now - period { tick = now }
+                try? await Task.sleep(until: tick, clock: .continuous)
             }
         }
     }
@@ -843,11 +851,13 @@ public actor PodWorker {
         return (handlers, containerEnv[id] ?? [])
     }
 
-    /// The kubelet's `Unhealthy` event, recorded on every failed probe.
-    private func unhealthy(_ type: ProbeType, container: Container, message: String, echo: Bool) {
+    /// The kubelet's `Unhealthy` event, recorded on every failed probe, and on every probe that
+    /// errored (`probe errored and resulted in unknown state`).
+    private func unhealthy(_ type: ProbeType, container: Container, message: String, errored: Bool, echo: Bool) {
         let what = type.rawValue.prefix(1).uppercased() + type.rawValue.dropFirst()
-        ctx.timeline.event(pod, container: container.name, "Warning", "Unhealthy", "\(what) probe failed: \(message.trimmingCharacters(in: .whitespacesAndNewlines))",
-                           echo: echo)
+        let text = errored ? "\(what) probe errored and resulted in unknown state: \(message)"
+            : "\(what) probe failed: \(message.trimmingCharacters(in: .whitespacesAndNewlines))"
+        ctx.timeline.event(pod, container: container.name, "Warning", "Unhealthy", text, echo: echo)
     }
 
     private func setProbeResult(_ type: ProbeType, id: String, container: Container, result: ProbeResult, message: String) {

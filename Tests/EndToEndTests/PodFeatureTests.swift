@@ -337,6 +337,43 @@ import Testing
         #expect(r.stderr.contains(#"vols/escape: Warning Failed: Error: failed to prepare subPath for volumeMount "wd" of container "escape""#))
     }
 
+    /// `worker.run` probes on a ticker: a probe that takes half its period does not stretch the
+    /// period. A named port the container does not have makes the probe error, and `doProbe`
+    /// throws the result away: an `Unhealthy` event, no restart.
+    @Test func probesTickEveryPeriodAndAnUnknownPortIsAnErrorNotAFailure() throws {
+        let yaml = """
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: ticks}
+        spec:
+          restartPolicy: Never
+          terminationGracePeriodSeconds: 1
+          containers:
+          - name: c1
+            image: busybox
+            command: ["sleep", "6"]
+            readinessProbe:
+              exec: {command: ["sh", "-c", "echo probe > /proc/1/fd/1; sleep 0.5"]}
+              periodSeconds: 1
+              timeoutSeconds: 3
+          - name: c2
+            image: busybox
+            command: ["sleep", "6"]
+            ports: [{name: web, containerPort: 8080}]
+            livenessProbe:
+              httpGet: {path: /, port: nosuch}
+              periodSeconds: 1
+              failureThreshold: 1
+        """
+        let r = try Tandem.run(yaml, timeout: "30s")
+        let probes = r.stderr.components(separatedBy: "ticks/c1 | probe").count - 1
+        #expect(probes >= 5, "a 0.5 s probe every 1 s for 6 s, not every 1.5 s: \(probes)\n\(r.stderr)")
+        let pod = try #require(r.pod("ticks"))
+        #expect(pod["status"]?["phase"]?.stringValue == "Succeeded", "\(r.stderr)")
+        #expect(pod.containerStatus("c2")?["restartCount"]?.int == 0)
+        #expect(r.stderr.contains(#"Liveness probe errored and resulted in unknown state: strconv.Atoi: parsing "nosuch": invalid syntax"#), "\(r.stderr)")
+    }
+
     @Test func userImageFileMapsImageToHostCommand() throws {
         let dir = try Tandem.tempDir("tandem-images")
         defer { try? FileManager.default.removeItem(atPath: dir) }

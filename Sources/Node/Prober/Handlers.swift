@@ -19,7 +19,8 @@ struct Handlers {
             return r.exitCode == 0 ? (.success, "") : (.failure, r.output)
         }
         if let http = probe.httpGet {
-            let port = resolvePort(http.port, container: container)
+            let port: Int
+            do { port = try resolveContainerPort(http.port, container: container) } catch { return (.unknown, "\(error)") }
             do {
                 let code = try await NetworkChecks.httpGet(host: http.host ?? podIP ?? "127.0.0.1", port: port, path: http.path ?? "/",
                                                            headers: (http.httpHeaders ?? []).map { ($0.name, $0.value) }, timeout: timeout)
@@ -29,7 +30,8 @@ struct Handlers {
             }
         }
         if let tcp = probe.tcpSocket {
-            let port = resolvePort(tcp.port, container: container)
+            let port: Int
+            do { port = try resolveContainerPort(tcp.port, container: container) } catch { return (.unknown, "\(error)") }
             do {
                 try await NetworkChecks.tcpConnect(host: tcp.host ?? podIP ?? "127.0.0.1", port: port, timeout: timeout)
                 return (.success, "")
@@ -62,9 +64,10 @@ struct Handlers {
                 throw HookFailure(message: "Exec lifecycle hook ([\(command.joined(separator: " "))]) \(where_) failed - error: \(error), message: \(String(reflecting: r.output))")
             }
         } else if let http = handler.httpGet {
-            let port = resolvePort(http.port, container: container)
             let host = http.host ?? podIP ?? "127.0.0.1", path = http.path ?? "/"
+            var port = 0
             do {
+                port = try resolveContainerPort(http.port, container: container)
                 // `NewRequestForHTTPGetAction(…, "lifecycle")`: the hook's own User-Agent.
                 _ = try await NetworkChecks.httpGet(host: host, port: port, path: path, headers: (http.httpHeaders ?? []).map { ($0.name, $0.value) },
                                                     userAgent: "kube-lifecycle/1.32", timeout: min(timeout ?? .seconds(10), .seconds(10)))
@@ -83,13 +86,23 @@ struct Handlers {
         var description: String { message }
     }
 
-    /// A named port (`http`) resolves through the container's `ports`.
-    func resolvePort(_ port: IntOrString, container: Container) -> Int {
+    /// `probe.ResolveContainerPort`: a number, a name among the container's ports, or a number
+    /// written as a string; otherwise Go's `strconv.Atoi` error, and a port outside 1–65535 is
+    /// `invalid port number`.
+    func resolveContainerPort(_ port: IntOrString, container: Container) throws -> Int {
+        let number: Int
         switch port {
-        case .int(let p): return p
+        case .int(let p): number = p
         case .string(let name):
-            if let p = container.ports?.first(where: { $0.name == name }) { return Int(p.containerPort) }
-            return Int(name) ?? 0
+            if let p = container.ports?.first(where: { $0.name == name }) {
+                number = Int(p.containerPort)
+            } else if let p = Int(name) {
+                number = p
+            } else {
+                throw NetworkChecks.Failure(description: "strconv.Atoi: parsing \(String(reflecting: name)): invalid syntax")
+            }
         }
+        guard number > 0 && number < 65536 else { throw NetworkChecks.Failure(description: "invalid port number: \(number)") }
+        return number
     }
 }
