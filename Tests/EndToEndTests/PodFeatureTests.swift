@@ -374,6 +374,25 @@ import Testing
         #expect(r.stderr.contains(#"Liveness probe errored and resulted in unknown state: strconv.Atoi: parsing "nosuch": invalid syntax"#), "\(r.stderr)")
     }
 
+    /// A volume that cannot be set up is the volume manager's `FailedMount`, and no sandbox is made
+    /// before every volume is mounted; the pod waits in `ContainerCreating`.
+    @Test func aVolumeThatCannotBeMountedIsFailedMount() throws {
+        let yaml = """
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: nomount}
+        spec:
+          restartPolicy: Never
+          volumes: [{name: cfg, configMap: {name: absent}}]
+          containers:
+          - {name: c, image: busybox, command: ["true"], volumeMounts: [{name: cfg, mountPath: /cfg}]}
+        """
+        let r = try Tandem.run(yaml, timeout: "3s")
+        #expect(r.stderr.contains(#"nomount: Warning FailedMount: MountVolume.SetUp failed for volume "cfg" : configmap "absent" not found"#), "\(r.stderr)")
+        #expect(!r.stderr.contains("FailedCreatePodSandBox"), "\(r.stderr)")
+        #expect(r.pod("nomount")?["status"]?["phase"]?.stringValue == "Failed", "a pod stopped at the timeout before it ran")
+    }
+
     @Test func userImageFileMapsImageToHostCommand() throws {
         let dir = try Tandem.tempDir("tandem-images")
         defer { try? FileManager.default.removeItem(atPath: dir) }
