@@ -46,7 +46,6 @@ public enum JSONValue: Codable, Sendable, Hashable {
         return nil
     }
 
-    /// The name the API server uses for this JSON type in decoding errors.
     /// One step into a tree: a list index or an object key.
     public enum PathComponent: Hashable, Sendable {
         case index(Int)
@@ -79,6 +78,7 @@ public enum JSONValue: Codable, Sendable, Hashable {
         }
     }
 
+    /// The name the API server uses for this JSON type in decoding errors.
     public var typeName: String {
         switch self {
         case .null: return "null"

@@ -28,9 +28,10 @@ public struct Quantity: Codable, Sendable, Hashable, CustomStringConvertible {
     /// The value in base units (bytes, cores), or nil when the text is not a quantity.
     public var value: Double? { exactValue.map { NSDecimalNumber(decimal: $0).doubleValue } }
 
-    /// The value in base units, exactly (`1001m` is 1.001, which no `Double` is).
+    /// The value in base units, exactly (`1001m` is 1.001, which no `Double` is), read from the text
+    /// with surrounding spaces trimmed, as `Quantity.UnmarshalJSON` trims them.
     public var exactValue: Decimal? {
-        let s = string
+        let s = string.trimmingCharacters(in: .whitespaces)
         let suffixes: [(String, Decimal)] = [
             ("Ki", 1024), ("Mi", 1_048_576), ("Gi", 1_073_741_824), ("Ti", 1_099_511_627_776), ("Pi", 1_125_899_906_842_624),
             ("Ei", Decimal(string: "1152921504606846976")!),
@@ -47,8 +48,8 @@ public struct Quantity: Codable, Sendable, Hashable, CustomStringConvertible {
             multiplier = m
             break
         }
-        guard !number.isEmpty, number.allSatisfy({ $0.isNumber || $0 == "." || $0 == "+" || $0 == "-" || $0 == "e" || $0 == "E" }),
-              let d = Decimal(string: String(number)), !d.isNaN else { return nil }
+        guard !number.isEmpty, number.allSatisfy({ $0.isASCII && ($0.isNumber || "+-.eE".contains($0)) }),
+              let d = Decimal(string: String(number), locale: Locale(identifier: "en_US_POSIX")), !d.isNaN else { return nil }
         return d * multiplier
     }
 
@@ -65,14 +66,6 @@ public struct Quantity: Codable, Sendable, Hashable, CustomStringConvertible {
         if rounded >= Decimal(Int64.max) { return .max }
         if rounded <= Decimal(Int64.min) { return .min }
         return NSDecimalNumber(decimal: rounded).int64Value
-    }
-
-    /// `d` rounded up, clamped to Int64's range (a plain conversion traps outside it).
-    public static func saturating(_ d: Double) -> Int64 {
-        let r = d.rounded(.up)
-        if r >= 9_223_372_036_854_775_807.0 { return .max }
-        if r <= -9_223_372_036_854_775_808.0 { return .min }
-        return Int64(r)
     }
 }
 

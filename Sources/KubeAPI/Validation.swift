@@ -214,7 +214,7 @@ extension Validation {
         return errs
     }
 
-    /// `hasChDirPrefix`, shared by env var names and config keys.
+    /// `hasChDirPrefix`, part of `IsConfigMapKey`.
     private static func chDirErrors(_ value: String) -> [String] {
         if value == "." { return ["must not be '.'"] }
         if value == ".." { return ["must not be '..'"] }

@@ -37,10 +37,14 @@ enum ContainerEnvironment {
         // The kubelet appends them after env and envFrom but only where those did not set the
         // name, and its `$(VAR)` mapping falls back to them: set first, overridden by what follows.
         var expansion: [String: String] = [:]
-        for (k, v) in ServiceEnvironment.variables(services: services, namespace: pod.namespace,
-                                                   enableServiceLinks: pod.spec.enableServiceLinks ?? true) {
+        /// A variable of the kubelet's own list, which `$(VAR)` can refer to.
+        func export(_ k: String, _ v: String) {
             set(k, v)
             expansion[k] = v
+        }
+        for (k, v) in ServiceEnvironment.variables(services: services, namespace: pod.namespace,
+                                                   enableServiceLinks: pod.spec.enableServiceLinks ?? true) {
+            export(k, v)
         }
         for source in container.envFrom ?? [] {
             let prefix = source.prefix ?? ""
@@ -49,20 +53,14 @@ enum ContainerEnvironment {
                     if ref.optional == true { continue }
                     throw ContainerConfigError(description: "configmap \"\(ref.name ?? "")\" not found")
                 }
-                for (k, v) in (cm.data ?? [:]).sorted(by: { $0.key < $1.key }) {
-                    set(prefix + k, v)
-                    expansion[prefix + k] = v
-                }
+                for (k, v) in (cm.data ?? [:]).sorted(by: { $0.key < $1.key }) { export(prefix + k, v) }
             }
             if let ref = source.secretRef {
                 guard let s = secrets[ref.name ?? ""] else {
                     if ref.optional == true { continue }
                     throw ContainerConfigError(description: "secret \"\(ref.name ?? "")\" not found")
                 }
-                for (k, v) in secretData(s).sorted(by: { $0.key < $1.key }) {
-                    set(prefix + k, v)
-                    expansion[prefix + k] = v
-                }
+                for (k, v) in secretData(s).sorted(by: { $0.key < $1.key }) { export(prefix + k, v) }
             }
         }
         for e in container.env ?? [] {
@@ -70,8 +68,11 @@ enum ContainerEnvironment {
             if let from = e.valueFrom {
                 if let f = from.fieldRef {
                     value = try fieldValue(f.fieldPath, pod: pod, podIP: podIP, hostIP: hostIP, nodeName: nodeName)
-                } else if let r = from.resourceFieldRef {
-                    value = resourceValue(r, pod: pod, defaultContainer: container.name)
+                } else if var r = from.resourceFieldRef {
+                    // The downward API's own resolver, as the kubelet's env and volume paths share
+                    // `ExtractContainerResourceValue`; without a name, the container itself.
+                    if (r.containerName ?? "").isEmpty { r.containerName = container.name }
+                    value = try DownwardAPI.resourceValue(r, pod: pod, allocatable: .host)
                 } else if let k = from.configMapKeyRef {
                     guard let cm = configMaps[k.name ?? ""] else {
                         if k.optional == true { continue }
@@ -94,8 +95,7 @@ enum ContainerEnvironment {
                     value = v
                 }
             }
-            set(e.name, value)
-            expansion[e.name] = value
+            export(e.name, value)
         }
         return (env, expansion)
     }
@@ -125,27 +125,6 @@ enum ContainerEnvironment {
                 throw ContainerConfigError(description: "unsupported fieldPath: \(path)")
             }
         }
-    }
-
-    /// `resourceFieldRef`: ceil(value / divisor).
-    static func resourceValue(_ ref: ResourceFieldSelector, pod: Pod, defaultContainer: String) -> String {
-        let name = ref.containerName ?? defaultContainer
-        let c = ((pod.spec.initContainers ?? []) + pod.spec.containers).first { $0.name == name }
-        let parts = ref.resource.split(separator: ".", maxSplits: 1).map(String.init)
-        guard parts.count == 2 else { return "" }
-        let list = parts[0] == "limits" ? c?.resources?.limits : c?.resources?.requests
-        // `ExtractContainerResourceValue` on the container as `defaultPodLimitsForDownwardAPI`
-        // leaves it: an unset limit is the node's allocatable, an unset request is 0. Then
-        // `convertResourceCPUToString` (milli-values) or `…MemoryToString` (values), divided in
-        // floating point and rounded up; from integers, so 1001m over 1m stays 1001.
-        let cpu = parts[1] == "cpu"
-        var value = list?[parts[1]].flatMap { cpu ? $0.milliValue : $0.int64Value }
-        if value == nil, parts[0] == "limits" {
-            value = cpu ? Int64(ProcessInfo.processInfo.activeProcessorCount) * 1000 : Int64(ProcessInfo.processInfo.physicalMemory)
-        }
-        let divisor = ref.divisor.flatMap { cpu ? $0.milliValue : $0.int64Value } ?? (cpu ? 1000 : 1)
-        guard divisor > 0 else { return "0" }
-        return String(Quantity.saturating(Double(value ?? 0) / Double(divisor)))
     }
 
     /// `expansion.Expand`: `$(VAR)` becomes VAR's value when defined, `$$(VAR)` stays literal.

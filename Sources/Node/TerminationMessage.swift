@@ -35,11 +35,14 @@ enum TerminationMessage {
         var end = (try? handle.seekToEnd()) ?? 0
         // Read back far enough for `lines` records (each at most 16 KiB of content) and no further.
         var tail: [UInt8] = []
+        var newlines = 0
         let chunk: UInt64 = 64 << 10, limit = UInt64(lines + 1) * (17 << 10)
-        while end > 0, UInt64(tail.count) < limit, tail.lazy.filter({ $0 == UInt8(ascii: "\n") }).count <= lines {
+        while end > 0, UInt64(tail.count) < limit, newlines <= lines {
             let start = end - min(end, chunk)
             try? handle.seek(toOffset: start)
-            tail = [UInt8]((try? handle.read(upToCount: Int(end - start))) ?? Data()) + tail
+            let read = [UInt8]((try? handle.read(upToCount: Int(end - start))) ?? Data())
+            newlines += read.lazy.filter { $0 == UInt8(ascii: "\n") }.count
+            tail = read + tail
             end = start
         }
         var records = tail.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)

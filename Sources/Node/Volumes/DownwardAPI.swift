@@ -73,18 +73,18 @@ enum DownwardAPI {
         // A zero (or absent) divisor means 1 (`ExtractContainerResourceValue`).
         var divisor = Decimal(1)
         if let d = ref.divisor {
-            guard let parsed = parseQuantity(d.string) else { throw VolumeError("invalid divisor \(d.string)") }
+            guard let parsed = d.exactValue else { throw VolumeError("invalid divisor \(d.string)") }
             if parsed != 0 { divisor = parsed }
         }
 
         func limit(_ key: String, _ fallback: Decimal) throws -> Decimal {
             guard let q = limits[key] else { return fallback }
-            guard let v = parseQuantity(q.string) else { throw VolumeError("invalid quantity \(q.string)") }
+            guard let v = q.exactValue else { throw VolumeError("invalid quantity \(q.string)") }
             return v
         }
         func request(_ key: String) throws -> Decimal {
             guard let q = requests[key] else { return 0 }
-            guard let v = parseQuantity(q.string) else { throw VolumeError("invalid quantity \(q.string)") }
+            guard let v = q.exactValue else { throw VolumeError("invalid quantity \(q.string)") }
             return v
         }
 
@@ -124,29 +124,5 @@ enum DownwardAPI {
 
     private static func ceilString(_ d: Decimal) -> String {
         "\(ceil(d))"
-    }
-
-    /// An exact (decimal) reading of a resource quantity, so that `250m / 1m` is 250 and not
-    /// 250.00000000000003 as with doubles (resource.Quantity is exact too).
-    static func parseQuantity(_ text: String) -> Decimal? {
-        let s = text.trimmingCharacters(in: .whitespaces)
-        let binary: [(String, Decimal)] = [("Ki", 1024), ("Mi", 1_048_576), ("Gi", 1_073_741_824),
-                                           ("Ti", 1_099_511_627_776), ("Pi", 1_125_899_906_842_624),
-                                           ("Ei", Decimal(string: "1152921504606846976")!)]
-        let decimal: [(String, Decimal)] = [("n", Decimal(string: "0.000000001")!), ("u", Decimal(string: "0.000001")!),
-                                            ("m", Decimal(string: "0.001")!), ("k", 1000), ("M", 1_000_000),
-                                            ("G", 1_000_000_000), ("T", 1_000_000_000_000),
-                                            ("P", 1_000_000_000_000_000), ("E", 1_000_000_000_000_000_000)]
-        var number = Substring(s)
-        var multiplier = Decimal(1)
-        if let (suffix, m) = binary.first(where: { s.hasSuffix($0.0) }) {
-            number = number.dropLast(suffix.count); multiplier = m
-        } else if let (suffix, m) = decimal.first(where: { s.hasSuffix($0.0) }) {
-            number = number.dropLast(suffix.count); multiplier = m
-        }
-        guard !number.isEmpty,
-              number.allSatisfy({ $0.isASCII && ($0.isNumber || "+-.eE".contains($0)) }),
-              let value = Decimal(string: String(number), locale: Locale(identifier: "en_US_POSIX")) else { return nil }
-        return value * multiplier
     }
 }

@@ -228,7 +228,7 @@ public actor VolumeManager {
     private func memorySize(_ sizeLimit: Quantity?) throws -> Int64 {
         var size = Decimal(allocatable.memoryBytes)
         func memLimit(_ c: Container) -> Decimal? {
-            c.resources?.limits?["memory"].flatMap { DownwardAPI.parseQuantity($0.string) }
+            c.resources?.limits?["memory"]?.exactValue
         }
         let regular = pod.spec.containers.map(memLimit)
         let inits = (pod.spec.initContainers ?? []).map(memLimit)
@@ -238,7 +238,7 @@ public actor VolumeManager {
             if podLimit > 0 && podLimit <= size { size = podLimit }
         }
         if let sizeLimit {
-            guard let v = DownwardAPI.parseQuantity(sizeLimit.string) else { throw VolumeError("invalid sizeLimit \(sizeLimit)") }
+            guard let v = sizeLimit.exactValue else { throw VolumeError("invalid sizeLimit \(sizeLimit)") }
             if v > 0 && v <= size { size = v }
         }
         return Int64(truncating: NSDecimalNumber(decimal: size))
