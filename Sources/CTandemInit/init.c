@@ -126,6 +126,22 @@ int tandem_zygote_request(int sock, const char *mode, const int fds[TANDEM_ZYGOT
     return r < 0 ? -1 : 0;
 }
 
+int tandem_send_fd(int sock, int fd) {
+    union { struct cmsghdr align; char buf[CMSG_SPACE(sizeof(int))]; } c;
+    memset(&c, 0, sizeof c);
+    char byte = 's';
+    struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+    struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = c.buf, .msg_controllen = sizeof c.buf };
+    struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+    h->cmsg_level = SOL_SOCKET;
+    h->cmsg_type = SCM_RIGHTS;
+    h->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(h), &fd, sizeof(int));
+    ssize_t r;
+    do { r = sendmsg(sock, &m, MSG_NOSIGNAL); } while (r < 0 && errno == EINTR);
+    return r < 0 ? -1 : 0;
+}
+
 int tandem_openpty(int *master, int *slave) {
     int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (m < 0) return -1;
@@ -251,6 +267,8 @@ struct config {
     int keep_stdin;
     /* `privileged`: a node for each of the host's devices in its /dev, as containerd gives it. */
     int host_dev;
+    /* Mode "create": the child waits on TANDEM_INIT_FD_START before it execs. */
+    int create;
     const char *argv[MAX_LIST + 1];
     int argc;
     const char *env[MAX_LIST + 1];
@@ -276,22 +294,31 @@ static void status_line(const char *kind, const char *fmt, ...) {
     do { w = write(TANDEM_INIT_FD_STATUS, buf, (size_t)n); } while (w < 0 && errno == EINTR);
 }
 
-static int read_config(void) {
+/* The whole of a config memfd, NUL-terminated twice; closes `fd`. */
+static char *read_records(int fd, size_t *size_out) {
     struct stat st;
-    if (fstat(TANDEM_INIT_FD_CONFIG, &st) < 0) return -1;
+    if (fstat(fd, &st) < 0) { close(fd); return NULL; }
     size_t size = (size_t)st.st_size;
     char *data = malloc(size + 2);
-    if (!data) return -1;
+    if (!data) { close(fd); return NULL; }
     size_t off = 0;
     while (off < size) {
-        ssize_t r = pread(TANDEM_INIT_FD_CONFIG, data + off, size - off, (off_t)off);
+        ssize_t r = pread(fd, data + off, size - off, (off_t)off);
         if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) return -1;
+        if (r <= 0) { close(fd); free(data); return NULL; }
         off += (size_t)r;
     }
     data[size] = 0;
     data[size + 1] = 0;
-    close(TANDEM_INIT_FD_CONFIG);
+    close(fd);
+    *size_out = size;
+    return data;
+}
+
+static int read_config(void) {
+    size_t size;
+    char *data = read_records(TANDEM_INIT_FD_CONFIG, &size);
+    if (!data) return -1;
     /* Records: key NUL value NUL; "bind" takes three values (ro|rw, source, target). */
     char *p = data, *end = data + size;
 #define NEXT() ({ char *s_ = p; if (p >= end) return -1; p += strlen(p) + 1; s_; })
@@ -339,10 +366,12 @@ static int sync_fd = -1;
  * child runs, so that forking the next spare, which then clones the host trees, does not
  * compete for the CPU with this start. A shim that fails first exits, and the zygote reads
  * EOF instead. */
+static int spare_told; /* shared by a created container's child, which tells it first */
 static void spare_taken(void) {
     if (fcntl(TANDEM_SPARE_TAKEN_FD, F_GETFD) < 0) return;
-    ssize_t w;
-    do { w = write(TANDEM_SPARE_TAKEN_FD, "t", 1); } while (w < 0 && errno == EINTR);
+    ssize_t w = 1;
+    if (!spare_told) do { w = write(TANDEM_SPARE_TAKEN_FD, "t", 1); } while (w < 0 && errno == EINTR);
+    spare_told = 1;
     close(TANDEM_SPARE_TAKEN_FD);
 }
 
@@ -624,6 +653,46 @@ static const char *make_dev(int pts, int host) {
     return NULL;
 }
 
+/* A created container's child, everything set up but the exec: lets the zygote fork the next
+ * spare (this one is taken, and idle from now on), then waits for tandem's start config, whose
+ * command line and environment replace the config's: the kubelet computes them as it starts a
+ * container, not as it creates it. EOF means tandem let the container go unstarted. */
+static void await_start(void) {
+    spare_taken();
+    status_line("C", "created");
+    char byte;
+    union { struct cmsghdr align; char buf[CMSG_SPACE(sizeof(int))]; } c;
+    struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+    struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = c.buf, .msg_controllen = sizeof c.buf };
+    ssize_t r;
+    do { r = recvmsg(TANDEM_INIT_FD_START, &m, MSG_CMSG_CLOEXEC); } while (r < 0 && errno == EINTR);
+    struct cmsghdr *h = r > 0 ? CMSG_FIRSTHDR(&m) : NULL;
+    if (!h || h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS || h->cmsg_len != CMSG_LEN(sizeof(int))) {
+        errno = ECANCELED;
+        die("start", "the created container");
+    }
+    int fd;
+    memcpy(&fd, CMSG_DATA(h), sizeof fd);
+    close(TANDEM_INIT_FD_START);
+    size_t size;
+    char *data = read_records(fd, &size);
+    if (!data) die("read the start config", NULL);
+    cfg.argc = cfg.envc = 0;
+    for (char *p = data, *end = data + size; p < end; ) {
+        char *key = p;
+        p += strlen(p) + 1;
+        if (p >= end) break;
+        char *val = p;
+        p += strlen(p) + 1;
+        if (!strcmp(key, "arg") && cfg.argc < MAX_LIST) cfg.argv[cfg.argc++] = val;
+        else if (!strcmp(key, "env") && cfg.envc < MAX_LIST) cfg.env[cfg.envc++] = val;
+    }
+    cfg.argv[cfg.argc] = NULL;
+    cfg.env[cfg.envc] = NULL;
+    errno = EINVAL;
+    if (cfg.argc == 0) die("start", "without a command");
+}
+
 static void child_run(void) {
     const char *iso_arg, *iso_step;
     if ((iso_step = isolation_enter(&iso_arg))) die(iso_step, iso_arg);
@@ -675,6 +744,7 @@ static void child_run(void) {
      * controlling terminal of the container's own session. */
     if (cfg.tty && (setsid() < 0 || ioctl(0, TIOCSCTTY, 0) < 0 || dup2(0, 1) < 0 || dup2(0, 2) < 0))
         die("set up the container's terminal", NULL);
+    if (cfg.create) await_start();
     if ((iso_step = isolation_finish(&iso_arg))) die(iso_step, iso_arg);
     exec_resolved();
     die("exec", cfg.argv[0]);
@@ -1019,7 +1089,11 @@ static void shim_main(const char *mode) {
     status_line("P", "%d", (int)getpid());
     if (read_config() < 0) { status_line("E", "tandem-init: bad config"); _exit(128); }
     if (cfg.persist && strcmp(mode, "exec") != 0) keep_pipes();
-    if (!strcmp(mode, "run")) run_mode();
+    cfg.create = !strcmp(mode, "create");
+    /* Only a created container's child keeps it, to wait on (close-on-exec). */
+    if (cfg.create) fcntl(TANDEM_INIT_FD_START, F_SETFD, FD_CLOEXEC);
+    else close(TANDEM_INIT_FD_START);
+    if (!strcmp(mode, "run") || cfg.create) run_mode();
     else if (!strcmp(mode, "exec")) exec_mode();
     else if (!strcmp(mode, "sandbox")) sandbox_mode();
     status_line("E", "tandem-init: unknown mode %s", mode);
@@ -1030,16 +1104,21 @@ static void shim_main(const char *mode) {
 
 /* In a freshly forked zygote child: move the request's fds to the shim's fixed numbers.
  * Received fds are all >= 5 (0-4 are taken in the zygote), so in/out/err/config can be
- * moved first and only status needs care: if it already sits at 5 it stays. */
+ * moved first and only status and start need care: status stays if it already sits at 5,
+ * and start is copied out of the way first. */
 static void zygote_child(const int fds[TANDEM_ZYGOTE_NFDS], const char *mode) {
     /* Undo the zygote's SA_NOCLDWAIT: the shim must wait for its own child, and the
      * container must not inherit an unusual SIGCHLD disposition. */
     signal(SIGCHLD, SIG_DFL);
+    /* The start socket first goes above every fixed number, where nothing below can clobber it. */
+    int start = fcntl(fds[5], F_DUPFD, TANDEM_HOST_TREE_FD + TANDEM_HOST_TREE_FDS);
+    if (start < 0) _exit(128);
     if (dup2(fds[0], 0) < 0 || dup2(fds[1], 1) < 0 || dup2(fds[2], 2) < 0 || dup2(fds[3], TANDEM_INIT_FD_CONFIG) < 0) _exit(128);
     if (fds[4] != TANDEM_INIT_FD_STATUS && dup2(fds[4], TANDEM_INIT_FD_STATUS) < 0) _exit(128);
+    if (dup2(start, TANDEM_INIT_FD_START) < 0) _exit(128);
     /* Everything else goes but the spare's taken pipe and the host trees it cloned ahead
      * (see spare_taken and clone_host_trees). */
-    syscall(SYS_close_range, TANDEM_INIT_FD_STATUS + 1, TANDEM_SPARE_TAKEN_FD - 1, 0);
+    syscall(SYS_close_range, TANDEM_INIT_FD_START + 1, TANDEM_SPARE_TAKEN_FD - 1, 0);
     syscall(SYS_close_range, TANDEM_HOST_TREE_FD + TANDEM_HOST_TREE_FDS, ~0U, 0);
     shim_main(mode);
 }

@@ -254,6 +254,46 @@ public final class Runtime: Sendable {
     /// `ContainerStartError` when set-up failed first (missing binary, bad mount, …).
     public func start(_ spec: ContainerSpec) async throws -> ContainerProcess {
         guard !spec.argv.isEmpty else { throw ContainerStartError(message: "no command") }
+        let (session, stdio) = try launch(spec, mode: "run", start: devNull)
+        return try await running(spec, session: session, stdio: stdio)
+    }
+
+    /// Sets a container up to the point of exec'ing its command and leaves it waiting, as
+    /// `runc create` does: namespaces, root, /dev, volumes and cgroups are all in place when
+    /// `CreatedContainer.start` runs it, so a pod's next container starts in the time of an
+    /// exec. Returns at once; set-up goes on in the shim.
+    public func create(_ spec: ContainerSpec) throws -> CreatedContainer {
+        guard !spec.argv.isEmpty else { throw ContainerStartError(message: "no command") }
+        var sp: [Int32] = [-1, -1]
+        guard tandem_socketpair_cloexec(&sp) == 0 else { throw RuntimeError.errno("socketpair") }
+        defer { close(sp[1]) }
+        do {
+            let (session, stdio) = try launch(spec, mode: "create", start: sp[1])
+            return CreatedContainer(spec: spec, runtime: self, session: session, stdio: stdio, socket: sp[0])
+        } catch {
+            close(sp[0])
+            throw error
+        }
+    }
+
+    /// A container's process once `session` reports the exec, or its start error.
+    func running(_ spec: ContainerSpec, session: ShimSession, stdio: ContainerStdio) async throws -> ContainerProcess {
+        switch await session.started() {
+        case .success(let pid):
+            let process = ContainerProcess(id: spec.id, pid: pid, startedAt: Date(), session: session, isolation: spec.isolation,
+                                           stdio: stdio)
+            if persistent { writeRecord(for: process, at: spec.stateDir, spec: spec) }
+            return process
+        case .failure(let e):
+            _ = await session.finished()
+            logger.debug("container \(spec.id) failed to start: \(e.message)")
+            throw e
+        }
+    }
+
+    /// Opens the log and hands the container's shim to the zygote in `mode` ("run" or "create",
+    /// whose start socket is `start`).
+    private func launch(_ spec: ContainerSpec, mode: String, start: Int32) throws -> (ShimSession, ContainerStdio) {
         try Sys.mkdirs((spec.logPath as NSString).deletingLastPathComponent)
         let logFD = open(spec.logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
         guard logFD >= 0 else { throw RuntimeError.errno("open log \(spec.logPath)") }
@@ -287,8 +327,8 @@ public final class Runtime: Sendable {
             let fds = try StdioSetup.make(stdin: spec.stdin, tty: spec.tty, devNull: devNull)
             stdio = ContainerStdio(tty: spec.tty, stdinOnce: spec.stdinOnce, input: fds.input)
             let sources = logSinks(fds.reads, logFD: logFD, id: spec.id, stdio: stdio)
-            session = try spawnShim(mode: "run", config: config, name: spec.id, stdin: fds.shimIn, out: fds.shimOut, err: fds.shimErr,
-                                    sources: sources, readEnds: Set(fds.reads.map(\.fd))) {
+            session = try spawnShim(mode: mode, config: config, name: spec.id, stdin: fds.shimIn, out: fds.shimOut, err: fds.shimErr,
+                                    start: start, sources: sources, readEnds: Set(fds.reads.map(\.fd))) {
                 close(logFD)
                 stdio.outputEnded()
             }
@@ -299,17 +339,7 @@ public final class Runtime: Sendable {
         // A persistent shim holds a write end of the stdin pipe too (tandem may die meanwhile),
         // which it closes when told: `stdinOnce`.
         if persistent, spec.stdin, !spec.tty { stdio.keptBy(session) }
-        switch await session.started() {
-        case .success(let pid):
-            let process = ContainerProcess(id: spec.id, pid: pid, startedAt: Date(), session: session, isolation: spec.isolation,
-                                           stdio: stdio)
-            if persistent { writeRecord(for: process, at: spec.stateDir, spec: spec) }
-            return process
-        case .failure(let e):
-            _ = await session.finished()
-            logger.debug("container \(spec.id) failed to start: \(e.message)")
-            throw e
-        }
+        return (session, stdio)
     }
 
     /// Starts a pod sandbox: one idle process (named `pause`) in new IPC (the host's with
@@ -390,7 +420,7 @@ public final class Runtime: Sendable {
     /// Starts a shim on the given stdio (the shim's copies; ours are closed here once it has
     /// them) and drains `sources` plus the status pipe on one thread. On failure every
     /// descriptor passed in is closed, `readEnds` included (they would never see EOF).
-    func spawnShim(mode: String, config: ShimConfig, name: String, stdin: Int32, out: Int32, err: Int32,
+    func spawnShim(mode: String, config: ShimConfig, name: String, stdin: Int32, out: Int32, err: Int32, start: Int32? = nil,
                    sources: [(fd: Int32, sink: any ByteSink)], readEnds: Set<Int32>,
                    onDrained: @escaping @Sendable () -> Void) throws -> ShimSession {
         let ours = Set([out, err] + (stdin == devNull ? [] : [stdin]))
@@ -413,7 +443,8 @@ public final class Runtime: Sendable {
             throw RuntimeError("runtime is shut down")
         }
         do {
-            try launchShim(mode: mode, stdin: stdin, out: out, err: err, config: cfgFD, status: status.write, lifeline: lifeline)
+            try launchShim(mode: mode, stdin: stdin, out: out, err: err, config: cfgFD, status: status.write, start: start ?? devNull,
+                           lifeline: lifeline)
         } catch {
             for fd in ours.union(readEnds).union([status.read, status.write]) { close(fd) }
             throw error
@@ -434,10 +465,11 @@ public final class Runtime: Sendable {
 
     /// Hands the request to the zygote or, when there is none (or it died), execs the shim
     /// directly: about 10 ms slower (see `Zygote`), otherwise the same shim.
-    private func launchShim(mode: String, stdin: Int32, out: Int32, err: Int32, config: Int32, status: Int32, lifeline: Int32) throws {
-        if let zygote, zygote.request(mode: mode, fds: [stdin, out, err, config, status]) { return }
+    private func launchShim(mode: String, stdin: Int32, out: Int32, err: Int32, config: Int32, status: Int32, start: Int32,
+                            lifeline: Int32) throws {
+        if let zygote, zygote.request(mode: mode, fds: [stdin, out, err, config, status, start]) { return }
         let pid = try Sys.spawn(Self.shimPath, argv: ["tandem-init", TANDEM_INIT_MARKER, mode], env: [],
-                                fds: [stdin, out, err, config, lifeline, status], searchPath: false)
+                                fds: [stdin, out, err, config, lifeline, status, start], searchPath: false)
         // Only to reap it: the session learns everything from the status pipe. watch()
         // fails only without pidfd support, which the shim itself needs anyway.
         try? Reaper.shared.watch(pid) { _ in }

@@ -54,12 +54,15 @@ final class ShimSession: Sendable {
         /// first line is read, so the pidfd is taken while the pid is surely its own.
         var shimPidfd: Int32 = -1
         var childPid: pid_t?
+        /// A created container's child is set up and waits for its start ("C").
+        var created = false
         var startError: String?
         var childStatus: WaitStatus?
         var childFinishedAt: Date?
         var ioDone = false
         var outcome: ShimOutcome?
         var startWaiters: [CheckedContinuation<Result<pid_t, ContainerStartError>, Never>] = []
+        var createWaiters: [CheckedContinuation<Bool, Never>] = []
         var finishWaiters: [CheckedContinuation<ShimOutcome, Never>] = []
     }
 
@@ -112,6 +115,19 @@ final class ShimSession: Sendable {
         }
     }
 
+    /// For a created container: true once it waits for its start, false when set-up failed.
+    func created() async -> Bool {
+        await withCheckedContinuation { c in
+            let now: Bool? = state.withLock { s in
+                if s.created { return true }
+                if Self.startFailure(s) != nil { return false }
+                s.createWaiters.append(c)
+                return nil
+            }
+            if let now { c.resume(returning: now) }
+        }
+    }
+
     func finished() async -> ShimOutcome {
         await withCheckedContinuation { c in
             let now: ShimOutcome? = state.withLock { s in
@@ -138,6 +154,7 @@ final class ShimSession: Sendable {
             case "P":
                 s.shimPid = pid_t(value)
                 if let pid = s.shimPid, s.shimPidfd < 0 { s.shimPidfd = tandem_pidfd_open(pid) }
+            case "C": s.created = true
             case "S": s.childPid = pid_t(value)
             case "E": s.startError = String(value)
             case "X":
@@ -164,6 +181,8 @@ final class ShimSession: Sendable {
         var startResult: Result<pid_t, ContainerStartError>?
         var finishes: [CheckedContinuation<ShimOutcome, Never>] = []
         var outcome: ShimOutcome?
+        var creates: [CheckedContinuation<Bool, Never>] = []
+        var createResult = false
         state.withLock { s in
             body(&s)
             if s.outcome == nil, s.ioDone {
@@ -174,11 +193,16 @@ final class ShimSession: Sendable {
                 if let pid = s.childPid { startResult = .success(pid) } else if let e = Self.startFailure(s) { startResult = .failure(e) }
                 if startResult != nil { swap(&starts, &s.startWaiters) }
             }
+            if !s.createWaiters.isEmpty, s.created || Self.startFailure(s) != nil {
+                createResult = s.created
+                swap(&creates, &s.createWaiters)
+            }
             if let o = s.outcome, !s.finishWaiters.isEmpty {
                 outcome = o
                 swap(&finishes, &s.finishWaiters)
             }
         }
+        creates.forEach { $0.resume(returning: createResult) }
         if let startResult { starts.forEach { $0.resume(returning: startResult) } }
         if let outcome { finishes.forEach { $0.resume(returning: outcome) } }
     }

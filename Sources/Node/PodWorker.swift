@@ -20,6 +20,8 @@ public actor PodWorker {
 
     private var runtimeStatus = PodRuntimeStatus()
     private var processes: [String: ContainerProcess] = [:]
+    /// Containers created ahead of their turn (`createAhead`), by name.
+    private var createdAhead: [String: CreatedAhead] = [:]
     /// Each running container's state dir (image files, shim record) and log, by container ID.
     private var containerStateDirs: [String: String] = [:]
     private var containerLogs: [String: String] = [:]
@@ -286,6 +288,7 @@ public actor PodWorker {
         }
         if actions.createSandbox {
             guard await createSandbox() else { return }
+            createAhead()
         }
         // `SyncPod` starts ephemeral containers before init containers, so that a pod stuck
         // initializing can be debugged.
@@ -397,6 +400,7 @@ public actor PodWorker {
 
     /// StopPodSandbox: the sandbox's process and network namespace (the IP is released).
     private func stopSandbox() async {
+        await discardCreatedAhead()
         if let (process, _) = podSandbox {
             podSandbox = nil
             process.signal(SIGKILL)
@@ -485,15 +489,28 @@ public actor PodWorker {
             backoff.next(key, since: finished, now: now)
         }
 
-        let restartCount = nextRestartCount(container.name)
-        let spec: ContainerSpec
+        var ahead = createdAhead.removeValue(forKey: name)
+        if let a = ahead, runtimeStatus.latest(name) != nil || a.sandboxAttempt != runtimeStatus.sandboxAttempt || a.image != image {
+            await discard(a)
+            ahead = nil
+        }
+        let restartCount = ahead?.restartCount ?? nextRestartCount(container.name)
+        var spec: ContainerSpec
         let env: [String]
         do {
-            (spec, env) = try makeContainerSpec(container, restartCount: restartCount, target: target)
+            if let ahead {
+                let (resolved, startEnv, _) = try commandLine(container)
+                (spec, env) = (ahead.container.spec, startEnv)
+                (spec.argv, spec.env) = (resolved.argv, startEnv)
+            } else {
+                (spec, env) = try makeContainerSpec(container, restartCount: restartCount, target: target)
+            }
         } catch let error as ImageError {
+            if let ahead { await discard(ahead) }
             reasonCache[name] = StartFailure(reason: "ErrImagePull", message: error.description)
             return false
         } catch {
+            if let ahead { await discard(ahead) }
             let failure = StartFailure(reason: "CreateContainerConfigError", message: "\(error)")
             // The kubelet's `Failed` event, once per distinct error rather than on every sync.
             if reasonCache[name] != failure { ctx.timeline.event(pod, container: name, "Warning", "Failed", "Error: \(error)") }
@@ -503,7 +520,11 @@ public actor PodWorker {
         ctx.timeline.register(containerID: spec.id, pod: pod.name, container: name)
         let process: ContainerProcess
         do {
-            process = try await ctx.runtime.start(spec)
+            if let ahead {
+                process = try await ahead.container.start(argv: spec.argv, env: spec.env)
+            } else {
+                process = try await ctx.runtime.start(spec)
+            }
         } catch {
             ctx.timeline.unregister(containerID: spec.id)
             if let cgroup = containerCgroups.removeValue(forKey: spec.id) { ctx.cgroups?.remove(cgroup) }
@@ -565,13 +586,7 @@ public actor PodWorker {
     /// Everything the runtime needs to start one instance: command line from the image catalog with
     /// `$(VAR)` expanded, environment, mounts (volumes, `/etc/hosts`, the termination log).
     private func makeContainerSpec(_ container: Container, restartCount: Int32, target: String?) throws -> (ContainerSpec, [String]) {
-        let plain = try ctx.images.resolve(image: container.image ?? "", command: container.command, args: container.args)
-        let (envPairs, mapping) = try ContainerEnvironment.environment(for: container, pod: pod, podIP: runtimeStatus.podIP, hostIP: ctx.hostIP,
-                                                            nodeName: ctx.nodeName, configMaps: sources.configMaps, secrets: sources.secrets,
-                                                            imageEnv: plain.env, services: ctx.serviceLister())
-        let resolved = try ctx.images.resolve(image: container.image ?? "",
-                                              command: container.command?.map { ContainerEnvironment.expand($0, mapping) },
-                                              args: container.args?.map { ContainerEnvironment.expand($0, mapping) })
+        let (resolved, env, mapping) = try commandLine(container)
         let id = Self.newID()
         let podDir = ctx.podDirectory(pod)
         let stateDir = "\(ctx.containersDirectory)/\(id)"
@@ -595,7 +610,7 @@ public actor PodWorker {
             mounts.append(BindMount(source: resolvConfPath, target: "/etc/resolv.conf", readOnly: false))
         }
         // The termination message file (`terminationMessagePath`), one per instance.
-        let terminationLog = "\(podDir)/\(container.name)/termination-\(restartCount).log"
+        let terminationLog = terminationLogPath(container.name, restartCount: restartCount)
         try Sys.mkdirs("\(podDir)/\(container.name)")
         try Sys.writeFile(terminationLog, [])
         // Writable by whatever user the container runs as, as the kubelet makes it.
@@ -603,7 +618,6 @@ public actor PodWorker {
         mounts.append(BindMount(source: terminationLog, target: container.terminationMessagePath ?? "/dev/termination-log", readOnly: false))
         mounts.sort { $0.target.split(separator: "/").count < $1.target.split(separator: "/").count }
 
-        let env = envPairs.map { "\($0.0)=\($0.1)" }
         var spec = ContainerSpec(id: id, argv: resolved.argv, env: env, workingDir: container.workingDir ?? resolved.workingDir,
                                  mounts: mounts, sandbox: podSandbox?.sandbox,
                                  netnsPath: pod.spec.hostNetwork == true ? nil : sandbox?.netnsPath,
@@ -626,6 +640,83 @@ public actor PodWorker {
             spec.isolation.cgroupProcs = cgroups.procsFiles(cgroup)
         }
         return (spec, env)
+    }
+
+    /// A container made by `createAhead`, and what it was made for: it is started only as that
+    /// instance (the same restart count, sandbox and image), otherwise discarded.
+    struct CreatedAhead {
+        var container: CreatedContainer
+        var name: String
+        var restartCount: Int32
+        var sandboxAttempt: Int
+        var image: String
+    }
+
+    /// Creates the containers this pod starts after the current ones (`Runtime.create`), while
+    /// those start and run: the pod's next init container, its sidecars, its main containers. Each
+    /// starts at its turn with the command line and environment of that moment, and the kubelet's
+    /// order and conditions are untouched; only the set-up before the exec has moved earlier.
+    /// Left out, because what they bind is only known at the container's turn: containers with a
+    /// `subPath` (made, or resolved, then, perhaps from what an init container wrote) or a
+    /// `hostPath` volume (a file or directory anything on the host may replace meanwhile, where a
+    /// bind made earlier would keep the old one); and `stdin`/`tty` ones.
+    private func createAhead() {
+        let hostPaths = Set((pod.spec.volumes ?? []).filter { $0.hostPath != nil }.map(\.name))
+        for c in (pod.spec.initContainers ?? []) + pod.spec.containers where createdAhead[c.name] == nil {
+            guard !deleting, failure == nil, runtimeStatus.sandboxReady, runtimeStatus.latest(c.name) == nil,
+                  c.stdin != true, c.tty != true,
+                  !(c.volumeMounts ?? []).contains(where: {
+                      !($0.subPath ?? "").isEmpty || !($0.subPathExpr ?? "").isEmpty || hostPaths.contains($0.name)
+                  })
+            else { continue }
+            let restartCount = nextRestartCount(c.name)
+            // Whatever fails here fails again at the container's turn, and is reported then.
+            guard let (spec, _) = try? makeContainerSpec(c, restartCount: restartCount, target: nil) else { continue }
+            do {
+                createdAhead[c.name] = CreatedAhead(container: try ctx.runtime.create(spec), name: c.name, restartCount: restartCount,
+                                                    sandboxAttempt: runtimeStatus.sandboxAttempt, image: c.image ?? "")
+            } catch {
+                removeAheadLeftovers(spec, name: c.name, restartCount: restartCount)
+            }
+        }
+    }
+
+    /// Lets a container created ahead go unstarted, with its cgroup and termination-message file.
+    private func discard(_ ahead: CreatedAhead) async {
+        await ahead.container.discard()
+        removeAheadLeftovers(ahead.container.spec, name: ahead.name, restartCount: ahead.restartCount)
+    }
+
+    private func removeAheadLeftovers(_ spec: ContainerSpec, name: String, restartCount: Int32) {
+        if let cgroup = containerCgroups.removeValue(forKey: spec.id) { ctx.cgroups?.remove(cgroup) }
+        unlink(terminationLogPath(name, restartCount: restartCount))
+        ctx.runtime.removeState(spec)
+    }
+
+    /// The termination message file of one instance (`terminationMessagePath` is bound to it).
+    private func terminationLogPath(_ name: String, restartCount: Int32) -> String {
+        "\(ctx.podDirectory(pod))/\(name)/termination-\(restartCount).log"
+    }
+
+    /// Every container created ahead goes: the pod is stopping or its sandbox is being replaced.
+    private func discardCreatedAhead() async {
+        let all = createdAhead.values
+        createdAhead = [:]
+        for a in all { await discard(a) }
+    }
+
+    /// The command line from the image catalog with `$(VAR)` expanded, and the environment: what the
+    /// kubelet computes as it starts a container (`generateContainerConfig`), from the ConfigMaps,
+    /// Secrets and Services of that moment.
+    private func commandLine(_ container: Container) throws -> (ResolvedImage, env: [String], mapping: [String: String]) {
+        let plain = try ctx.images.resolve(image: container.image ?? "", command: container.command, args: container.args)
+        let (envPairs, mapping) = try ContainerEnvironment.environment(for: container, pod: pod, podIP: runtimeStatus.podIP, hostIP: ctx.hostIP,
+                                                                       nodeName: ctx.nodeName, configMaps: sources.configMaps, secrets: sources.secrets,
+                                                                       imageEnv: plain.env, services: ctx.serviceLister())
+        let resolved = try ctx.images.resolve(image: container.image ?? "",
+                                              command: container.command?.map { ContainerEnvironment.expand($0, mapping) },
+                                              args: container.args?.map { ContainerEnvironment.expand($0, mapping) })
+        return (resolved, envPairs.map { "\($0.0)=\($0.1)" }, mapping)
     }
 
     /// One more than the newest instance's count; without an instance (purged with an old
@@ -659,7 +750,7 @@ public actor PodWorker {
             record.reason = "StartError"
             record.message = startError
         } else if let container = container(named: record.name) {
-            let file = "\(ctx.podDirectory(pod))/\(record.name)/termination-\(record.restartCount).log"
+            let file = terminationLogPath(record.name, restartCount: record.restartCount)
             let fallback = container.terminationMessagePolicy == "FallbackToLogsOnError" && exit.exitCode != 0
             if let message = TerminationMessage.read(file: file, log: containerLogs[id], fallbackToLogs: fallback) { record.message = message }
         }

@@ -71,6 +71,44 @@ import Testing
         }
     }
 
+    /// `create` sets a container up and leaves it waiting: nothing runs and nothing is logged until
+    /// `start`, whose command line and environment replace the spec's; a discarded one leaves no
+    /// process, log or state behind; one whose set-up failed is set up afresh at `start`.
+    @Test func createThenStartOrDiscard() async throws {
+        let scratch = try Scratch()
+        let runtime = try Runtime(logEcho: nil)
+        let tag = "6000\(Int.random(in: 100...999))"
+        let vol = scratch.dir + "/vol-\(tag)"
+        try FileManager.default.createDirectory(atPath: vol, withIntermediateDirectories: true)
+        let spec = scratch.spec(["sh", "-c", "echo never"], mounts: [BindMount(source: vol, target: "/data")])
+        let created = try runtime.create(spec)
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try criRecords(spec.logPath).isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: vol + "/ran"))
+        let c = try await created.start(argv: ["sh", "-c", "echo \"$WHO $0\" > /data/ran; echo started; sleep \(tag)", "now"],
+                                        env: ["PATH=/usr/bin:/bin", "WHO=late"])
+        for _ in 0..<100 where hostProcesses(matching: "sleep \(tag)").isEmpty { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(hostProcesses(matching: "sleep \(tag)").count == 1)
+        c.signal(SIGKILL)
+        #expect(await c.wait().exitCode == 137)
+        #expect(try criRecords(spec.logPath).map(\.text) == ["started"])
+        #expect(try String(contentsOfFile: vol + "/ran", encoding: .utf8) == "late now\n")
+
+        let unstarted = scratch.spec(["sleep", tag])
+        let discarded = try runtime.create(unstarted)
+        try await Task.sleep(for: .milliseconds(300))
+        await discarded.discard()
+        #expect(!FileManager.default.fileExists(atPath: unstarted.logPath))
+        #expect(hostProcesses(matching: "sleep \(tag)").isEmpty)
+
+        // The volume is missing when the container is created, and there when it starts.
+        let late = scratch.dir + "/late-\(tag)"
+        let retried = try runtime.create(scratch.spec(["true"], mounts: [BindMount(source: late, target: "/late")]))
+        try FileManager.default.createDirectory(atPath: late, withIntermediateDirectories: true)
+        let r = try await retried.start(argv: ["sh", "-c", "test -d /late"], env: ["PATH=/usr/bin:/bin"])
+        #expect(await r.wait().exitCode == 0)
+    }
+
     @Test func pid1IgnoresSIGTERMAndDiesWithSIGKILL() async throws {
         let scratch = try Scratch()
         let runtime = try Runtime(logEcho: nil)

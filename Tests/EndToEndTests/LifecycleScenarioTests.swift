@@ -88,6 +88,27 @@ import Testing
         #expect(b.events == ["init-1 Starting", "init-1 Exiting"])
     }
 
+    /// The regular container was set up ahead (`Runtime.create`) as init-1 started; it never
+    /// starts, and nothing of it is left: no process, no log, no termination-message file.
+    @Test("2b: a container created ahead that never starts leaves nothing behind")
+    func unstartedContainerLeavesNothing() throws {
+        var b = try PodBuilder()
+        defer { b.cleanup() }
+        let tag = "4000\(Int.random(in: 100...999))"
+        b.inits = [PodBuilder.container("init-1", PodBuilder.script("init-1", exit: 1))]
+        // No hostPath volume, which would keep it from being created ahead.
+        b.containers = [PodBuilder.container("regular-1", "sleep \(tag)", extra: ["volumeMounts": .array([])])]
+        let r = try Tandem.run(b.manifest, keepRoot: true)
+        defer { Tandem.cleanup(r) }
+        #expect(r.status == 1)
+        #expect(processes(containing: "sleep \(tag)").isEmpty)
+        let pods = (try? FileManager.default.contentsOfDirectory(atPath: r.root + "/pods")) ?? []
+        let podDir = try #require(pods.first { $0.contains("_lifecycle") })
+        let left = (try? FileManager.default.contentsOfDirectory(atPath: "\(r.root)/pods/\(podDir)/regular-1")) ?? []
+        #expect(left.isEmpty, "\(left)")
+        #expect(r.pod("lifecycle")?.containerStatus("regular-1")?["state"]?["waiting"] != nil)
+    }
+
     @Test("4: regular-2 starts only after regular-1's postStart finished")
     func postStartBlocksNextContainer() throws {
         var b = try PodBuilder()

@@ -44,6 +44,53 @@ import Testing
         """
     }
 
+    /// A container is set up ahead of its turn (`Runtime.create`), but its environment and
+    /// `$(VAR)` arguments are those of its start, as the kubelet computes them then: a ConfigMap
+    /// edited while the init container runs reaches the main container's env. The init container
+    /// waits until the edit reached its own volume, so the main container was made before it.
+    @Test func environmentIsComputedWhenTheContainerStartsNotWhenItWasCreated() throws {
+        let dir = try Tandem.tempDir("tandem-env-at-start")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        func manifest(_ word: String) -> String {
+            """
+            apiVersion: v1
+            kind: ConfigMap
+            metadata: {name: late-config}
+            data: {word: \(word)}
+            ---
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: env-at-start}
+            spec:
+              restartPolicy: Never
+              terminationGracePeriodSeconds: 1
+              initContainers:
+              - name: wait-for-edit
+                image: busybox
+                command: ["sh", "-c", "until grep -q after /cfg/word; do sleep 0.1; done"]
+                volumeMounts: [{name: cfg, mountPath: /cfg}]
+              containers:
+              - name: main
+                image: busybox
+                command: ["sh", "-c", "echo env=$WORD arg=$0", "$(WORD)"]
+                env:
+                - name: WORD
+                  valueFrom: {configMapKeyRef: {name: late-config, key: word}}
+              volumes:
+              - {name: cfg, configMap: {name: late-config}}
+            """
+        }
+        let file = dir + "/pod.yaml"
+        try manifest("before").write(toFile: file, atomically: true, encoding: .utf8)
+        let run = try BackgroundRun(files: [file], args: ["--watch", "--timeout", "60s"])
+        defer { run.cleanup() }
+        #expect(run.wait { run.pod("env-at-start")?["status"]?["initContainerStatuses"]?.array.first?["state"]?["running"] != nil })
+        try manifest("after").write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(run.wait { run.log(pod: "env-at-start", container: "main").contains("env=") })
+        #expect(run.log(pod: "env-at-start", container: "main").contains("env=after arg=after"))
+        _ = run.stop()
+    }
+
     @Test func editedConfigMapAndSecretReachTheRunningContainer() throws {
         let dir = try Tandem.tempDir("tandem-volume-update")
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -9,14 +9,14 @@
  * single-threaded process. So, like runc's nsexec, a constructor in this
  * library runs before the Swift runtime whenever the binary is started as
  *
- *     argv = { "tandem-init", "__tandem-init", "zygote" | "run" | "exec", NULL }
+ *     argv = { "tandem-init", "__tandem-init", "zygote" | "run" | "create" | "exec", NULL }
  *
  * and then never returns to Swift.
  *
  * "zygote" is what a Runtime starts once: fd 3 is one end of a SOCK_SEQPACKET
  * socketpair, fd 4 the lifeline. Each message on the socket is a start request:
- * the mode ("run" or "exec") as data, and TANDEM_ZYGOTE_NFDS fds by SCM_RIGHTS
- * (stdin, stdout, stderr, config, status). The zygote keeps one child forked ahead (a
+ * the mode ("run", "create", "exec" or "sandbox") as data, and TANDEM_ZYGOTE_NFDS fds by
+ * SCM_RIGHTS (stdin, stdout, stderr, config, status, start). The zygote keeps one child forked ahead (a
  * spare) reading the socket; the spare that takes a request puts those fds at the
  * numbers below and becomes a shim, and the zygote forks the next spare. Exec'ing the 20 MB Swift binary and
  * loading its libraries costs about 10 ms; a fork of the idle zygote a fraction
@@ -35,12 +35,20 @@
  *   5  status: write end of a pipe carrying text lines
  *        "P <hostpid>"    the shim itself (always the first line); its parent may
  *                         be the zygote, so tandem signals it through a pidfd
+ *        "C created"      a created container is set up and waits on fd 6 (its child
+ *                         writes this line, before its copy of the pipe closes on exec)
  *        "S <hostpid>"    the container process exec'd (or is about to, for exec)
  *        "E <message>"    set-up failed before exec (the shim then exits 128)
  *        "X <waitstatus>" the container process exited (raw wait(2) status)
  *      Only the shim holds the write end (its child gets it close-on-exec). After
  *      "X" the shim closes it and its stdout/stderr before it exits, so EOF on all
  *      three means the container is over and its output is all in.
+ *   6  start: for "create", one end of a SOCK_SEQPACKET socketpair (/dev/null otherwise).
+ *
+ * "create" is runc's create/start split: the shim does all that "run" does up to the exec
+ * (namespaces, root, /dev, volumes, cgroups), then its child waits on fd 6. A memfd received
+ * there (records "arg" and "env", which replace the config's) starts it: the child execs and
+ * the shim reports "S". EOF instead means the container was never started: "E", exit 128.
  *
  * A *persistent* shim (config "persist 1", `tandem serve`) outlives tandem, as containerd's
  * shims outlive the kubelet: it ignores the lifeline and holds a read end of each of its
@@ -54,6 +62,7 @@
 #define TANDEM_INIT_FD_CONFIG 3
 #define TANDEM_INIT_FD_LIFELINE 4
 #define TANDEM_INIT_FD_STATUS 5
+#define TANDEM_INIT_FD_START 6
 #define TANDEM_KEEP_OUT 10
 #define TANDEM_KEEP_ERR 11
 #define TANDEM_KEEP_STATUS 12
@@ -70,7 +79,7 @@
 #define TANDEM_HOST_TREE_FD 20
 #define TANDEM_HOST_TREE_FDS 6
 #define TANDEM_ZYGOTE_FD_SOCKET 3
-#define TANDEM_ZYGOTE_NFDS 5
+#define TANDEM_ZYGOTE_NFDS 6
 
 /* Referenced from Swift so the linker keeps the object holding the constructor. */
 int tandem_init_linked(void);
@@ -107,6 +116,8 @@ int tandem_socketpair_cloexec(int fds[2]);
 /* Sends one start request to the zygote: mode "run" or "exec" and fds = { stdin, stdout,
  * stderr, config, status }. Returns 0, or -1 with errno (EPIPE: the zygote is gone). */
 int tandem_zygote_request(int sock, const char *mode, const int fds[TANDEM_ZYGOTE_NFDS]);
+/* Sends one fd (a created container's start config) on a SOCK_SEQPACKET socket. */
+int tandem_send_fd(int sock, int fd);
 
 /* A pseudo-terminal pair for `kubectl exec -t`, both ends close-on-exec and O_NOCTTY (tandem
  * itself never gets a controlling terminal); returns 0, or -1 with errno. */

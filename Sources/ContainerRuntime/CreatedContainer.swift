@@ -1,0 +1,75 @@
+import CTandemInit
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A container set up to the point of its exec and waiting there (`Runtime.create`), as a
+/// container is between `runc create` and `runc start`.
+///
+/// Everything that costs time in a start (the shim, namespaces, the overlay root, /dev, the
+/// volumes' binds, joining cgroups) is done while the pod's earlier containers run, so starting
+/// it is one message and an exec. Its command line and environment are given at `start`, where
+/// the kubelet computes them: a ConfigMap or Service that changed meanwhile is seen, as when
+/// the container is created at its turn.
+public final class CreatedContainer: Sendable {
+    public let spec: ContainerSpec
+    private let runtime: Runtime
+    private let session: ShimSession
+    private let stdio: ContainerStdio
+    /// Our end of the start socket; -1 once used. Closing it unstarted makes the shim give up.
+    private let socket: Mutex<Int32>
+
+    init(spec: ContainerSpec, runtime: Runtime, session: ShimSession, stdio: ContainerStdio, socket: Int32) {
+        self.spec = spec
+        self.runtime = runtime
+        self.session = session
+        self.stdio = stdio
+        self.socket = Mutex(socket)
+    }
+
+    deinit { socket.withLock { if $0 >= 0 { close($0) } } }
+
+    /// Runs the container with `argv` and `env`; returns once they were exec'd, or throws
+    /// `ContainerStartError`. When set-up itself had failed, the container is set up again from
+    /// scratch, now: what it lacked (a host path an init container makes, say) may exist by now,
+    /// and a container started at its turn would have found it.
+    public func start(argv: [String], env: [String]) async throws -> ContainerProcess {
+        var spec = self.spec
+        spec.argv = argv
+        spec.env = env
+        guard !argv.isEmpty else {
+            await discard()
+            throw ContainerStartError(message: "no command")
+        }
+        guard await session.created() else {
+            await discard()
+            return try await runtime.start(spec)
+        }
+        var config = ShimConfig()
+        for a in argv { config.add("arg", a) }
+        for e in env { config.add("env", e) }
+        let memfd = try Sys.memfd(config.bytes)
+        defer { close(memfd) }
+        // A failed send means the shim is gone; `running` then reports why.
+        socket.withLock { fd in
+            _ = tandem_send_fd(fd, memfd)
+            close(fd)
+            fd = -1
+        }
+        return try await runtime.running(spec, session: session, stdio: stdio)
+    }
+
+    /// Lets the container go unstarted: its shim exits, and its empty log and state go with it.
+    public func discard() async {
+        socket.withLock { fd in
+            if fd >= 0 { close(fd) }
+            fd = -1
+        }
+        _ = await session.finished()
+        var st = stat()
+        if stat(spec.logPath, &st) == 0, st.st_size == 0 { unlink(spec.logPath) }
+        runtime.removeState(spec)
+    }
+}
