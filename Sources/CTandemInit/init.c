@@ -366,9 +366,10 @@ static int sync_fd = -1;
  * child runs, so that forking the next spare, which then clones the host trees, does not
  * compete for the CPU with this start. A shim that fails first exits, and the zygote reads
  * EOF instead. */
+static int is_spare;   /* a zygote's child: only then is TANDEM_SPARE_TAKEN_FD the taken pipe */
 static int spare_told; /* shared by a created container's child, which tells it first */
 static void spare_taken(void) {
-    if (fcntl(TANDEM_SPARE_TAKEN_FD, F_GETFD) < 0) return;
+    if (!is_spare || fcntl(TANDEM_SPARE_TAKEN_FD, F_GETFD) < 0) return;
     ssize_t w = 1;
     if (!spare_told) do { w = write(TANDEM_SPARE_TAKEN_FD, "t", 1); } while (w < 0 && errno == EINTR);
     spare_told = 1;
@@ -684,8 +685,9 @@ static void await_start(void) {
         if (p >= end) break;
         char *val = p;
         p += strlen(p) + 1;
-        if (!strcmp(key, "arg") && cfg.argc < MAX_LIST) cfg.argv[cfg.argc++] = val;
-        else if (!strcmp(key, "env") && cfg.envc < MAX_LIST) cfg.env[cfg.envc++] = val;
+        errno = E2BIG;
+        if (!strcmp(key, "arg")) { if (cfg.argc >= MAX_LIST) die("start", "with so many arguments"); cfg.argv[cfg.argc++] = val; }
+        else if (!strcmp(key, "env")) { if (cfg.envc >= MAX_LIST) die("start", "with so many variables"); cfg.env[cfg.envc++] = val; }
     }
     cfg.argv[cfg.argc] = NULL;
     cfg.env[cfg.envc] = NULL;
@@ -737,6 +739,9 @@ static void child_run(void) {
     close(host_pts);
     close(sys);
     if (cfg.hostname && sethostname(cfg.hostname, strlen(cfg.hostname)) < 0) die("sethostname", cfg.hostname);
+    /* The working directory, which may lie in a volume, is made only at the container's turn:
+     * an init container that runs meanwhile must not find it there. */
+    if (cfg.create) await_start();
     const char *cwd = cfg.cwd ? cfg.cwd : "/";
     if (cfg.cwd) mkdir_p(cwd); /* the kubelet's runtimes create a missing workingDir */
     if (chdir(cwd) < 0) die("chdir to workingDir", cwd);
@@ -744,7 +749,6 @@ static void child_run(void) {
      * controlling terminal of the container's own session. */
     if (cfg.tty && (setsid() < 0 || ioctl(0, TIOCSCTTY, 0) < 0 || dup2(0, 1) < 0 || dup2(0, 2) < 0))
         die("set up the container's terminal", NULL);
-    if (cfg.create) await_start();
     if ((iso_step = isolation_finish(&iso_arg))) die(iso_step, iso_arg);
     exec_resolved();
     die("exec", cfg.argv[0]);
@@ -1110,6 +1114,7 @@ static void zygote_child(const int fds[TANDEM_ZYGOTE_NFDS], const char *mode) {
     /* Undo the zygote's SA_NOCLDWAIT: the shim must wait for its own child, and the
      * container must not inherit an unusual SIGCHLD disposition. */
     signal(SIGCHLD, SIG_DFL);
+    is_spare = 1;
     /* The start socket first goes above every fixed number, where nothing below can clobber it. */
     int start = fcntl(fds[5], F_DUPFD, TANDEM_HOST_TREE_FD + TANDEM_HOST_TREE_FDS);
     if (start < 0) _exit(128);

@@ -31,6 +31,9 @@ public final class CreatedContainer: Sendable {
 
     deinit { socket.withLock { if $0 >= 0 { close($0) } } }
 
+    /// The shim's host pid once it reported it (tests find the waiting child through it).
+    var shimPid: pid_t? { session.shimPid }
+
     /// Runs the container with `argv` and `env`; returns once they were exec'd, or throws
     /// `ContainerStartError`. When set-up itself had failed, the container is set up again from
     /// scratch, now: what it lacked (a host path an init container makes, say) may exist by now,
@@ -43,7 +46,9 @@ public final class CreatedContainer: Sendable {
             await discard()
             throw ContainerStartError(message: "no command")
         }
-        guard await session.created() else {
+        // A child that is gone before its start (killed while it waited: the shim then reports it
+        // as if it had exec'd) counts as a set-up that failed.
+        guard await session.created(), session.childPid == nil, rename(Self.stagedLog(spec.logPath), spec.logPath) == 0 else {
             await discard()
             return try await runtime.start(spec)
         }
@@ -61,6 +66,9 @@ public final class CreatedContainer: Sendable {
         return try await runtime.running(spec, session: session, stdio: stdio)
     }
 
+    /// Where a created container's log is written until its start.
+    static func stagedLog(_ logPath: String) -> String { logPath + ".created" }
+
     /// Lets the container go unstarted: its shim exits, and its empty log and state go with it.
     public func discard() async {
         socket.withLock { fd in
@@ -68,8 +76,7 @@ public final class CreatedContainer: Sendable {
             fd = -1
         }
         _ = await session.finished()
-        var st = stat()
-        if stat(spec.logPath, &st) == 0, st.st_size == 0 { unlink(spec.logPath) }
+        unlink(Self.stagedLog(spec.logPath))
         runtime.removeState(spec)
     }
 }

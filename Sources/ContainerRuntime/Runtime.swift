@@ -267,8 +267,12 @@ public final class Runtime: Sendable {
         var sp: [Int32] = [-1, -1]
         guard tandem_socketpair_cloexec(&sp) == 0 else { throw RuntimeError.errno("socketpair") }
         defer { close(sp[1]) }
+        // The log is written under a name of its own until the start: a Tandem killed meanwhile
+        // leaves no `<restartCount>.log` of a container that never ran to count as a run.
+        var staged = spec
+        staged.logPath = CreatedContainer.stagedLog(spec.logPath)
         do {
-            let (session, stdio) = try launch(spec, mode: "create", start: sp[1])
+            let (session, stdio) = try launch(staged, mode: "create", start: sp[1])
             return CreatedContainer(spec: spec, runtime: self, session: session, stdio: stdio, socket: sp[0])
         } catch {
             close(sp[0])

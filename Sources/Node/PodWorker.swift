@@ -22,6 +22,9 @@ public actor PodWorker {
     private var processes: [String: ContainerProcess] = [:]
     /// Containers created ahead of their turn (`createAhead`), by name.
     private var createdAhead: [String: CreatedAhead] = [:]
+    /// Containers whose turn came in this sandbox: never created ahead again, even while their
+    /// start is still under way.
+    private var turnTaken: Set<String> = []
     /// Each running container's state dir (image files, shim record) and log, by container ID.
     private var containerStateDirs: [String: String] = [:]
     private var containerLogs: [String: String] = [:]
@@ -288,7 +291,21 @@ public actor PodWorker {
         }
         if actions.createSandbox {
             guard await createSandbox() else { return }
-            createAhead()
+            // Those starting now first; the rest on this actor once the first start waits for its exec.
+            let now = actions.initContainersToStart.map { (pod.spec.initContainers ?? [])[$0].name }
+                + actions.containersToStart.map { pod.spec.containers[$0].name }
+            let all = (pod.spec.initContainers ?? []) + pod.spec.containers
+            for c in all where now.contains(c.name) { createAhead(c) }
+            let attempt = runtimeStatus.sandboxAttempt
+            Task {
+                for c in all where !now.contains(c.name) {
+                    // One at a time, so that the starts under way (their exec reports, exits) are
+                    // taken in between rather than after every creation.
+                    await Task.yield()
+                    guard self.runtimeStatus.sandboxAttempt == attempt else { return }
+                    self.createAhead(c)
+                }
+            }
         }
         // `SyncPod` starts ephemeral containers before init containers, so that a pod stuck
         // initializing can be debugged.
@@ -400,6 +417,7 @@ public actor PodWorker {
 
     /// StopPodSandbox: the sandbox's process and network namespace (the IP is released).
     private func stopSandbox() async {
+        runtimeStatus.sandboxReady = false
         await discardCreatedAhead()
         if let (process, _) = podSandbox {
             podSandbox = nil
@@ -489,6 +507,7 @@ public actor PodWorker {
             backoff.next(key, since: finished, now: now)
         }
 
+        turnTaken.insert(name)
         var ahead = createdAhead.removeValue(forKey: name)
         if let a = ahead, runtimeStatus.latest(name) != nil || a.sandboxAttempt != runtimeStatus.sandboxAttempt || a.image != image {
             await discard(a)
@@ -652,33 +671,43 @@ public actor PodWorker {
         var image: String
     }
 
-    /// Creates the containers this pod starts after the current ones (`Runtime.create`), while
-    /// those start and run: the pod's next init container, its sidecars, its main containers. Each
-    /// starts at its turn with the command line and environment of that moment, and the kubelet's
-    /// order and conditions are untouched; only the set-up before the exec has moved earlier.
+    /// Creates container `c` ahead of its turn (`Runtime.create`), as soon as the pod's sandbox
+    /// exists: the next init container, the sidecars and the main containers are set up while the
+    /// earlier ones start and run. Each still starts at its turn, with the command line and
+    /// environment of that moment; the kubelet's order and conditions are untouched, only the
+    /// set-up before the exec has moved earlier. Only a container's first start in a sandbox.
     /// Left out, because what they bind is only known at the container's turn: containers with a
     /// `subPath` (made, or resolved, then, perhaps from what an init container wrote) or a
     /// `hostPath` volume (a file or directory anything on the host may replace meanwhile, where a
     /// bind made earlier would keep the old one); and `stdin`/`tty` ones.
-    private func createAhead() {
+    private func createAhead(_ c: Container) {
         let hostPaths = Set((pod.spec.volumes ?? []).filter { $0.hostPath != nil }.map(\.name))
-        for c in (pod.spec.initContainers ?? []) + pod.spec.containers where createdAhead[c.name] == nil {
-            guard !deleting, failure == nil, runtimeStatus.sandboxReady, runtimeStatus.latest(c.name) == nil,
-                  c.stdin != true, c.tty != true,
-                  !(c.volumeMounts ?? []).contains(where: {
-                      !($0.subPath ?? "").isEmpty || !($0.subPathExpr ?? "").isEmpty || hostPaths.contains($0.name)
-                  })
-            else { continue }
-            let restartCount = nextRestartCount(c.name)
-            // Whatever fails here fails again at the container's turn, and is reported then.
-            guard let (spec, _) = try? makeContainerSpec(c, restartCount: restartCount, target: nil) else { continue }
-            do {
-                createdAhead[c.name] = CreatedAhead(container: try ctx.runtime.create(spec), name: c.name, restartCount: restartCount,
-                                                    sandboxAttempt: runtimeStatus.sandboxAttempt, image: c.image ?? "")
-            } catch {
-                removeAheadLeftovers(spec, name: c.name, restartCount: restartCount)
-            }
+        guard createdAhead[c.name] == nil, !turnTaken.contains(c.name), !deleting, failure == nil, runtimeStatus.sandboxReady,
+              runtimeStatus.latest(c.name) == nil, c.stdin != true, c.tty != true,
+              pod.spec.shareProcessNamespace != true, pod.spec.hostPID != true,
+              !(c.volumeMounts ?? []).contains(where: {
+                  !($0.subPath ?? "").isEmpty || !($0.subPathExpr ?? "").isEmpty || hostPaths.contains($0.name)
+              })
+        else { return }
+        let restartCount = nextRestartCount(c.name)
+        // Whatever fails here fails again at the container's turn, and is reported then.
+        guard let (spec, _) = try? makeContainerSpec(c, restartCount: restartCount, target: nil) else { return }
+        guard !Self.makesDirectoriesInVolumes(spec) else { return removeAheadLeftovers(spec, name: c.name, restartCount: restartCount) }
+        do {
+            createdAhead[c.name] = CreatedAhead(container: try ctx.runtime.create(spec), name: c.name, restartCount: restartCount,
+                                                sandboxAttempt: runtimeStatus.sandboxAttempt, image: c.image ?? "")
+        } catch {
+            removeAheadLeftovers(spec, name: c.name, restartCount: restartCount)
         }
+    }
+
+    /// Whether setting `spec` up would make directories inside its volumes: a mount point below
+    /// another mount's target (`/data/conf` under an emptyDir at `/data`). Made ahead, it would be
+    /// there for the init containers running meanwhile; the working directory is made at the
+    /// container's turn in any case.
+    static func makesDirectoriesInVolumes(_ spec: ContainerSpec) -> Bool {
+        let targets = spec.mounts.map { ($0.target as NSString).standardizingPath }
+        return targets.contains { inner in targets.contains { inner != $0 && inner.hasPrefix($0 == "/" ? "/" : $0 + "/") } }
     }
 
     /// Lets a container created ahead go unstarted, with its cgroup and termination-message file.
@@ -700,9 +729,13 @@ public actor PodWorker {
 
     /// Every container created ahead goes: the pod is stopping or its sandbox is being replaced.
     private func discardCreatedAhead() async {
-        let all = createdAhead.values
-        createdAhead = [:]
-        for a in all { await discard(a) }
+        turnTaken = []
+        // Until none is left: the creations still to come stop at `sandboxReady`, which the
+        // caller cleared, but one may have been made while an earlier discard was awaited.
+        while let (name, ahead) = createdAhead.first {
+            createdAhead[name] = nil
+            await discard(ahead)
+        }
     }
 
     /// The command line from the image catalog with `$(VAR)` expanded, and the environment: what the

@@ -83,7 +83,9 @@ import Testing
         let spec = scratch.spec(["sh", "-c", "echo never"], mounts: [BindMount(source: vol, target: "/data")])
         let created = try runtime.create(spec)
         try await Task.sleep(for: .milliseconds(300))
-        #expect(try criRecords(spec.logPath).isEmpty)
+        // Until its start the log has a name of its own, so no `N.log` counts as a run.
+        #expect(!FileManager.default.fileExists(atPath: spec.logPath))
+        #expect(try criRecords(spec.logPath + ".created").isEmpty)
         #expect(!FileManager.default.fileExists(atPath: vol + "/ran"))
         let c = try await created.start(argv: ["sh", "-c", "echo \"$WHO $0\" > /data/ran; echo started; sleep \(tag)", "now"],
                                         env: ["PATH=/usr/bin:/bin", "WHO=late"])
@@ -99,6 +101,7 @@ import Testing
         try await Task.sleep(for: .milliseconds(300))
         await discarded.discard()
         #expect(!FileManager.default.fileExists(atPath: unstarted.logPath))
+        #expect(!FileManager.default.fileExists(atPath: unstarted.logPath + ".created"))
         #expect(hostProcesses(matching: "sleep \(tag)").isEmpty)
 
         // The volume is missing when the container is created, and there when it starts.
@@ -107,6 +110,29 @@ import Testing
         try FileManager.default.createDirectory(atPath: late, withIntermediateDirectories: true)
         let r = try await retried.start(argv: ["sh", "-c", "test -d /late"], env: ["PATH=/usr/bin:/bin"])
         #expect(await r.wait().exitCode == 0)
+    }
+
+    /// A created container killed while it waits (its shim then reports it as if it had exec'd) is
+    /// set up afresh at `start`, as one whose set-up failed.
+    @Test func createdContainerKilledWhileWaitingStartsAfresh() async throws {
+        let scratch = try Scratch()
+        let runtime = try Runtime(logEcho: nil)
+        let spec = scratch.spec(["true"])
+        let created = try runtime.create(spec)
+        var child: Int32?
+        for _ in 0..<100 where child == nil {
+            if let shim = created.shimPid,
+               let text = try? String(contentsOfFile: "/proc/\(shim)/task/\(shim)/children", encoding: .utf8) {
+                child = text.split(separator: " ").first.flatMap { Int32($0) }
+            }
+            if child == nil { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        kill(try #require(child), SIGKILL)
+        try await Task.sleep(for: .milliseconds(200))
+        let c = try await created.start(argv: ["sh", "-c", "echo afresh"], env: ["PATH=/usr/bin:/bin"])
+        #expect(await c.wait().exitCode == 0)
+        #expect(try criRecords(spec.logPath).map(\.text) == ["afresh"])
+        #expect(!FileManager.default.fileExists(atPath: spec.logPath + ".created"))
     }
 
     @Test func pid1IgnoresSIGTERMAndDiesWithSIGKILL() async throws {

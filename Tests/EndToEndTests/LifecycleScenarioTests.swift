@@ -109,6 +109,48 @@ import Testing
         #expect(r.pod("lifecycle")?.containerStatus("regular-1")?["state"]?["waiting"] != nil)
     }
 
+    /// A container created ahead makes its working directory, and mount points nested in a
+    /// volume, only at its turn: the init container sharing the volume finds neither.
+    @Test("2c: a later container's workingDir and nested mount points are not in a shared volume before its turn")
+    func laterContainersDirectoriesAppearAtTheirTurn() throws {
+        let yaml = """
+            apiVersion: v1
+            kind: ConfigMap
+            metadata: {name: conf}
+            data: {k: v}
+            ---
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: dirs-at-turn}
+            spec:
+              restartPolicy: Never
+              initContainers:
+              - name: init
+                image: busybox
+                command: ["sh", "-c", "test ! -e /work/app && test ! -e /work/conf && mkdir /work/app && echo made > /work/app/f"]
+                volumeMounts: [{name: work, mountPath: /work}]
+              containers:
+              - name: main
+                image: busybox
+                workingDir: /work/app
+                command: ["sh", "-c", "pwd; cat f"]
+                volumeMounts: [{name: work, mountPath: /work}]
+              - name: nested
+                image: busybox
+                command: ["cat", "/work/conf/k"]
+                volumeMounts: [{name: work, mountPath: /work}, {name: conf, mountPath: /work/conf}]
+              volumes:
+              - {name: work, emptyDir: {}}
+              - {name: conf, configMap: {name: conf}}
+            """
+        let r = try Tandem.run(yaml, keepRoot: true)
+        defer { Tandem.cleanup(r) }
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.log(pod: "dirs-at-turn", container: "main").contains("/work/app"))
+        #expect(r.log(pod: "dirs-at-turn", container: "main").contains("made"))
+        #expect(r.log(pod: "dirs-at-turn", container: "nested").contains("v"))
+    }
+
     @Test("4: regular-2 starts only after regular-1's postStart finished")
     func postStartBlocksNextContainer() throws {
         var b = try PodBuilder()
