@@ -27,6 +27,7 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <dirent.h>
 #include <sys/epoll.h>
@@ -363,9 +364,9 @@ static int read_config(void) {
 static int sync_fd = -1;
 
 /* A shim forked as a spare tells the zygote it was taken (TANDEM_SPARE_TAKEN_FD) only once its
- * child runs, so that forking the next spare, which then clones the host trees, does not
- * compete for the CPU with this start. A shim that fails first exits, and the zygote reads
- * EOF instead. */
+ * child runs, so that forking another spare, which then clones the host trees, comes after
+ * this start rather than beside it. A shim that fails first exits, and the zygote reads EOF
+ * instead. */
 static int is_spare;   /* a zygote's child: only then is TANDEM_SPARE_TAKEN_FD the taken pipe */
 static int spare_told; /* shared by a created container's child, which tells it first */
 static void spare_taken(void) {
@@ -1162,37 +1163,70 @@ static int receive_request(char mode[16], int fds[TANDEM_ZYGOTE_NFDS]) {
 
 /* A spare: a zygote child forked ahead of time, waiting for the next start request, so the
  * fork is not on a container's start path. It tells the zygote (one byte on `taken`) once
- * its request's process runs (`spare_taken`), so the next spare is forked after this start
- * rather than beside it, and 'q' when tandem closed the socket. Never returns. */
-static void spare_main(int taken) {
+ * its request's process runs (`spare_taken`), and 'q' when tandem closed the socket. The
+ * spares wait in recvmsg itself, where a seqpacket socket wakes one waiter per message
+ * (an exclusive wait): a poll would wake them all for every request. EOF there is also how
+ * a spare learns that tandem is gone. Never returns. */
+static void spare_main(int taken, int nice) {
     /* A failure here is retried, and reported, by the container that needs the trees. */
     if (clone_host_trees(1)) release_host_trees();
-    struct pollfd p[2] = {
-        { .fd = TANDEM_ZYGOTE_FD_SOCKET, .events = POLLIN },
-        { .fd = TANDEM_INIT_FD_LIFELINE, .events = POLLIN },
-    };
-    for (;;) {
-        int n = poll(p, 2, -1);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 || p[1].revents) _exit(0); /* tandem is gone */
-        if (!p[0].revents) continue;
-        char mode[16];
-        int fds[TANDEM_ZYGOTE_NFDS];
-        int got = receive_request(mode, fds);
-        if (got <= 0) {
-            ssize_t w;
-            do { w = write(taken, got < 0 ? "q" : "t", 1); } while (w < 0 && errno == EINTR);
-            _exit(0);
-        }
-        if (dup3(taken, TANDEM_SPARE_TAKEN_FD, O_CLOEXEC) < 0) _exit(128);
-        close(taken);
-        zygote_child(fds, mode);
+    /* Ready: back to tandem's own priority, so that a request wakes it at once (the zygote's
+     * background priority is also not the container's). */
+    setpriority(PRIO_PROCESS, 0, nice);
+    char mode[16];
+    int fds[TANDEM_ZYGOTE_NFDS];
+    int got = receive_request(mode, fds);
+    if (got <= 0) {
+        ssize_t w;
+        do { w = write(taken, got < 0 ? "q" : "t", 1); } while (w < 0 && errno == EINTR);
+        _exit(0);
     }
+    if (dup3(taken, TANDEM_SPARE_TAKEN_FD, O_CLOEXEC) < 0) _exit(128);
+    close(taken);
+    zygote_child(fds, mode);
 }
 
-/* Keeps one spare ready until tandem goes away; never returns. Single-threaded, so each
- * fork yields a child that may do anything, exactly like a freshly exec'd shim, minus
- * the exec and the dynamic loading of the Swift binary (about 10 ms per container). */
+/* Leaves the Swift runtime and the other libraries the binary loaded out of every fork of
+ * the zygote (MADV_DONTFORK): a shim runs only this C code and libc, and never returns to
+ * Swift. A fork copies the page tables of every mapping the dynamic loader wrote to
+ * (relocations), an exiting shim tears them down again and each write to one of them after
+ * the fork is a copy-on-write fault; with Foundation, ICU and the Swift runtime that was most
+ * of a shim's own CPU time. The binary itself (this code), libc, the loader and the anonymous
+ * mappings (heap, stack, TLS) stay. Only with every symbol bound at load (LD_BIND_NOW, which
+ * the Runtime sets): a lazy binding in a fork would search the libraries that are not there.
+ * Best effort: a mapping it cannot read is simply kept. */
+static void leave_libraries_out_of_forks(void) {
+    const char *now = getenv("LD_BIND_NOW");
+    if (!now || !*now) return;
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) return;
+    exe[n] = 0;
+    FILE *maps = fopen("/proc/self/maps", "re");
+    if (!maps) return;
+    char line[PATH_MAX + 128];
+    while (fgets(line, sizeof line, maps)) {
+        unsigned long lo, hi;
+        char *path = strchr(line, '/');
+        if (!path || sscanf(line, "%lx-%lx", &lo, &hi) != 2) continue;
+        path[strcspn(path, "\n")] = 0;
+        const char *base = strrchr(path, '/') + 1;
+        if (!strcmp(path, exe) || !strncmp(base, "libc.so", 7) || !strncmp(base, "ld-linux", 8)) continue;
+        madvise((void *)lo, hi - lo, MADV_DONTFORK);
+    }
+    fclose(maps);
+}
+
+/* Keeps TANDEM_ZYGOTE_SPARES spares ready until tandem goes away; never returns.
+ * Single-threaded, so each fork yields a child that may do anything, exactly like a freshly
+ * exec'd shim, minus the exec and the dynamic loading of the Swift binary (about 10 ms per
+ * container). A pod's containers are created together (`PodWorker.createAhead`), so each
+ * takes a spare forked before the pod came rather than one forked while it starts.
+ *
+ * Forking a spare copies the zygote's page tables (the Swift binary's and its libraries'),
+ * a few tenths of a millisecond of CPU that no start is waiting for: as root the zygote runs
+ * at the lowest priority (nice 19), so refills take only what pods starting meanwhile leave
+ * idle. Each spare returns to tandem's priority once it is ready. */
 static void zygote_main(void) {
     /* Shims report their exit on the status pipe; the zygote never needs their status,
      * so the kernel reaps them at once. */
@@ -1201,32 +1235,47 @@ static void zygote_main(void) {
     sa.sa_handler = SIG_DFL;
     sa.sa_flags = SA_NOCLDWAIT;
     sigaction(SIGCHLD, &sa, NULL);
+    errno = 0;
+    int nice = getpriority(PRIO_PROCESS, 0);
+    if (errno) nice = 0;
+    leave_libraries_out_of_forks();
+    /* Only where the spares may raise their priority again (CAP_SYS_NICE). */
+    if (geteuid() == 0) setpriority(PRIO_PROCESS, 0, 19);
+    /* Nobody ever writes the lifeline: readable means EOF, tandem is gone. Each shim holds its
+     * own copy and kills its container; the zygote only has to leave. */
+    struct pollfd p[TANDEM_ZYGOTE_SPARES + 1];
+    p[0] = (struct pollfd){ .fd = TANDEM_INIT_FD_LIFELINE, .events = POLLIN };
+    for (int i = 1; i <= TANDEM_ZYGOTE_SPARES; i++) p[i] = (struct pollfd){ .fd = -1, .events = POLLIN };
     for (;;) {
-        int taken[2];
-        if (pipe2(taken, O_CLOEXEC) < 0) _exit(1);
-        pid_t pid = fork();
-        if (pid == 0) {
-            close(taken[0]);
-            spare_main(taken[1]);
+        for (int i = 1; i <= TANDEM_ZYGOTE_SPARES; i++) {
+            if (p[i].fd >= 0) continue;
+            int taken[2];
+            if (pipe2(taken, O_CLOEXEC) < 0) _exit(1);
+            /* _Fork: no atfork handlers, which live in the libraries left out of the child. */
+            pid_t pid = _Fork();
+            if (pid == 0) {
+                close(taken[0]);
+                for (int j = 1; j <= TANDEM_ZYGOTE_SPARES; j++) if (p[j].fd >= 0) close(p[j].fd);
+                spare_main(taken[1], nice);
+            }
+            close(taken[1]);
+            if (pid < 0) _exit(1);
+            p[i].fd = taken[0];
         }
-        close(taken[1]);
-        if (pid < 0) _exit(1);
-        /* Nobody ever writes the lifeline: readable means EOF, tandem is gone. Each shim
-         * holds its own copy and kills its container; the zygote only has to leave. */
-        struct pollfd p[2] = {
-            { .fd = taken[0], .events = POLLIN },
-            { .fd = TANDEM_INIT_FD_LIFELINE, .events = POLLIN },
-        };
         int n;
-        do { n = poll(p, 2, -1); } while (n < 0 && errno == EINTR);
-        if (n < 0 || p[1].revents) _exit(0);
-        char c = 0;
-        ssize_t r;
-        do { r = read(taken[0], &c, 1); } while (r < 0 && errno == EINTR);
-        close(taken[0]);
-        /* 'q': tandem closed its end, the Runtime is gone. EOF without a byte: the spare
-         * died; make another. */
-        if (r == 1 && c == 'q') _exit(0);
+        do { n = poll(p, TANDEM_ZYGOTE_SPARES + 1, -1); } while (n < 0 && errno == EINTR);
+        if (n < 0 || p[0].revents) _exit(0);
+        for (int i = 1; i <= TANDEM_ZYGOTE_SPARES; i++) {
+            if (!p[i].revents) continue;
+            char c = 0;
+            ssize_t r;
+            do { r = read(p[i].fd, &c, 1); } while (r < 0 && errno == EINTR);
+            close(p[i].fd);
+            p[i].fd = -1;
+            /* 'q': tandem closed its end, the Runtime is gone. EOF without a byte: the spare
+             * died; make another. */
+            if (r == 1 && c == 'q') _exit(0);
+        }
     }
 }
 

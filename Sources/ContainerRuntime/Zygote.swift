@@ -3,9 +3,10 @@ import CTandemInit
 import Glibc
 #endif
 
-/// One idle, single-threaded C process per `Runtime` that keeps a forked child (a spare)
-/// waiting for the next start request; the spare that takes one becomes that container's
-/// shim, and the zygote forks the next (the protocol is in CTandemInit.h).
+/// One idle, single-threaded C process per `Runtime` that keeps forked children (spares, three:
+/// one per container of a typical pod, all created at once) waiting for the next start
+/// requests; the spare that takes one becomes that container's shim, and the zygote forks
+/// another at the lowest priority (the protocol is in CTandemInit.h).
 ///
 /// Exec'ing tandem's own 20 MB binary and dynamically loading the Swift runtime and
 /// Foundation cost about 10 ms per shim, most of a container's start. The zygote pays
@@ -23,7 +24,9 @@ final class Zygote: Sendable {
         guard tandem_socketpair_cloexec(&sp) == 0 else { throw RuntimeError.errno("socketpair") }
         defer { close(sp[1]) }
         do {
-            pid = try Sys.spawn(shimPath, argv: ["tandem-zygote", TANDEM_INIT_MARKER, "zygote"], env: [],
+            // Every symbol bound at load: the zygote leaves the libraries it does not need out of
+            // its forks (see `leave_libraries_out_of_forks`), where a lazy binding would look them up.
+            pid = try Sys.spawn(shimPath, argv: ["tandem-zygote", TANDEM_INIT_MARKER, "zygote"], env: ["LD_BIND_NOW=1"],
                                 fds: [-1, -1, -1, sp[1], lifeline], searchPath: false)
         } catch {
             close(sp[0])

@@ -1,3 +1,4 @@
+import CTandemInit
 import Foundation
 import Testing
 @testable import ContainerRuntime
@@ -290,6 +291,39 @@ import Testing
             if !gone { try await Task.sleep(for: .milliseconds(50)) }
         }
         #expect(gone)
+    }
+
+    /// The zygote forks its spares at the lowest priority but keeps them ready at tandem's, and
+    /// leaves the Swift libraries out of them: a shim runs only C and libc. A container started
+    /// from a spare runs at tandem's priority, and a pod's three containers find three spares.
+    @Test func zygoteKeepsSparesReadyAtTandemsPriorityWithoutTheSwiftLibraries() async throws {
+        let scratch = try Scratch()
+        let runtime = try Runtime(logEcho: nil)
+        let zygote = try #require(runtime.zygotePid)
+        var spares: [Int32] = []
+        for _ in 0..<200 where spares.count < Int(TANDEM_ZYGOTE_SPARES) {
+            try await Task.sleep(for: .milliseconds(10))
+            spares = childPids(zygote).filter { niceness($0) == niceness(getpid()) }
+        }
+        #expect(spares.count == Int(TANDEM_ZYGOTE_SPARES))
+        #expect(niceness(zygote) == 19)
+        let zygoteMaps = try String(contentsOfFile: "/proc/\(zygote)/maps", encoding: .utf8)
+        #expect(zygoteMaps.contains("Foundation"))
+        for spare in spares {
+            let maps = try String(contentsOfFile: "/proc/\(spare)/maps", encoding: .utf8)
+            #expect(!maps.contains("Foundation") && !maps.contains("libswift"))
+        }
+        let spec = scratch.spec(["sh", "-c", "cut -d' ' -f19 /proc/self/stat; exec sleep 100"])
+        let c = try await runtime.start(spec)
+        #expect(parentPid(try #require(c.shimPid)) == zygote)
+        var printed: [String] = []
+        for _ in 0..<200 where printed.isEmpty {
+            try await Task.sleep(for: .milliseconds(10))
+            printed = (try? criRecords(spec.logPath).map(\.text)) ?? []
+        }
+        c.signal(SIGKILL)
+        #expect(await c.wait().exitCode == 137)
+        #expect(printed == [String(niceness(getpid()) ?? -99)])
     }
 
     @Test func directSpawnWhenTheZygoteIsGone() async throws {

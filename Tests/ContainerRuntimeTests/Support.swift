@@ -54,3 +54,17 @@ func parentPid(_ pid: Int32) -> Int32? {
     let fields = stat[stat.index(after: close)...].split(separator: " ")
     return fields.count > 1 ? Int32(fields[1]) : nil
 }
+
+/// The pids of `pid`'s children (its main thread's, as /proc lists them).
+func childPids(_ pid: Int32) -> [Int32] {
+    let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
+    return text.split(separator: " ").compactMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+}
+
+/// A process's nice value (field 19 of /proc/PID/stat); nil once it is gone.
+func niceness(_ pid: Int32) -> Int? {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = stat.lastIndex(of: ")") else { return nil }
+    let fields = stat[stat.index(after: close)...].split(separator: " ")
+    return fields.count > 16 ? Int(fields[16]) : nil
+}

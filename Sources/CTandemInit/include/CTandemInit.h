@@ -16,9 +16,10 @@
  * "zygote" is what a Runtime starts once: fd 3 is one end of a SOCK_SEQPACKET
  * socketpair, fd 4 the lifeline. Each message on the socket is a start request:
  * the mode ("run", "create", "exec" or "sandbox") as data, and TANDEM_ZYGOTE_NFDS fds by
- * SCM_RIGHTS (stdin, stdout, stderr, config, status, start). The zygote keeps one child forked ahead (a
- * spare) reading the socket; the spare that takes a request puts those fds at the
- * numbers below and becomes a shim, and the zygote forks the next spare. Exec'ing the 20 MB Swift binary and
+ * SCM_RIGHTS (stdin, stdout, stderr, config, status, start). The zygote keeps
+ * TANDEM_ZYGOTE_SPARES children forked ahead (spares) reading the socket; the spare that
+ * takes a request puts those fds at the numbers below and becomes a shim, and the zygote
+ * forks another, at a low priority (see zygote_main). Exec'ing the 20 MB Swift binary and
  * loading its libraries costs about 10 ms; a fork of the idle zygote a fraction
  * of a millisecond. There is no reply: everything comes back on the status pipe.
  * The zygote exits when the socket's other end closes or the lifeline breaks.
@@ -80,6 +81,7 @@
 #define TANDEM_HOST_TREE_FDS 6
 #define TANDEM_ZYGOTE_FD_SOCKET 3
 #define TANDEM_ZYGOTE_NFDS 6
+#define TANDEM_ZYGOTE_SPARES 3
 
 /* Referenced from Swift so the linker keeps the object holding the constructor. */
 int tandem_init_linked(void);
