@@ -27,6 +27,7 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/prctl.h>
+#include <linux/capability.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <dirent.h>
@@ -655,7 +656,7 @@ static const char *make_dev(int pts, int host) {
     return NULL;
 }
 
-/* A created container's child, everything set up but the exec: lets the zygote fork the next
+/* A created container's child, everything set up but the exec: lets the zygote fork another
  * spare (this one is taken, and idle from now on), then waits for tandem's start config, whose
  * command line and environment replace the config's: the kubelet computes them as it starts a
  * container, not as it creates it. EOF means tandem let the container go unstarted. */
@@ -1115,6 +1116,8 @@ static void zygote_child(const int fds[TANDEM_ZYGOTE_NFDS], const char *mode) {
     /* Undo the zygote's SA_NOCLDWAIT: the shim must wait for its own child, and the
      * container must not inherit an unusual SIGCHLD disposition. */
     signal(SIGCHLD, SIG_DFL);
+    /* A shim outlives the zygote: its container runs on (see spare_main). */
+    prctl(PR_SET_PDEATHSIG, 0);
     is_spare = 1;
     /* The start socket first goes above every fixed number, where nothing below can clobber it. */
     int start = fcntl(fds[5], F_DUPFD, TANDEM_HOST_TREE_FD + TANDEM_HOST_TREE_FDS);
@@ -1167,12 +1170,17 @@ static int receive_request(char mode[16], int fds[TANDEM_ZYGOTE_NFDS]) {
  * spares wait in recvmsg itself, where a seqpacket socket wakes one waiter per message
  * (an exclusive wait): a poll would wake them all for every request. EOF there is also how
  * a spare learns that tandem is gone. Never returns. */
-static void spare_main(int taken, int nice) {
+static void spare_main(int taken, int nice, pid_t zygote) {
+    /* Back to tandem's own priority at once: cloning the host trees takes the kernel's mount
+     * lock, which a preempted nice-19 task would hold for every mount on the node, and a
+     * request must wake it without delay (nor is the zygote's priority the container's). */
+    setpriority(PRIO_PROCESS, 0, nice);
+    /* Untaken spares go with the zygote: it leaves when tandem does, and a spare whose zygote
+     * is gone must not take a request (the Runtime then spawns shims itself). */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != zygote) _exit(0);
     /* A failure here is retried, and reported, by the container that needs the trees. */
     if (clone_host_trees(1)) release_host_trees();
-    /* Ready: back to tandem's own priority, so that a request wakes it at once (the zygote's
-     * background priority is also not the container's). */
-    setpriority(PRIO_PROCESS, 0, nice);
     char mode[16];
     int fds[TANDEM_ZYGOTE_NFDS];
     int got = receive_request(mode, fds);
@@ -1217,6 +1225,19 @@ static void leave_libraries_out_of_forks(void) {
     fclose(maps);
 }
 
+/* Whether this process may raise its priority again once lowered: CAP_SYS_NICE in its
+ * effective set (root in a container or a user namespace may lack it). */
+static int can_raise_priority(void) {
+    FILE *f = fopen("/proc/self/status", "re");
+    if (!f) return 0;
+    char line[256];
+    unsigned long long caps = 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "CapEff: %llx", &caps) == 1) break;
+    fclose(f);
+    return (caps >> CAP_SYS_NICE) & 1;
+}
+
 /* Keeps TANDEM_ZYGOTE_SPARES spares ready until tandem goes away; never returns.
  * Single-threaded, so each fork yields a child that may do anything, exactly like a freshly
  * exec'd shim, minus the exec and the dynamic loading of the Swift binary (about 10 ms per
@@ -1224,9 +1245,10 @@ static void leave_libraries_out_of_forks(void) {
  * takes a spare forked before the pod came rather than one forked while it starts.
  *
  * Forking a spare copies the zygote's page tables (the Swift binary's and its libraries'),
- * a few tenths of a millisecond of CPU that no start is waiting for: as root the zygote runs
- * at the lowest priority (nice 19), so refills take only what pods starting meanwhile leave
- * idle. Each spare returns to tandem's priority once it is ready. */
+ * a few tenths of a millisecond of CPU that no start is usually waiting for: where it may
+ * raise its priority again (CAP_SYS_NICE) the zygote forks at the lowest one (nice 19), so
+ * refills take only what pods starting meanwhile leave idle, unless a request already waits
+ * for a spare. Each spare returns to tandem's priority as soon as it is forked. */
 static void zygote_main(void) {
     /* Shims report their exit on the status pipe; the zygote never needs their status,
      * so the kernel reaps them at once. */
@@ -1239,8 +1261,9 @@ static void zygote_main(void) {
     int nice = getpriority(PRIO_PROCESS, 0);
     if (errno) nice = 0;
     leave_libraries_out_of_forks();
-    /* Only where the spares may raise their priority again (CAP_SYS_NICE). */
-    if (geteuid() == 0) setpriority(PRIO_PROCESS, 0, 19);
+    /* Only where the spares may raise their priority again. */
+    int background = can_raise_priority();
+    pid_t self = getpid();
     /* Nobody ever writes the lifeline: readable means EOF, tandem is gone. Each shim holds its
      * own copy and kills its container; the zygote only has to leave. */
     struct pollfd p[TANDEM_ZYGOTE_SPARES + 1];
@@ -1251,12 +1274,15 @@ static void zygote_main(void) {
             if (p[i].fd >= 0) continue;
             int taken[2];
             if (pipe2(taken, O_CLOEXEC) < 0) _exit(1);
+            /* A request already waiting for a spare is a start waiting for this fork. */
+            int pending = 0;
+            if (background) setpriority(PRIO_PROCESS, 0, ioctl(TANDEM_ZYGOTE_FD_SOCKET, FIONREAD, &pending) == 0 && pending > 0 ? nice : 19);
             /* _Fork: no atfork handlers, which live in the libraries left out of the child. */
             pid_t pid = _Fork();
             if (pid == 0) {
                 close(taken[0]);
                 for (int j = 1; j <= TANDEM_ZYGOTE_SPARES; j++) if (p[j].fd >= 0) close(p[j].fd);
-                spare_main(taken[1], nice);
+                spare_main(taken[1], nice, self);
             }
             close(taken[1]);
             if (pid < 0) _exit(1);

@@ -293,7 +293,7 @@ import Testing
         #expect(gone)
     }
 
-    /// The zygote forks its spares at the lowest priority but keeps them ready at tandem's, and
+    /// The zygote (as root) forks its spares at the lowest priority but keeps them ready at tandem's, and
     /// leaves the Swift libraries out of them: a shim runs only C and libc. A container started
     /// from a spare runs at tandem's priority, and a pod's three containers find three spares.
     @Test func zygoteKeepsSparesReadyAtTandemsPriorityWithoutTheSwiftLibraries() async throws {
@@ -301,7 +301,7 @@ import Testing
         let runtime = try Runtime(logEcho: nil)
         let zygote = try #require(runtime.zygotePid)
         var spares: [Int32] = []
-        for _ in 0..<200 where spares.count < Int(TANDEM_ZYGOTE_SPARES) {
+        for _ in 0..<1000 where spares.count < Int(TANDEM_ZYGOTE_SPARES) {
             try await Task.sleep(for: .milliseconds(10))
             spares = childPids(zygote).filter { niceness($0) == niceness(getpid()) }
         }
@@ -324,6 +324,25 @@ import Testing
         c.signal(SIGKILL)
         #expect(await c.wait().exitCode == 137)
         #expect(printed == [String(niceness(getpid()) ?? -99)])
+    }
+
+    /// Spares nobody has taken go with their zygote: none is left behind to take requests.
+    @Test func untakenSparesDieWithTheirZygote() async throws {
+        let runtime = try Runtime(logEcho: nil)
+        let zygote = try #require(runtime.zygotePid)
+        var spares: [Int32] = []
+        for _ in 0..<1000 where spares.count < Int(TANDEM_ZYGOTE_SPARES) {
+            try await Task.sleep(for: .milliseconds(10))
+            spares = childPids(zygote)
+        }
+        #expect(!spares.isEmpty)
+        kill(zygote, SIGKILL)
+        var alive = spares
+        for _ in 0..<500 where !alive.isEmpty {
+            try await Task.sleep(for: .milliseconds(10))
+            alive = spares.filter { processState($0).map { $0 != "Z" } ?? false }
+        }
+        #expect(alive.isEmpty)
     }
 
     @Test func directSpawnWhenTheZygoteIsGone() async throws {

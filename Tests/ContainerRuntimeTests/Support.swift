@@ -68,3 +68,10 @@ func niceness(_ pid: Int32) -> Int? {
     let fields = stat[stat.index(after: close)...].split(separator: " ")
     return fields.count > 16 ? Int(fields[16]) : nil
 }
+
+/// A process's state letter (field 3 of /proc/PID/stat: "R", "S", "Z", …); nil once it is gone.
+func processState(_ pid: Int32) -> String? {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = stat.lastIndex(of: ")") else { return nil }
+    return stat[stat.index(after: close)...].split(separator: " ").first.map(String.init)
+}

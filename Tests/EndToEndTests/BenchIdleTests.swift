@@ -9,7 +9,7 @@ import Testing
         #expect(r.status == 0, "\(r.stderr)")
         let figures = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
         #expect(figures["containerProcesses"] as? Int == 3)
-        // Per pod: the container's shim, the sandbox's shim and `pause`; plus the zygote.
+        // Per pod: the container's shim, the sandbox's shim and `pause`; plus the zygote and its spares.
         #expect((figures["runtimeProcesses"] as? Int ?? 0) >= 3 * 3 + 1)
         #expect((figures["supervisorRSSKiB"] as? Int ?? 0) > 0)
         #expect((figures["containerPSSKiB"] as? Int ?? 0) > 0)
