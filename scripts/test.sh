@@ -13,7 +13,8 @@ export TANDEM_BIN="$PWD/.build/debug/tandem"
 forward=$(cat /proc/sys/net/ipv4/ip_forward)
 echo 1 > /proc/sys/net/ipv4/ip_forward
 trap 'echo "$forward" > /proc/sys/net/ipv4/ip_forward' EXIT
-swift test --no-parallel 2>&1 | tee /tmp/tandem-test.log | grep -vE '^(\[[0-9]+/[0-9]+\]|Building|Compiling|Write|Linking)' 
+# Bounded: a test that hangs fails the run with its output, well before CI's own limit.
+timeout --kill-after=60 3000 swift test --no-parallel 2>&1 | tee /tmp/tandem-test.log | grep -vE '^(\[[0-9]+/[0-9]+\]|Building|Compiling|Write|Linking)' 
 status=${PIPESTATUS[0]}
 if [ "$status" -ne 0 ]; then exit "$status"; fi
 ../shared/tools/check-seed-examples "$TANDEM_BIN"

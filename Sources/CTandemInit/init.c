@@ -372,8 +372,22 @@ static int is_spare;   /* a zygote's child: only then is TANDEM_SPARE_TAKEN_FD t
 static int spare_told; /* shared by a created container's child, which tells it first */
 static void spare_taken(void) {
     if (!is_spare || fcntl(TANDEM_SPARE_TAKEN_FD, F_GETFD) < 0) return;
-    ssize_t w = 1;
-    if (!spare_told) do { w = write(TANDEM_SPARE_TAKEN_FD, "t", 1); } while (w < 0 && errno == EINTR);
+    if (!spare_told) {
+        /* A zygote gone meanwhile (tandem exiting) makes this write raise SIGPIPE, which would
+         * kill a shim that has already reported its container: blocked for the write, and a
+         * SIGPIPE it raised taken back, so that no pending one reaches the container's exec. */
+        sigset_t pipe_only, old;
+        sigemptyset(&pipe_only);
+        sigaddset(&pipe_only, SIGPIPE);
+        sigprocmask(SIG_BLOCK, &pipe_only, &old);
+        ssize_t w;
+        do { w = write(TANDEM_SPARE_TAKEN_FD, "t", 1); } while (w < 0 && errno == EINTR);
+        if (w < 0 && errno == EPIPE) {
+            struct timespec none = { 0, 0 };
+            while (sigtimedwait(&pipe_only, NULL, &none) < 0 && errno == EINTR) {}
+        }
+        sigprocmask(SIG_SETMASK, &old, NULL);
+    }
     spare_told = 1;
     close(TANDEM_SPARE_TAKEN_FD);
 }
@@ -743,7 +757,10 @@ static void child_run(void) {
     if (cfg.hostname && sethostname(cfg.hostname, strlen(cfg.hostname)) < 0) die("sethostname", cfg.hostname);
     /* The working directory, which may lie in a volume, is made only at the container's turn:
      * an init container that runs meanwhile must not find it there. */
-    if (cfg.create) await_start();
+    if (cfg.create) {
+        if ((iso_step = isolation_narrow_bounding_set())) die(iso_step, NULL);
+        await_start();
+    }
     const char *cwd = cfg.cwd ? cfg.cwd : "/";
     if (cfg.cwd) mkdir_p(cwd); /* the kubelet's runtimes create a missing workingDir */
     if (chdir(cwd) < 0) die("chdir to workingDir", cwd);

@@ -35,6 +35,7 @@ static struct {
     int ncgroups;
     const char *oom_score_adj;
     int has_ids;
+    int bounding_narrowed;
     uid_t uid;
     gid_t gid;
     gid_t groups[MAX_GROUPS];
@@ -134,14 +135,22 @@ void isolation_kill_cgroup(void) {
  * ambient sets emptied, then groups, gid and uid, then no_new_privs. The exec then computes the
  * process's capabilities from the bounding set: all of it for uid 0, none for any other uid
  * (Kubernetes adds no ambient capabilities). */
+const char *isolation_narrow_bounding_set(void) {
+    if (!iso.has_caps || iso.bounding_narrowed) return NULL;
+    for (int cap = 0; cap < 64; cap++) {
+        if (iso.caps & (1ULL << cap)) continue;
+        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) return "drop capability from the bounding set";
+    }
+    iso.bounding_narrowed = 1;
+    return NULL;
+}
+
 const char *isolation_finish(const char **arg) {
     *arg = NULL;
     if (iso.readonly_root && mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0) return "remount / read-only";
     if (iso.has_caps) {
-        for (int cap = 0; cap < 64; cap++) {
-            if (iso.caps & (1ULL << cap)) continue;
-            if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) return "drop capability from the bounding set";
-        }
+        const char *step = isolation_narrow_bounding_set();
+        if (step) return step;
         struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
         struct __user_cap_data_struct d[2];
         if (syscall(SYS_capget, &h, d) < 0) return "capget";

@@ -13,6 +13,12 @@
 int isolation_config(const char *key, const char *val);
 /* In the child first: NULL, or the failed step (and *arg what it concerned), errno set. */
 const char *isolation_enter(const char **arg);
+/* Drops what the config leaves out of the capability bounding set, which only limits what
+ * the exec grants (the caller keeps its effective capabilities): about fifty prctl calls, each
+ * a new set of credentials, that a created container's child makes while it waits for its
+ * start rather than between the start and the exec. isolation_finish does it if not done.
+ * NULL, or the failed step, errno set. */
+const char *isolation_narrow_bounding_set(void);
 /* In the child just before exec: NULL, or the failed step, errno set. */
 const char *isolation_finish(const char **arg);
 /* Kills every process left in the container's cgroup (shareProcessNamespace, at its exit). */

@@ -103,11 +103,35 @@ public struct Condition: Codable, Sendable, Hashable {
 
 /// RFC 3339 timestamps as the API server writes them (second precision, UTC).
 public enum Timestamp {
+    /// Digits written straight into the string's storage: a pod's status is regenerated at each
+    /// of its containers' state changes, with a timestamp per container state and condition, and
+    /// `String(format:)` made these strings the larger part of that work.
     public static func string(_ date: Date) -> String {
         var t = time_t(date.timeIntervalSince1970.rounded(.down))
         var tmv = tm()
         gmtime_r(&t, &tmv)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02dZ", tmv.tm_year + 1900, tmv.tm_mon + 1, tmv.tm_mday, tmv.tm_hour, tmv.tm_min, tmv.tm_sec)
+        let year = Int(tmv.tm_year) + 1900
+        guard (0...9999).contains(year) else {
+            return String(format: "%04d-%02d-%02dT%02d:%02d:%02dZ", year, tmv.tm_mon + 1, tmv.tm_mday, tmv.tm_hour, tmv.tm_min, tmv.tm_sec)
+        }
+        return String(unsafeUninitializedCapacity: 20) { out in
+            func put(_ value: Int, _ width: Int, at offset: Int) {
+                var v = value
+                for i in stride(from: offset + width - 1, through: offset, by: -1) {
+                    out[i] = UInt8(ascii: "0") + UInt8(v % 10)
+                    v /= 10
+                }
+            }
+            put(year, 4, at: 0)
+            put(Int(tmv.tm_mon) + 1, 2, at: 5)
+            put(Int(tmv.tm_mday), 2, at: 8)
+            put(Int(tmv.tm_hour), 2, at: 11)
+            put(Int(tmv.tm_min), 2, at: 14)
+            put(Int(tmv.tm_sec), 2, at: 17)
+            (out[4], out[7], out[10]) = (UInt8(ascii: "-"), UInt8(ascii: "-"), UInt8(ascii: "T"))
+            (out[13], out[16], out[19]) = (UInt8(ascii: ":"), UInt8(ascii: ":"), UInt8(ascii: "Z"))
+            return 20
+        }
     }
 
     public static func date(_ string: String) -> Date? {

@@ -172,10 +172,10 @@ struct IsolationTests {
           containers:
           - name: default
             image: busybox
-            command: ["sh", "-c", "grep -E 'CapEff|NoNewPrivs' /proc/self/status"]
+            command: ["sh", "-c", "grep -E 'CapEff|CapBnd|NoNewPrivs' /proc/self/status"]
           - name: drop-all
             image: busybox
-            command: ["sh", "-c", "grep -E 'CapEff|NoNewPrivs' /proc/self/status"]
+            command: ["sh", "-c", "grep -E 'CapEff|CapBnd|NoNewPrivs' /proc/self/status"]
             securityContext:
               capabilities: {drop: [ALL]}
               allowPrivilegeEscalation: false
@@ -218,6 +218,10 @@ struct IsolationTests {
         #expect(caps("default").contains("NoNewPrivs:\t0"))
         #expect(caps("drop-all").contains("CapEff:\t0000000000000000"), "\(caps("drop-all"))")
         #expect(caps("drop-all").contains("NoNewPrivs:\t1"))
+        // The bounding set too (narrowed while a created container waits for its start), so
+        // nothing the exec of a setuid or file-capability binary grants goes beyond it.
+        #expect(caps("default").contains("CapBnd:\t00000000a80425fb"), "\(caps("default"))")
+        #expect(caps("drop-all").contains("CapBnd:\t0000000000000000"), "\(caps("drop-all"))")
         // + CAP_NET_ADMIN (bit 12), - CAP_KILL (bit 5).
         #expect(caps("add-admin").contains("CapEff:\t00000000a80435db"), "\(caps("add-admin"))")
         let rootfs = caps("rootfs")

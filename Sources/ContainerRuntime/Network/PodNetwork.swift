@@ -131,16 +131,22 @@ public actor PodNetwork {
     /// `usePool: false` makes one now and leaves the pool alone (`tandem bench` times set-up so).
     public func setUp(podUID: String, podName: String, namespace: String, usePool: Bool = true) async throws -> PodSandboxNetwork {
         if usePool, let ready = pool.popLast() {
-            if var r = readRecord(name: ready.netnsName) {
-                r.podUID = podUID
-                writeRecord(r, name: ready.netnsName)
-            }
+            // The record names the pod (what a restarted `tandem serve` adopts, what `cleanupStale`
+            // keeps); it is rewritten once this call has returned, on this actor, so that its
+            // read, JSON and file writes are not on the pod's start path.
+            Task { self.assign(ready.netnsName, to: podUID) }
             refillPool()
             return PodSandboxNetwork(netnsPath: ready.netnsPath, ip: ready.ip, netnsName: ready.netnsName,
                                      setupDuration: ready.setupDuration, fromPool: true)
         }
         defer { if usePool { refillPool() } }
         return try await create(name: netnsName(podUID: podUID), podUID: podUID)
+    }
+
+    private func assign(_ name: String, to podUID: String) {
+        guard live.contains(name), var r = readRecord(name: name) else { return }
+        r.podUID = podUID
+        writeRecord(r, name: name)
     }
 
     /// Fills the pool up to `poolSize` (at start-up, so the first pods find it ready).
