@@ -594,7 +594,11 @@ static const char *clone_host_trees(int pinned) {
     return NULL;
 }
 
-/* Sandboxes and exec'd commands attach none of them; the pause process must not pin them. */
+/* Sandboxes and exec'd commands attach none of them; the pause process must not pin them.
+ * The last close of a detached tree unmounts it, and each such unmount waits for an expedited
+ * RCU grace period (an IPI to every CPU): six of them, so an exec shim releases its clones only
+ * once it has reported the command's exit, and a sandbox's shim once its pause is ready, not
+ * before either starts. */
 static void release_host_trees(void) {
     int *fds[] = { &host_pts, &host_sys, &host_live[0], &host_live[1], &host_live[2], &host_live[3] };
     for (size_t i = 0; i < sizeof fds / sizeof *fds; i++) {
@@ -851,6 +855,8 @@ static void supervise(pid_t child, int kill_group) {
     close(1);
     close(2);
     close(TANDEM_INIT_FD_STATUS);
+    /* An exec shim's unused clones (see release_host_trees); a container's are attached by now. */
+    release_host_trees();
     if (cfg.persist) {
         /* Keep the pipes' contents until a tandem has read them all and says so ('r'; a late
          * 'c' for the stdin closed with the container is skipped). */
@@ -1012,6 +1018,8 @@ static void child_pause(void) {
     sa.sa_handler = SIG_DFL;
     sa.sa_flags = SA_NOCLDWAIT;
     sigaction(SIGCHLD, &sa, NULL);
+    /* Its copies of the host trees; the shim's are the last. */
+    release_host_trees();
     /* Ready: EOF on the sync pipe (there is no exec to close it). */
     close(sync_fd);
     sync_fd = -1;
@@ -1019,12 +1027,12 @@ static void child_pause(void) {
 }
 
 static void sandbox_mode(void) {
-    release_host_trees();
     if (!cfg.shm) { status_line("E", "config: missing shm dir"); _exit(128); }
     /* A real fork, not the vfork of containers: this child never execs. Without a hostname
      * (hostNetwork) the pod keeps the host's UTS namespace, as the kubelet's pods do. */
     pid_t child = spawn_synced(child_pause, 0, CLONE_NEWNS | (cfg.host_ipc ? 0 : CLONE_NEWIPC) | (cfg.hostname ? CLONE_NEWUTS : 0)
                                | (cfg.share_pid ? CLONE_NEWPID : 0), 0);
+    release_host_trees();
     supervise(child, 0);
 }
 
@@ -1046,7 +1054,6 @@ static void child_exec(void) {
 }
 
 static void exec_mode(void) {
-    release_host_trees();
     static const struct { const char *name; int type; } nss[] = {
         { "ipc", CLONE_NEWIPC }, { "uts", CLONE_NEWUTS }, { "net", CLONE_NEWNET },
         { "pid", CLONE_NEWPID }, { "mnt", CLONE_NEWNS },

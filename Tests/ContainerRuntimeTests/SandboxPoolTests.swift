@@ -1,3 +1,4 @@
+import CTandemInit
 import Foundation
 import Testing
 @testable import ContainerRuntime
@@ -69,5 +70,30 @@ import Glibc
         await runtime.drainSandboxPool()
         #expect((try FileManager.default.contentsOfDirectory(atPath: containers)).isEmpty)
         for pid in pooledPids where pid != pause.pid { #expect(!isAlive(pid)) }
+    }
+
+    /// A sandbox attaches none of the host trees its spare cloned ahead: once its `pause` is
+    /// ready, neither it nor its shim holds them (a detached clone pins the host's mounts below
+    /// /dev/pts, /sys, /home, /media, /mnt and /srv, so that the host could not unmount them).
+    @Test func aReadySandboxPinsNoHostTrees() async throws {
+        let scratch = try Scratch()
+        let runtime = try Runtime(logEcho: nil)
+        let (pause, _) = try await runtime.startSandbox(id: "pod1", hostname: "pinless", shmDir: scratch.dir + "/shm",
+                                                        stateDir: scratch.dir + "/sandbox")
+        defer { runtime.removeState(stateDir: scratch.dir + "/sandbox") }
+        let shim = try #require(pause.shimPid)
+        func treeFDs(_ pid: pid_t) -> [Int32] {
+            (TANDEM_HOST_TREE_FD..<TANDEM_HOST_TREE_FD + TANDEM_HOST_TREE_FDS).filter { access("/proc/\(pid)/fd/\($0)", F_OK) == 0 }
+        }
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(5)
+        while !(treeFDs(shim) + treeFDs(pause.pid)).isEmpty, clock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(treeFDs(pause.pid).isEmpty, "pause holds host trees")
+        #expect(treeFDs(shim).isEmpty, "the sandbox's shim holds host trees")
+        #expect(isAlive(pause.pid))
+        pause.signal(SIGKILL)
+        _ = await pause.wait()
     }
 }
