@@ -599,6 +599,7 @@ static const char *clone_host_trees(int pinned) {
  * RCU grace period (an IPI to every CPU): six of them, so an exec shim releases its clones only
  * once it has reported the command's exit, and a sandbox's shim once its pause is ready, not
  * before either starts. */
+static int release_trees_at_exit;
 static void release_host_trees(void) {
     int *fds[] = { &host_pts, &host_sys, &host_live[0], &host_live[1], &host_live[2], &host_live[3] };
     for (size_t i = 0; i < sizeof fds / sizeof *fds; i++) {
@@ -855,8 +856,9 @@ static void supervise(pid_t child, int kill_group) {
     close(1);
     close(2);
     close(TANDEM_INIT_FD_STATUS);
-    /* An exec shim's unused clones (see release_host_trees); a container's are attached by now. */
-    release_host_trees();
+    /* An exec shim's unused clones (see release_host_trees). Only its: a container's child may
+     * have cloned the trees itself (a shim without a zygote), under its own fd numbers. */
+    if (release_trees_at_exit) release_host_trees();
     if (cfg.persist) {
         /* Keep the pipes' contents until a tandem has read them all and says so ('r'; a late
          * 'c' for the stdin closed with the container is skipped). */
@@ -1054,6 +1056,7 @@ static void child_exec(void) {
 }
 
 static void exec_mode(void) {
+    release_trees_at_exit = 1;
     static const struct { const char *name; int type; } nss[] = {
         { "ipc", CLONE_NEWIPC }, { "uts", CLONE_NEWUTS }, { "net", CLONE_NEWNET },
         { "pid", CLONE_NEWPID }, { "mnt", CLONE_NEWNS },

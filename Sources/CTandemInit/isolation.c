@@ -130,11 +130,8 @@ void isolation_kill_cgroup(void) {
     }
 }
 
-/* Just before exec, with every mount in place, as runc's finalizeNamespace does it: the root
- * read-only, the capability bounding set cut down to the container's set, the inheritable and
- * ambient sets emptied, then groups, gid and uid, then no_new_privs. The exec then computes the
- * process's capabilities from the bounding set: all of it for uid 0, none for any other uid
- * (Kubernetes adds no ambient capabilities). */
+/* The bounding set cut down to the container's set (see isolation.h: a created container's child
+ * does it while it waits for its start). */
 const char *isolation_narrow_bounding_set(void) {
     if (!iso.has_caps || iso.bounding_narrowed) return NULL;
     for (int cap = 0; cap < 64; cap++) {
@@ -145,6 +142,11 @@ const char *isolation_narrow_bounding_set(void) {
     return NULL;
 }
 
+/* Just before exec, with every mount in place, as runc's finalizeNamespace does it: the root
+ * read-only, the capability bounding set cut down to the container's set (unless done already),
+ * the inheritable and ambient sets emptied, then groups, gid and uid, then no_new_privs. The exec
+ * then computes the process's capabilities from the bounding set: all of it for uid 0, none for
+ * any other uid (Kubernetes adds no ambient capabilities). */
 const char *isolation_finish(const char **arg) {
     *arg = NULL;
     if (iso.readonly_root && mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0) return "remount / read-only";

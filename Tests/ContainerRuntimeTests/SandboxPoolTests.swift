@@ -80,7 +80,10 @@ import Glibc
         let runtime = try Runtime(logEcho: nil)
         let (pause, _) = try await runtime.startSandbox(id: "pod1", hostname: "pinless", shmDir: scratch.dir + "/shm",
                                                         stateDir: scratch.dir + "/sandbox")
-        defer { runtime.removeState(stateDir: scratch.dir + "/sandbox") }
+        defer {
+            pause.signal(SIGKILL)
+            runtime.removeState(stateDir: scratch.dir + "/sandbox")
+        }
         let shim = try #require(pause.shimPid)
         func treeFDs(_ pid: pid_t) -> [Int32] {
             (TANDEM_HOST_TREE_FD..<TANDEM_HOST_TREE_FD + TANDEM_HOST_TREE_FDS).filter { access("/proc/\(pid)/fd/\($0)", F_OK) == 0 }

@@ -132,9 +132,15 @@ public actor PodNetwork {
     public func setUp(podUID: String, podName: String, namespace: String, usePool: Bool = true) async throws -> PodSandboxNetwork {
         if usePool, let ready = pool.popLast() {
             // The record names the pod (what a restarted `tandem serve` adopts, what `cleanupStale`
-            // keeps); it is rewritten once this call has returned, on this actor, so that its
-            // read, JSON and file writes are not on the pod's start path.
-            Task { self.assign(ready.netnsName, to: podUID) }
+            // keeps). A serve's pods outlive it, so its record names the pod before the pod's
+            // checkpoint can name the namespace; elsewhere the pods die with Tandem, and the record
+            // is rewritten once this call has returned, so that its read, JSON and file writes are
+            // not on the pod's start path.
+            if config.persistentRoot != nil {
+                assign(ready.netnsName, to: podUID)
+            } else {
+                Task { self.assign(ready.netnsName, to: podUID) }
+            }
             refillPool()
             return PodSandboxNetwork(netnsPath: ready.netnsPath, ip: ready.ip, netnsName: ready.netnsName,
                                      setupDuration: ready.setupDuration, fromPool: true)
