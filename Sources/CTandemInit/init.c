@@ -37,6 +37,7 @@
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef SYS_pidfd_open
@@ -1275,7 +1276,14 @@ static int can_raise_priority(void) {
  * a few tenths of a millisecond of CPU that no start is usually waiting for: where it may
  * raise its priority again (CAP_SYS_NICE) the zygote forks at the lowest one (nice 19), so
  * refills take only what pods starting meanwhile leave idle, unless a request already waits
- * for a spare. Each spare returns to tandem's priority as soon as it is forked. */
+ * for a spare. Each spare returns to tandem's priority as soon as it is forked.
+ *
+ * A priority does not keep a fork off a pod's start, though: copying the page tables is one
+ * stretch of kernel work (0.2 ms traced) that nothing preempts, and each new spare clones its
+ * host trees (six more mount copies) at tandem's priority; refilling right after a pod's
+ * containers took their spares held a CPU for 0.5 ms while the pod's own start waited on it.
+ * So the zygote refills once no spare was taken for TANDEM_ZYGOTE_REFILL_DELAY_MS, as the
+ * network and sandbox pools do after a pod took theirs, and at once only when none is left. */
 static void zygote_main(void) {
     /* Shims report their exit on the status pipe; the zygote never needs their status,
      * so the kernel reaps them at once. */
@@ -1296,8 +1304,17 @@ static void zygote_main(void) {
     struct pollfd p[TANDEM_ZYGOTE_SPARES + 1];
     p[0] = (struct pollfd){ .fd = TANDEM_INIT_FD_LIFELINE, .events = POLLIN };
     for (int i = 1; i <= TANDEM_ZYGOTE_SPARES; i++) p[i] = (struct pollfd){ .fd = -1, .events = POLLIN };
+    struct timespec last_take = { 0, 0 };
     for (;;) {
-        for (int i = 1; i <= TANDEM_ZYGOTE_SPARES; i++) {
+        int ready = 0;
+        for (int i = 1; i <= TANDEM_ZYGOTE_SPARES; i++) ready += p[i].fd >= 0;
+        int timeout = -1;
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long long since = (now.tv_sec - last_take.tv_sec) * 1000LL + (now.tv_nsec - last_take.tv_nsec) / 1000000;
+        if (ready > 0 && ready < TANDEM_ZYGOTE_SPARES && since < TANDEM_ZYGOTE_REFILL_DELAY_MS)
+            timeout = (int)(TANDEM_ZYGOTE_REFILL_DELAY_MS - since);
+        for (int i = 1; i <= TANDEM_ZYGOTE_SPARES && timeout < 0; i++) {
             if (p[i].fd >= 0) continue;
             int taken[2];
             if (pipe2(taken, O_CLOEXEC) < 0) _exit(1);
@@ -1316,7 +1333,7 @@ static void zygote_main(void) {
             p[i].fd = taken[0];
         }
         int n;
-        do { n = poll(p, TANDEM_ZYGOTE_SPARES + 1, -1); } while (n < 0 && errno == EINTR);
+        do { n = poll(p, TANDEM_ZYGOTE_SPARES + 1, timeout); } while (n < 0 && errno == EINTR);
         if (n < 0 || p[0].revents) _exit(0);
         for (int i = 1; i <= TANDEM_ZYGOTE_SPARES; i++) {
             if (!p[i].revents) continue;
@@ -1328,6 +1345,7 @@ static void zygote_main(void) {
             /* 'q': tandem closed its end, the Runtime is gone. EOF without a byte: the spare
              * died; make another. */
             if (r == 1 && c == 'q') _exit(0);
+            if (r == 1) clock_gettime(CLOCK_MONOTONIC, &last_take);
         }
     }
 }

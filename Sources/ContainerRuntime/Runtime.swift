@@ -528,13 +528,15 @@ public final class Runtime: Sendable {
     /// container adopted across an upgrade). Its writable layer went with its mount namespace.
     public func removeState(stateDir: String) {
         _ = claimed.withLock { $0.remove(stateDir) }
+        // Plain unlink and rmdir first: these are mostly absent or empty, and FileManager builds
+        // an error (and lists the directory) for each; it is left the tree of an image copy.
         for entry in ["image", "shm", "shim.json"] {
-            try? FileManager.default.removeItem(atPath: stateDir + "/" + entry)
+            let path = stateDir + "/" + entry
+            if unlink(path) == 0 || errno == ENOENT || rmdir(path) == 0 || errno == ENOENT { continue }
+            try? FileManager.default.removeItem(atPath: path)
         }
-        // Remove the state dir itself if nothing else (such as the log) lives there.
-        if (try? FileManager.default.contentsOfDirectory(atPath: stateDir))?.isEmpty == true {
-            try? FileManager.default.removeItem(atPath: stateDir)
-        }
+        // The state dir itself goes only if nothing else (such as the log) lives there.
+        rmdir(stateDir)
     }
 }
 

@@ -706,8 +706,19 @@ public actor PodWorker {
     /// there for the init containers running meanwhile; the working directory is made at the
     /// container's turn in any case.
     static func makesDirectoriesInVolumes(_ spec: ContainerSpec) -> Bool {
-        let targets = spec.mounts.map { ($0.target as NSString).standardizingPath }
+        let targets = spec.mounts.map { cleanContainerPath($0.target) }
         return targets.contains { inner in targets.contains { inner != $0 && inner.hasPrefix($0 == "/" ? "/" : $0 + "/") } }
+    }
+
+    /// Go's `path.Clean` of an absolute path inside the container: lexical only. A mount target
+    /// names a place in the container's root, so the host's symlinks must not be followed here
+    /// (which `NSString.standardizingPath` does, with a readlink per component).
+    static func cleanContainerPath(_ path: String) -> String {
+        var parts: [Substring] = []
+        for part in path.split(separator: "/") where part != "." {
+            if part == ".." { _ = parts.popLast() } else { parts.append(part) }
+        }
+        return "/" + parts.joined(separator: "/")
     }
 
     /// Lets a container created ahead go unstarted, with its cgroup and termination-message file.
@@ -788,7 +799,7 @@ public actor PodWorker {
             if let message = TerminationMessage.read(file: file, log: containerLogs[id], fallbackToLogs: fallback) { record.message = message }
         }
         runtimeStatus.update(record)
-        for type in ProbeType.allCases { probeTasks.removeValue(forKey: "\(id)/\(type)")?.cancel() }
+        for type in ProbeType.allCases { probeTasks.removeValue(forKey: "\(id)/\(type.rawValue)")?.cancel() }
         if container(named: record.name)?.readinessProbe != nil { probes.set(.readiness, id, .failure) }
         ctx.timeline.unregister(containerID: id)
         containerLogs[id] = nil
@@ -934,7 +945,7 @@ public actor PodWorker {
     /// before `initialDelaySeconds`; results count only in runs reaching their threshold.
     private func startProbe(_ type: ProbeType, _ probe: Probe, container: Container, id: String) {
         guard let process = processes[id] else { return }
-        let key = "\(id)/\(type)"
+        let key = "\(id)/\(type.rawValue)"
         probeTasks[key]?.cancel()
         let period = Duration.seconds(Int64(max(1, probe.periodSeconds ?? 10)))
         let initialDelay = TimeInterval(probe.initialDelaySeconds ?? 0)

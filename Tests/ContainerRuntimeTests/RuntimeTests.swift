@@ -326,6 +326,35 @@ import Testing
         #expect(printed == [String(niceness(getpid()) ?? -99)])
     }
 
+    /// The zygote replaces a taken spare only once none was taken for a while, so that its forks
+    /// do not compete with the pod starting, and then refills the whole pool.
+    @Test func zygoteRefillsOnceNoSpareWasTakenForAWhile() async throws {
+        let scratch = try Scratch()
+        let runtime = try Runtime(logEcho: nil)
+        let zygote = try #require(runtime.zygotePid)
+        // A spare is a child of the zygote without a child of its own (a shim has its container).
+        func spares() -> [Int32] { childPids(zygote).filter { childPids($0).isEmpty } }
+        for _ in 0..<1000 where spares().count < Int(TANDEM_ZYGOTE_SPARES) { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(spares().count == Int(TANDEM_ZYGOTE_SPARES))
+        let clock = ContinuousClock()
+        let taken = clock.now
+        let c = try await runtime.start(scratch.spec(["sleep", "100"]))
+        let counted = spares().count
+        // Only a check made before the delay could have passed says anything (a slow machine
+        // may take longer than that to start the container).
+        if clock.now - taken < .milliseconds(Int(TANDEM_ZYGOTE_REFILL_DELAY_MS) / 2) {
+            #expect(counted == Int(TANDEM_ZYGOTE_SPARES) - 1)
+        }
+        var refilled = false
+        for _ in 0..<500 where !refilled {
+            try await Task.sleep(for: .milliseconds(10))
+            refilled = spares().count == Int(TANDEM_ZYGOTE_SPARES)
+        }
+        #expect(refilled)
+        c.signal(SIGKILL)
+        #expect(await c.wait().exitCode == 137)
+    }
+
     /// Spares nobody has taken go with their zygote: none is left behind to take requests.
     @Test func untakenSparesDieWithTheirZygote() async throws {
         let runtime = try Runtime(logEcho: nil)

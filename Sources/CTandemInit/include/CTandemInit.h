@@ -19,7 +19,7 @@
  * SCM_RIGHTS (stdin, stdout, stderr, config, status, start). The zygote keeps
  * TANDEM_ZYGOTE_SPARES children forked ahead (spares) reading the socket; the spare that
  * takes a request puts those fds at the numbers below and becomes a shim, and the zygote
- * forks another, at a low priority (see zygote_main). Exec'ing the 20 MB Swift binary and
+ * forks another once none was taken for a while, at a low priority (see zygote_main). Exec'ing the 20 MB Swift binary and
  * loading its libraries costs about 10 ms; a fork of the idle zygote a fraction
  * of a millisecond. There is no reply: everything comes back on the status pipe.
  * The zygote exits when the socket's other end closes or the lifeline breaks.
@@ -81,7 +81,10 @@
 #define TANDEM_HOST_TREE_FDS 6
 #define TANDEM_ZYGOTE_FD_SOCKET 3
 #define TANDEM_ZYGOTE_NFDS 6
-#define TANDEM_ZYGOTE_SPARES 3
+/* Enough for a pod of four containers, or of three and an exec (a probe's, a hook's), so that
+ * the refill can wait until the pod has started (see zygote_main in init.c). */
+#define TANDEM_ZYGOTE_SPARES 5
+#define TANDEM_ZYGOTE_REFILL_DELAY_MS 100
 
 /* Referenced from Swift so the linker keeps the object holding the constructor. */
 int tandem_init_linked(void);
