@@ -1283,7 +1283,8 @@ static int can_raise_priority(void) {
  * host trees (six more mount copies) at tandem's priority; refilling right after a pod's
  * containers took their spares held a CPU for 0.5 ms while the pod's own start waited on it.
  * So the zygote refills once no spare was taken for TANDEM_ZYGOTE_REFILL_DELAY_MS, as the
- * network and sandbox pools do after a pod took theirs, and at once only when none is left. */
+ * network and sandbox pools do after a pod took theirs, and at once when none is left or a
+ * request waits. */
 static void zygote_main(void) {
     /* Shims report their exit on the status pipe; the zygote never needs their status,
      * so the kernel reaps them at once. */
@@ -1312,7 +1313,13 @@ static void zygote_main(void) {
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
         long long since = (now.tv_sec - last_take.tv_sec) * 1000LL + (now.tv_nsec - last_take.tv_nsec) / 1000000;
-        if (ready > 0 && ready < TANDEM_ZYGOTE_SPARES && since < TANDEM_ZYGOTE_REFILL_DELAY_MS)
+        /* A spare counts until it reports: one may hold a request it is still setting up. So a
+         * request waiting in the socket means no idle spare is left, whatever the count. (It is
+         * seen at the next report, which wakes the zygote; polling the socket itself would wake
+         * it for every request the spares take.) */
+        int waiting = 0;
+        if (ioctl(TANDEM_ZYGOTE_FD_SOCKET, FIONREAD, &waiting) < 0) waiting = 0;
+        if (ready > 0 && ready < TANDEM_ZYGOTE_SPARES && since < TANDEM_ZYGOTE_REFILL_DELAY_MS && waiting == 0)
             timeout = (int)(TANDEM_ZYGOTE_REFILL_DELAY_MS - since);
         for (int i = 1; i <= TANDEM_ZYGOTE_SPARES && timeout < 0; i++) {
             if (p[i].fd >= 0) continue;

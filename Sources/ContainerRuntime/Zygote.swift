@@ -3,10 +3,11 @@ import CTandemInit
 import Glibc
 #endif
 
-/// One idle, single-threaded C process per `Runtime` that keeps forked children (spares, three:
-/// one per container of a typical pod, all created at once) waiting for the next start
-/// requests; the spare that takes one becomes that container's shim, and the zygote forks
-/// another at the lowest priority (the protocol is in CTandemInit.h).
+/// One idle, single-threaded C process per `Runtime` that keeps forked children (spares, five:
+/// one per container of a typical pod, all created at once, and some left over) waiting for the
+/// next start requests; the spare that takes one becomes that container's shim, and the zygote
+/// forks others at the lowest priority once the pod has started (the protocol is in
+/// CTandemInit.h).
 ///
 /// Exec'ing tandem's own 20 MB binary and dynamically loading the Swift runtime and
 /// Foundation cost about 10 ms per shim, most of a container's start. The zygote pays
