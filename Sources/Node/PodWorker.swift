@@ -32,7 +32,12 @@ public actor PodWorker {
     private var containerWorkingDirs: [String: String] = [:]
     private var containerEnv: [String: [String]] = [:]
     private var probes = ProbeResults()
-    private var probeTasks: [String: Task<Void, Never>] = [:]
+    /// One prober worker per container instance and probe type.
+    private var probeTasks: [ProbeKey: Task<Void, Never>] = [:]
+    private struct ProbeKey: Hashable {
+        var id: String
+        var type: ProbeType
+    }
     private var backoff = RestartBackoff()
     private var reasonCache: [String: StartFailure] = [:]
     private var deleting = false
@@ -799,7 +804,7 @@ public actor PodWorker {
             if let message = TerminationMessage.read(file: file, log: containerLogs[id], fallbackToLogs: fallback) { record.message = message }
         }
         runtimeStatus.update(record)
-        for type in ProbeType.allCases { probeTasks.removeValue(forKey: "\(id)/\(type.rawValue)")?.cancel() }
+        for type in ProbeType.allCases { probeTasks.removeValue(forKey: ProbeKey(id: id, type: type))?.cancel() }
         if container(named: record.name)?.readinessProbe != nil { probes.set(.readiness, id, .failure) }
         ctx.timeline.unregister(containerID: id)
         containerLogs[id] = nil
@@ -889,7 +894,7 @@ public actor PodWorker {
     /// `SyncTerminatingPod`: liveness and startup stop, readiness keeps running until the containers
     /// are gone, then every container is killed with the effective grace period.
     private func syncTerminatingPod() async {
-        for (key, task) in probeTasks where !key.hasSuffix("/readiness") {
+        for (key, task) in probeTasks where key.type != .readiness {
             task.cancel()
             probeTasks[key] = nil
         }
@@ -945,7 +950,7 @@ public actor PodWorker {
     /// before `initialDelaySeconds`; results count only in runs reaching their threshold.
     private func startProbe(_ type: ProbeType, _ probe: Probe, container: Container, id: String) {
         guard let process = processes[id] else { return }
-        let key = "\(id)/\(type.rawValue)"
+        let key = ProbeKey(id: id, type: type)
         probeTasks[key]?.cancel()
         let period = Duration.seconds(Int64(max(1, probe.periodSeconds ?? 10)))
         let initialDelay = TimeInterval(probe.initialDelaySeconds ?? 0)
