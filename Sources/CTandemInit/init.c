@@ -107,6 +107,8 @@ int tandem_waitid_pidfd(int pidfd, int *wstatus) {
 
 int tandem_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 
+int tandem_rename_noreplace(const char *from, const char *to) { return renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE); }
+
 int tandem_memfd(const char *name) { return memfd_create(name, MFD_CLOEXEC); }
 
 int tandem_socketpair_cloexec(int fds[2]) {

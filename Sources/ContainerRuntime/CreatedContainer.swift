@@ -67,7 +67,7 @@ public final class CreatedContainer: Sendable {
     }
 
     /// Where a created container's log is written until its start.
-    static func stagedLog(_ logPath: String) -> String { logPath + ".created" }
+    public static func stagedLog(_ logPath: String) -> String { logPath + ".created" }
 
     /// Lets the container go unstarted: its shim exits, and its empty log and state go with it.
     public func discard() async {

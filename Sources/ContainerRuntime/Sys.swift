@@ -106,6 +106,11 @@ public enum Sys {
         }
     }
 
+    /// rename(2) that fails (EEXIST) rather than replace what is at `to` (`RENAME_NOREPLACE`).
+    public static func renameNoReplace(_ from: String, _ to: String) -> Bool {
+        tandem_rename_noreplace(from, to) == 0
+    }
+
     static var environment: [String] {
         ProcessInfo.processInfo.environment.map { "\($0.key)=\($0.value)" }
     }

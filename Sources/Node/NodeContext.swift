@@ -30,6 +30,8 @@ public struct NodeContext: Sendable {
     public let cgroups: NodeCgroups?
     /// What the pods bound to this node request, for the scheduler's fit check.
     public let resources: NodeResources
+    /// Pod and container directories made ahead (nil: each pod makes its own).
+    public var podDirectories: PodDirectoryPool?
 
     public init(root: String, runtime: Runtime, network: PodNetwork, images: ImageCatalog, timeline: Timeline, hostIP: String = "127.0.0.1", nodeName: String,
                 containerStartSpacing: Duration = .milliseconds(100), cgroups: NodeCgroups? = nil,

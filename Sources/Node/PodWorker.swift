@@ -351,6 +351,8 @@ public actor PodWorker {
     /// Volumes first, then the network namespace (`SyncPod` step 4 after `WaitForAttachAndMount`).
     private func createSandbox() async -> Bool {
         do { try ensurePodCgroup() } catch { return failSandbox(reason: "FailedCreatePodSandBox", error) }
+        // Before the volumes, which are made inside it.
+        if volumeManager == nil { _ = ctx.podDirectories?.takePod(at: ctx.podDirectory(pod)) }
         // Volumes are the volume manager's (`WaitForAttachAndMount`), whose failures are `FailedMount`
         // events; no sandbox is made before they are all mounted.
         if volumeManager == nil {
@@ -609,7 +611,7 @@ public actor PodWorker {
 
     /// Everything the runtime needs to start one instance: command line from the image catalog with
     /// `$(VAR)` expanded, environment, mounts (volumes, `/etc/hosts`, the termination log).
-    private func makeContainerSpec(_ container: Container, restartCount: Int32, target: String?) throws -> (ContainerSpec, [String]) {
+    private func makeContainerSpec(_ container: Container, restartCount: Int32, target: String?, ahead: Bool = false) throws -> (ContainerSpec, [String]) {
         let (resolved, env, mapping) = try commandLine(container)
         let id = Self.newID()
         let podDir = ctx.podDirectory(pod)
@@ -633,12 +635,15 @@ public actor PodWorker {
         if FileManager.default.fileExists(atPath: resolvConfPath) {
             mounts.append(BindMount(source: resolvConfPath, target: "/etc/resolv.conf", readOnly: false))
         }
-        // The termination message file (`terminationMessagePath`), one per instance.
+        // The termination message file (`terminationMessagePath`), one per instance. A first
+        // instance created ahead takes a ready directory that holds it and its staged log.
         let terminationLog = terminationLogPath(container.name, restartCount: restartCount)
-        try Sys.mkdirs("\(podDir)/\(container.name)")
-        try Sys.writeFile(terminationLog, [])
-        // Writable by whatever user the container runs as, as the kubelet makes it.
-        chmod(terminationLog, 0o666)
+        if !(ahead && restartCount == 0 && ctx.podDirectories?.takeContainer(at: "\(podDir)/\(container.name)") == true) {
+            try Sys.mkdirs("\(podDir)/\(container.name)")
+            try Sys.writeFile(terminationLog, [])
+            // Writable by whatever user the container runs as, as the kubelet makes it.
+            chmod(terminationLog, 0o666)
+        }
         mounts.append(BindMount(source: terminationLog, target: container.terminationMessagePath ?? "/dev/termination-log", readOnly: false))
         mounts.sort { $0.target.split(separator: "/").count < $1.target.split(separator: "/").count }
 
@@ -696,7 +701,11 @@ public actor PodWorker {
         else { return }
         let restartCount = nextRestartCount(c.name)
         // Whatever fails here fails again at the container's turn, and is reported then.
-        guard let (spec, _) = try? makeContainerSpec(c, restartCount: restartCount, target: nil) else { return }
+        guard let (spec, _) = try? makeContainerSpec(c, restartCount: restartCount, target: nil, ahead: true) else {
+            // A ready directory it took keeps a staged log no start will use.
+            unlink(CreatedContainer.stagedLog("\(ctx.podDirectory(pod))/\(c.name)/\(restartCount).log"))
+            return
+        }
         guard !Self.makesDirectoriesInVolumes(spec) else { return removeAheadLeftovers(spec, name: c.name, restartCount: restartCount) }
         do {
             createdAhead[c.name] = CreatedAhead(container: try ctx.runtime.create(spec), name: c.name, restartCount: restartCount,
@@ -735,6 +744,7 @@ public actor PodWorker {
     private func removeAheadLeftovers(_ spec: ContainerSpec, name: String, restartCount: Int32) {
         if let cgroup = containerCgroups.removeValue(forKey: spec.id) { ctx.cgroups?.remove(cgroup) }
         unlink(terminationLogPath(name, restartCount: restartCount))
+        unlink(CreatedContainer.stagedLog(spec.logPath))
         ctx.runtime.removeState(spec)
     }
 

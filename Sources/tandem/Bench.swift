@@ -98,16 +98,21 @@ struct Bench: AsyncParsableCommand {
         // busybox's applet links, as `tandem run` makes them: without them the pods ran the host's
         // dynamically linked coreutils `true` and `sleep`, not the busybox the anchors run.
         catalog.prepare()
-        let context = NodeContext(root: root, runtime: runtime, network: network, images: catalog, timeline: timeline,
+        // As `tandem run` does: pod and container directories made ahead, one pool for both nodes.
+        let podDirectories = PodDirectoryPool(root: root)
+        var context = NodeContext(root: root, runtime: runtime, network: network, images: catalog, timeline: timeline,
                                   hostIP: "127.0.0.1", nodeName: ProcessInfo.processInfo.hostName)
+        context.podDirectories = podDirectories
         // The same node with cgroups: each pod and container in its cgroup, with limits. Not under
         // a real-time policy (`chrt`, which steadies the other figures): such a task cannot join a
         // v1 `cpu` cgroup that has no RT budget.
         let realTime = [SCHED_FIFO, SCHED_RR].contains(sched_getscheduler(0))
         figures.cgroupsSkippedUnderRealTime = realTime
         let isolated = realTime ? nil : Run.nodeCgroups().map {
-            NodeContext(root: root, runtime: runtime, network: network, images: catalog, timeline: timeline,
-                        hostIP: "127.0.0.1", nodeName: ProcessInfo.processInfo.hostName, cgroups: $0)
+            var c = NodeContext(root: root, runtime: runtime, network: network, images: catalog, timeline: timeline,
+                                hostIP: "127.0.0.1", nodeName: ProcessInfo.processInfo.hostName, cgroups: $0)
+            c.podDirectories = podDirectories
+            return c
         }
         await network.cleanupStale()
         await network.prewarm()
@@ -140,6 +145,7 @@ struct Bench: AsyncParsableCommand {
             }
         } catch {
             await runtime.drainSandboxPool()
+            await podDirectories.drain()
             throw error
         }
         figures.podStart = Stats(withNet)
@@ -151,6 +157,7 @@ struct Bench: AsyncParsableCommand {
         figures.runtimeStart = Stats(single)
         figures.directSingle = Stats(singleDirect)
         await runtime.drainSandboxPool()
+        await podDirectories.drain()
         if podStartOnly { return figures }
 
         // 2. Log capture through the real runtime beside `> file` of the same byte stream.

@@ -143,6 +143,7 @@ struct Run: AsyncParsableCommand {
                                   hostIP: "127.0.0.1", nodeName: proxyConfig.nodeName, cgroups: Self.nodeCgroups())
             // Pods in cgroups take no pooled sandbox (`Runtime.startSandbox`).
             if context.cgroups == nil { runtime.enableSandboxPool(containersDir: context.containersDirectory) }
+            context.podDirectories = PodDirectoryPool(root: root)
             context.clusterDNS = served ? await proxier.dnsIP : nil
             context.clusterDomain = proxyConfig.clusterDomain
             let admitted = await proxier.admittedServices()
@@ -191,6 +192,7 @@ struct Run: AsyncParsableCommand {
         await requests?.finish()
         await context.network.shutdown()
         await context.runtime.drainSandboxPool()
+        await context.podDirectories?.drain()
         watcher?.cancel()
         timer?.cancel()
         stop.cancel()

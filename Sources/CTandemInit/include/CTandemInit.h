@@ -132,6 +132,8 @@ int tandem_set_winsize(int fd, unsigned short rows, unsigned short cols);
 
 /* pipe2(O_CLOEXEC) and memfd_create(MFD_CLOEXEC), which Swift's Glibc module does not expose. */
 int tandem_pipe_cloexec(int fds[2]);
+/* rename(2) that fails with EEXIST instead of replacing `to` (RENAME_NOREPLACE). */
+int tandem_rename_noreplace(const char *from, const char *to);
 int tandem_memfd(const char *name);
 
 /* For `tandem bench` only: spawns argv the way a container's PID 1 starts, without Tandem
