@@ -91,6 +91,22 @@ public enum Sys {
         try writeAll(fd, Array(bytes))
     }
 
+    /// Writes `bytes` over the start of `path` (created if missing) and cuts what is left beyond
+    /// them, truncating only when the file was longer. The end is `writeFile`'s; the way there
+    /// differs for a file that exists and is empty (a `PodDirectoryPool` one): opened with
+    /// O_TRUNC, ext4 truncates it even at size 0, and a file truncated to 0 has its data
+    /// allocated and written back at close (`auto_da_alloc`), 0.1 ms of CPU here.
+    public static func writeFileInPlace(_ path: String, _ bytes: some Collection<UInt8>, mode: mode_t = 0o644) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw RuntimeError.errno("open \(path)") }
+        defer { close(fd) }
+        let data = Array(bytes)
+        try writeAll(fd, data)
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw RuntimeError.errno("stat \(path)") }
+        if st.st_size > off_t(data.count), ftruncate(fd, off_t(data.count)) != 0 { throw RuntimeError.errno("truncate \(path)") }
+    }
+
     /// Replaces `path` with `bytes` through a temporary file and rename(2), so a reader (or a
     /// Tandem restarted after `kill -9`) sees the old or the new content, never a torn one. No
     /// fsync: these are state files that must survive the process, not the machine (a rebooted

@@ -480,10 +480,11 @@ public actor PodWorker {
             text += "\(ip)\t\(pod.spec.hostname ?? pod.name)\n"
         }
         try Sys.mkdirs(ctx.podDirectory(pod))
-        try Sys.writeFile(etcHostsPath, text.utf8)
+        // In place: the files of a ready pod directory exist, empty (see `writeFileInPlace`).
+        try Sys.writeFileInPlace(etcHostsPath, text.utf8)
         // The CRI runtime's sandbox `/etc/hostname`: the pod's hostname, the node's with hostNetwork.
         let hostname = pod.spec.hostNetwork == true ? ProcessInfo.processInfo.hostName : pod.spec.hostname ?? pod.name
-        try Sys.writeFile(etcHostnamePath, (hostname + "\n").utf8)
+        try Sys.writeFileInPlace(etcHostnamePath, (hostname + "\n").utf8)
         let hostResolvConf = (try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? ""
         if let conf = PodDNS.resolvConf(pod: pod, clusterDNS: ctx.clusterDNS, domain: ctx.clusterDomain, host: hostResolvConf) {
             try Sys.writeFile(resolvConfPath, conf.utf8)

@@ -1,3 +1,4 @@
+import ContainerRuntime
 import Foundation
 import Testing
 @testable import Node
@@ -94,5 +95,29 @@ import Testing
             await next.drain()
             #expect(!FileManager.default.fileExists(atPath: next.directory))
         }
+    }
+}
+
+/// `Sys.writeFileInPlace`, which the pod worker writes a ready directory's files with: the same
+/// content as a truncating write, whatever the file held before.
+@Suite struct WriteFileInPlaceTests {
+    @Test func endsWithExactlyTheBytesWritten() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tandem-inplace-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/etc-hosts"
+        func read() throws -> String { try String(contentsOfFile: path, encoding: .utf8) }
+
+        try Sys.writeFileInPlace(path, "missing before\n".utf8)
+        #expect(try read() == "missing before\n")
+        try Sys.writeFileInPlace(path, "short\n".utf8)
+        #expect(try read() == "short\n")
+        try Sys.writeFileInPlace(path, "a longer line than before\n".utf8)
+        #expect(try read() == "a longer line than before\n")
+        try Sys.writeFileInPlace(path, [UInt8]())
+        #expect(try read() == "")
+        FileManager.default.createFile(atPath: dir + "/empty", contents: nil)
+        try Sys.writeFileInPlace(dir + "/empty", "x\n".utf8)
+        #expect(try String(contentsOfFile: dir + "/empty", encoding: .utf8) == "x\n")
     }
 }
