@@ -46,8 +46,9 @@ public final class CreatedContainer: Sendable {
             await discard()
             throw ContainerStartError(message: "no command")
         }
-        // A child that is gone before its start (killed while it waited: the shim then reports it
-        // as if it had exec'd) counts as a set-up that failed.
+        // A child already gone (killed while it waited: the shim then reports it as if it had
+        // exec'd) counts as a set-up that failed. The log gets its name before the start is sent,
+        // so that a container never runs with its log under the staged one.
         guard session.childPid == nil, rename(Self.stagedLog(spec.logPath), spec.logPath) == 0 else {
             await discard()
             return try await runtime.start(spec)
@@ -60,7 +61,8 @@ public final class CreatedContainer: Sendable {
         // Sent at once, whether or not the shim has reported "created": a child still setting up
         // finds its start waiting when it gets there, rather than reporting and then waiting for
         // tandem to answer (a round trip of 0.15 ms and more, traced, on a pod's start path).
-        // A failed send means the shim is gone, which `created` tells.
+        // A set-up that fails meanwhile is set up afresh, as before; a shim gone after it was set
+        // up (a failed send) is reported by `running` as a container that did not start.
         socket.withLock { fd in
             _ = tandem_send_fd(fd, memfd)
             close(fd)

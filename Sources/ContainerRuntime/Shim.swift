@@ -115,12 +115,14 @@ final class ShimSession: Sendable {
         }
     }
 
-    /// For a created container: true once it waits for its start, false when set-up failed.
+    /// For a created container: true once it waits for its start, false when set-up failed or
+    /// the child is gone without having reported (killed during its set-up: the shim then
+    /// reports "S" without a "C").
     func created() async -> Bool {
         await withCheckedContinuation { c in
             let now: Bool? = state.withLock { s in
                 if s.created { return true }
-                if Self.startFailure(s) != nil { return false }
+                if Self.creationFailed(s) { return false }
                 s.createWaiters.append(c)
                 return nil
             }
@@ -167,6 +169,10 @@ final class ShimSession: Sendable {
 
     func ioFinished() { update { $0.ioDone = true } }
 
+    private static func creationFailed(_ s: State) -> Bool {
+        !s.created && (startFailure(s) != nil || s.childPid != nil || s.outcome != nil)
+    }
+
     private static func startFailure(_ s: State) -> ContainerStartError? {
         if let e = s.startError { return ContainerStartError(message: e) }
         if s.childPid == nil, s.outcome != nil {
@@ -193,7 +199,7 @@ final class ShimSession: Sendable {
                 if let pid = s.childPid { startResult = .success(pid) } else if let e = Self.startFailure(s) { startResult = .failure(e) }
                 if startResult != nil { swap(&starts, &s.startWaiters) }
             }
-            if !s.createWaiters.isEmpty, s.created || Self.startFailure(s) != nil {
+            if !s.createWaiters.isEmpty, s.created || Self.creationFailed(s) {
                 createResult = s.created
                 swap(&creates, &s.createWaiters)
             }

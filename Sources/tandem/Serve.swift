@@ -117,10 +117,12 @@ struct Serve: AsyncParsableCommand {
         } catch {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             await context.network.shutdown()
+            await context.podDirectories?.drain()
             await masterRules.stop()
             throw ExitCode(1)
         }
         await context.network.shutdown()
+        await context.podDirectories?.drain()
         await masterRules.stop()
     }
 
@@ -192,6 +194,7 @@ struct ServeStack {
         var context = NodeContext(root: root, runtime: try Runtime(logEcho: nil, persistent: true), network: network, images: catalog,
                                   timeline: timeline, hostIP: "127.0.0.1", nodeName: registry.nodeName,
                                   cgroups: Run.nodeCgroups(keeping: adoptable))
+        context.podDirectories = PodDirectoryPool(root: root)
         context.serviceLister = { [registry] in
             ((try? registry.list(.services, namespace: nil).items) ?? []).compactMap { try? $0.decode(Service.self) }
         }

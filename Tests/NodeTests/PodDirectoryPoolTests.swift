@@ -20,9 +20,10 @@ import Testing
         (try? FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int) ?? nil
     }
 
-    /// Waits (a bounded number of short sleeps) until the pool's directory holds `count` entries.
+    /// Waits (a bounded number of short sleeps) until the pool has `count` directories ready.
     func waitForReady(_ pool: PodDirectoryPool, count: Int) async throws {
-        for _ in 0..<400 where entries(pool.directory).count < count { try await Task.sleep(for: .milliseconds(5)) }
+        for _ in 0..<400 where pool.readyCount < count { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(pool.readyCount == count)
         #expect(entries(pool.directory).count == count)
     }
 
@@ -46,9 +47,9 @@ import Testing
             #expect(!pool.takePod(at: root + "/pods/default_web_uid-2"))
             #expect(!FileManager.default.fileExists(atPath: root + "/pods/default_web_uid-2"))
             try await Task.sleep(for: .milliseconds(100))
-            let left = entries(pool.directory)
+            let left = pool.readyCount
             // Checked only while the delay has surely not passed (a slow machine may sleep longer).
-            if ContinuousClock.now - taken < .milliseconds(250) { #expect(left.count == 1, "refilled before its delay: \(left)") }
+            if ContinuousClock.now - taken < .milliseconds(250) { #expect(left == 1, "refilled before its delay: \(left)") }
             try await waitForReady(pool, count: 3)
             await pool.drain()
         }
@@ -56,8 +57,9 @@ import Testing
 
     @Test func anExistingDirectoryIsNeverReplaced() async throws {
         try await withRoot { root in
-            let pool = PodDirectoryPool(root: root, pods: 1, containers: 1, refillDelay: .milliseconds(10))
-            try await waitForReady(pool, count: 2)
+            let pool = PodDirectoryPool(root: root, pods: 2, containers: 1, refillDelay: .seconds(60))
+            try await waitForReady(pool, count: 3)
+            #expect(pool.takePod(at: root + "/pods/default_first_uid-0"))
             // An earlier instance's directory, even an empty one (rename(2) would replace that).
             let podDir = root + "/pods/default_web_uid-1"
             try FileManager.default.createDirectory(atPath: podDir + "/app", withIntermediateDirectories: true)
@@ -67,8 +69,9 @@ import Testing
 
             #expect(!pool.takePod(at: podDir))
             #expect(!pool.takeContainer(at: podDir + "/app"))
-            try await waitForReady(pool, count: 2)
             #expect(!pool.takePod(at: empty))
+            // Not used up: what stays in place stays ready (the refill is a minute away).
+            #expect(pool.readyCount == 2)
             #expect(entries(podDir) == ["0.log", "app"])
             #expect(entries(podDir + "/app").isEmpty)
             #expect(entries(empty).isEmpty)
@@ -88,10 +91,13 @@ import Testing
             #expect(!pool.takePod(at: root + "/pods/p"))
 
             // What a killed run left is removed by the next one before it makes its own.
-            try FileManager.default.createDirectory(atPath: root + "/pods/.ready/p-stale", withIntermediateDirectories: true)
+            // (A pid above any pid_max is never alive; a live process's pool is left alone.)
+            try FileManager.default.createDirectory(atPath: root + "/pods/.ready-2147483646/p-stale", withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: root + "/pods/.ready-1/p-live", withIntermediateDirectories: true)
             let next = PodDirectoryPool(root: root, pods: 1, containers: 0)
             try await waitForReady(next, count: 1)
-            #expect(!entries(next.directory).contains("p-stale"))
+            let pools = entries(root + "/pods").filter { $0.hasPrefix(".ready-") }
+            #expect(pools == [".ready-1", next.directory.split(separator: "/").last.map(String.init) ?? ""].sorted(), "\(pools)")
             await next.drain()
             #expect(!FileManager.default.fileExists(atPath: next.directory))
         }
