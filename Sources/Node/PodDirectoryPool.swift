@@ -138,7 +138,8 @@ public final class PodDirectoryPool: Sendable {
             if let name = make("p", files: Self.podFiles.map { ($0, 0o644, false) }) { pods.append(name) }
         }
         for _ in 0..<max(0, needContainers) {
-            if let name = make("c", files: [("termination-0.log", 0o666, true), ("0.log.created", 0o640, false)]) { containers.append(name) }
+            let files = [(PodWorker.terminationLogName(restartCount: 0), mode_t(0o666), true), (CreatedContainer.stagedLog("0.log"), 0o640, false)]
+            if let name = make("c", files: files) { containers.append(name) }
         }
         let (kept, short) = state.withLock { s -> (Bool, Bool) in
             s.refill = nil

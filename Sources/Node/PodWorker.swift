@@ -751,8 +751,11 @@ public actor PodWorker {
 
     /// The termination message file of one instance (`terminationMessagePath` is bound to it).
     private func terminationLogPath(_ name: String, restartCount: Int32) -> String {
-        "\(ctx.podDirectory(pod))/\(name)/termination-\(restartCount).log"
+        "\(ctx.podDirectory(pod))/\(name)/\(Self.terminationLogName(restartCount: restartCount))"
     }
+
+    /// The name of an instance's termination message file in its container's directory.
+    static func terminationLogName(restartCount: Int32) -> String { "termination-\(restartCount).log" }
 
     /// Every container created ahead goes: the pod is stopping or its sandbox is being replaced.
     private func discardCreatedAhead() async {
