@@ -575,7 +575,8 @@ static int host_trees_ready;
  * open_tree calls are not on a container's start path; the clones are detached mounts, so
  * they attach in whatever mount namespace the container gets. (A submount made under one of
  * these directories after the spare was forked is missing from its container, as it would be
- * from a container started just before.) A spare keeps them at TANDEM_HOST_TREE_FD onwards,
+ * from a container started just before.) A spare attaches them to its prepared root
+ * (`prepare_root`); one that could not make it keeps them at TANDEM_HOST_TREE_FD onwards,
  * which the shuffle of a request's descriptors leaves alone (`zygote_child`). Returns the
  * failed step, or NULL. */
 static const char *clone_host_trees(int pinned) {
@@ -597,11 +598,11 @@ static const char *clone_host_trees(int pinned) {
     return NULL;
 }
 
-/* Sandboxes and exec'd commands attach none of them; the pause process must not pin them.
- * The last close of a detached tree unmounts it, and each such unmount waits for an expedited
- * RCU grace period (an IPI to every CPU): six of them, so an exec shim releases its clones only
- * once it has reported the command's exit, and a sandbox's shim once its pause is ready, not
- * before either starts. */
+/* Sandboxes and exec'd commands attach none of them (nor use a prepared root); the pause
+ * process must not pin them. The last close of a detached tree unmounts it, and each such
+ * unmount waits for an expedited RCU grace period (an IPI to every CPU), as does dropping a
+ * prepared root; so an exec shim releases them only once it has reported the command's exit,
+ * and a sandbox's shim once its pause is ready, not before either starts. */
 static int release_trees_at_exit;
 static void release_host_trees(void) {
     int *fds[] = { &host_pts, &host_sys, &host_live[0], &host_live[1], &host_live[2], &host_live[3] };
@@ -673,9 +674,85 @@ static const char *make_dev(int pts, int host) {
     for (size_t i = 0; i < sizeof links / sizeof *links; i++)
         if (symlink(links[i][0], links[i][1]) < 0 && !(errno == EEXIST && host >= 0)) return "symlink in /dev";
     if (mkdir("/dev/pts", 0755) < 0 || attach_tree(pts, "/dev/pts") < 0) return "mount /dev/pts";
-    if (mkdir("/dev/mqueue", 0755) < 0 ||
-        mount("mqueue", "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) return "mount /dev/mqueue";
+    if (mkdir("/dev/mqueue", 0755) < 0) return "create /dev/mqueue";
     return NULL;
+}
+
+/* The container's POSIX message queues: an mqueue instance belongs to the IPC namespace of
+ * whoever mounts it, so this comes after the container has joined its pod's. */
+static int mount_mqueue(void) {
+    return mount("mqueue", "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+}
+
+/* The part of a container's mount namespace that depends on nothing in its request, made by a
+ * spare while it waits (`prepare_root`): the root, /dev, /sys and the host's live directories.
+ * Unsharing a copy of the host's mount tree, mounting the overlay, pivoting into it and
+ * detaching the host's tree (which waits for an expedited RCU grace period) were most of a
+ * container's set-up, and the first container of a pod waited for all of it. What depends on
+ * the request (the network, the pod's IPC, UTS and PID namespaces, /proc, /dev/mqueue, the
+ * pod's /dev/shm, the volumes) is still done at the container's start. */
+static int prepared_root = -1;
+/* Set in run_mode when the container gets the prepared root; its child then adds only the
+ * request's mounts. */
+static int in_prepared_root;
+/* The pod's /dev/shm, cloned by the shim in the sandbox's mount namespace (prepared root) or
+ * by the child in its copy of it. */
+static int shm_tree = -1;
+
+/* Runs in a helper that shares the spare's memory and descriptor table but has a mount
+ * namespace of its own, so the spare never leaves the host's: it builds the root there and
+ * leaves a descriptor of that namespace in the shared table, which keeps it alive. */
+static int prepare_root_child(void *arg) {
+    const char **step = arg;
+    int proc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    const char *s = proc < 0 ? "open /proc" : mount_root(NULL);
+    struct stat pivoted, entered;
+    if (!s && stat("/", &pivoted) < 0) s = "stat the root";
+    if (!s && (mkdir_p("/proc") < 0 || mkdir_p("/dev") < 0)) s = "create /proc and /dev";
+    if (!s) s = make_dev(host_pts, -1);
+    if (!s && (mkdir_p("/sys") < 0 || attach_tree(host_sys, "/sys") < 0)) s = "mount /sys";
+    if (!s && mkdir_p("/dev/shm") < 0) s = "create /dev/shm";
+    for (int i = 0; !s && i < N_LIVE; i++)
+        if (host_live[i] >= 0 && attach_tree(host_live[i], live_dirs[i]) < 0) s = "mount host directory";
+    if (!s) {
+        /* Resolved through the host's /proc, opened before the pivot: "thread-self" is this helper. */
+        int fd = openat(proc, "thread-self/ns/mnt", O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || dup3(fd, TANDEM_PREPARED_ROOT_FD, O_CLOEXEC) < 0) s = "keep the prepared namespace";
+        if (fd >= 0) close(fd);
+        /* Entering a mount namespace puts a process at the top of its tree, which is the
+         * overlay only where the pivot replaced the namespace's root: not under a chroot into a
+         * mount point, where only that mount was replaced. Such a root is not used. */
+        if (!s && (setns(TANDEM_PREPARED_ROOT_FD, CLONE_NEWNS) < 0 || stat("/", &entered) < 0
+                   || entered.st_dev != pivoted.st_dev || entered.st_ino != pivoted.st_ino)) {
+            s = "enter the prepared namespace";
+            close(TANDEM_PREPARED_ROOT_FD);
+        }
+    }
+    if (proc >= 0) close(proc);
+    *step = s;
+    return 0;
+}
+
+/* A spare's prepared root (see prepared_root); best effort: without it, the container's child
+ * makes its root as a shim without a zygote does. The host trees are attached there, so they
+ * are cloned again should the prepared root not be made. */
+static void prepare_root(void) {
+    const size_t size = 64 * 1024;
+    char *stack = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) return;
+    const char *step = "clone";
+    pid_t pid = clone(prepare_root_child, stack + size, CLONE_VM | CLONE_VFORK | CLONE_FILES | CLONE_NEWNS | SIGCHLD, &step);
+    if (pid > 0) while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
+    munmap(stack, size);
+    if (pid > 0 && !step) prepared_root = TANDEM_PREPARED_ROOT_FD;
+    else close(TANDEM_PREPARED_ROOT_FD);
+    release_host_trees();
+    if (prepared_root < 0 && clone_host_trees(1)) release_host_trees();
+}
+
+static void release_prepared_root(void) {
+    if (prepared_root >= 0) close(prepared_root);
+    prepared_root = -1;
 }
 
 /* A created container's child, everything set up but the exec: lets the zygote fork another
@@ -722,36 +799,36 @@ static void await_start(void) {
 static void child_run(void) {
     const char *iso_arg, *iso_step;
     if ((iso_step = isolation_enter(&iso_arg))) die(iso_step, iso_arg);
-    if ((iso_step = clone_host_trees(0))) die(iso_step, NULL);
-    int sys = host_sys;
-    /* A privileged container's devices are copied from the host's /dev (make_dev); no other
-     * container needs it, so it is cloned here rather than by every spare. */
-    int dev = -1;
-    if (cfg.host_dev && (dev = clone_tree("/dev", 0)) < 0) die("clone", "/dev");
-    /* The pod's /dev/shm: the sandbox's tmpfs, which this mount namespace copied. */
-    int shm = -1;
-    if (cfg.shm && (shm = clone_tree(cfg.shm, 0)) < 0) die("clone the pod's /dev/shm", cfg.shm);
-    const char *root_step = mount_root(cfg.image);
-    if (root_step) die(root_step, NULL);
-
-    mkdir_p("/proc");
+    if (!in_prepared_root) {
+        if ((iso_step = clone_host_trees(0))) die(iso_step, NULL);
+        /* A privileged container's devices are copied from the host's /dev (make_dev); no other
+         * container needs it, so it is cloned here rather than by every spare. */
+        int dev = -1;
+        if (cfg.host_dev && (dev = clone_tree("/dev", 0)) < 0) die("clone", "/dev");
+        /* The pod's /dev/shm: the sandbox's tmpfs, which this mount namespace copied. */
+        if (cfg.shm && (shm_tree = clone_tree(cfg.shm, 0)) < 0) die("clone the pod's /dev/shm", cfg.shm);
+        const char *root_step = mount_root(cfg.image);
+        if (root_step) die(root_step, NULL);
+        mkdir_p("/proc");
+        mkdir_p("/dev");
+        const char *dev_step = make_dev(host_pts, dev);
+        if (dev_step) die(dev_step, NULL);
+        if (dev >= 0) close(dev);
+        mkdir_p("/sys");
+        if (attach_tree(host_sys, "/sys") < 0) die("mount", "/sys");
+        mkdir_p("/dev/shm");
+        for (int i = 0; i < N_LIVE; i++)
+            if (host_live[i] >= 0 && attach_tree(host_live[i], live_dirs[i]) < 0) die("mount host directory", live_dirs[i]);
+        release_host_trees();
+    }
+    /* /proc is mounted by the container's first process, for its PID namespace's view. */
     if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) die("mount", "/proc");
-    mkdir_p("/dev");
-    const char *dev_step = make_dev(host_pts, dev);
-    if (dev_step) die(dev_step, NULL);
-    mkdir_p("/sys");
-    if (attach_tree(sys, "/sys") < 0) die("mount", "/sys");
-    mkdir_p("/dev/shm");
-    if (shm >= 0) {
-        if (attach_tree(shm, "/dev/shm") < 0) die("mount", "/dev/shm");
-        close(shm);
+    if (mount_mqueue() < 0) die("mount", "/dev/mqueue");
+    if (shm_tree >= 0) {
+        if (attach_tree(shm_tree, "/dev/shm") < 0) die("mount", "/dev/shm");
+        close(shm_tree);
     } else if (mount("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=65536k") < 0) {
         die("mount", "/dev/shm");
-    }
-    for (int i = 0; i < N_LIVE; i++) {
-        if (host_live[i] < 0) continue;
-        if (attach_tree(host_live[i], live_dirs[i]) < 0) die("mount host directory", live_dirs[i]);
-        close(host_live[i]);
     }
     for (int i = 0; i < cfg.nbinds; i++) {
         struct bind *b = &cfg.binds[i];
@@ -759,9 +836,6 @@ static void child_run(void) {
         if (attach_tree(b->tree, b->target) < 0) die("mount volume at", b->target);
         close(b->tree);
     }
-    if (dev >= 0) close(dev);
-    close(host_pts);
-    close(sys);
     if (cfg.hostname && sethostname(cfg.hostname, strlen(cfg.hostname)) < 0) die("sethostname", cfg.hostname);
     /* The working directory, which may lie in a volume, is made only at the container's turn:
      * an init container that runs meanwhile must not find it there. */
@@ -862,6 +936,7 @@ static void supervise(pid_t child, int kill_group) {
     /* An exec shim's unused clones (see release_host_trees). Only its: a container's child may
      * have cloned the trees itself (a shim without a zygote), under its own fd numbers. */
     if (release_trees_at_exit) release_host_trees();
+    release_prepared_root();
     if (cfg.persist) {
         /* Keep the pipes' contents until a tandem has read them all and says so ('r'; a late
          * 'c' for the stdin closed with the container is skipped). */
@@ -899,7 +974,8 @@ static int spawned_child(void *arg) {
  * memory until it execs, so neither the start (no page tables copied) nor the exec (no
  * address space torn down) pays for the shim's image, which is tandem's whole binary
  * and its libraries. The shim sleeps meanwhile, so the shared memory is never raced;
- * what the child writes before exec (config fields) is harmless to the shim. The fd
+ * what the child writes before exec (config fields, the descriptor numbers of the trees it
+ * attached and closed) is harmless to the shim, which keeps its own copies until it exits. The fd
  * table is not shared (no CLONE_FILES), so the child's closes stay its own. */
 static pid_t spawn_synced(void (*child_fn)(void), int new_group, int ns, int share_vm) {
     int sp[2];
@@ -961,6 +1037,30 @@ static void run_mode(void) {
         }
         if (b->tree < 0) { status_line("E", "%s %s: %s", step, b->source, strerror(errno)); _exit(128); }
     }
+    /* A prepared root serves any container but one whose root needs more than the host's
+     * (an image's files, a privileged container's devices). Otherwise it is kept until the
+     * shim exits: dropping it unmounts its trees, which is no start's business. */
+    int prepared = prepared_root >= 0 && !cfg.image && !cfg.host_dev;
+    if (prepared) {
+        /* The child joins its cgroups (and the shim finds them again at the exit) through the
+         * host's /sys/fs/cgroup and /proc, which the prepared root does not show. Opened here,
+         * in the host's mount namespace: the sandbox's lives only as long as its pause. */
+        int host = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (host < 0) {
+            status_line("E", "open the host's root: %s", strerror(errno));
+            _exit(128);
+        }
+        isolation_resolve_in(host);
+    } else if (!host_trees_ready) {
+        /* The host trees a spare attached to its prepared root: cloned again for the fresh
+         * root, here in the host's mount namespace (the child would clone them in its copy of
+         * the sandbox's, which lacks host mounts made since the sandbox was). */
+        const char *step = clone_host_trees(0);
+        if (step) {
+            status_line("E", "%s: %s", step, strerror(errno));
+            _exit(128);
+        }
+    }
     int ns = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
     if (cfg.sandbox_pid > 0) {
         /* A pod's containers share its IPC and UTS namespaces (the hostname) with the pod
@@ -973,6 +1073,11 @@ static void run_mode(void) {
         }
         close(pidfd);
         ns = CLONE_NEWNS;
+        /* The pod's /dev/shm, cloned from the sandbox's mount namespace before leaving it. */
+        if (prepared && cfg.shm && (shm_tree = clone_tree(cfg.shm, 0)) < 0) {
+            status_line("E", "clone the pod's /dev/shm %s: %s", cfg.shm, strerror(errno));
+            _exit(128);
+        }
     }
     if (cfg.pidns_pid > 0) {
         /* The CRI's NamespaceMode_TARGET: the child joins the target container's PID namespace
@@ -990,9 +1095,17 @@ static void run_mode(void) {
      * between one init container and the next. The shim reports the exit, closes its pipes,
      * and only then pays for the tear-down. The PID namespace is the child's alone (its first
      * process is the container's PID 1). */
-    if (unshare(ns) < 0) {
+    if (unshare(prepared ? ns & ~CLONE_NEWNS : ns) < 0) {
         status_line("E", "unshare namespaces: %s", strerror(errno));
         _exit(128);
+    }
+    if (prepared) {
+        if (setns(prepared_root, CLONE_NEWNS) < 0) {
+            status_line("E", "enter the container's mount namespace: %s", strerror(errno));
+            _exit(128);
+        }
+        release_prepared_root();
+        in_prepared_root = 1;
     }
     /* shareProcessNamespace: the child is born into the pod's PID namespace (setns above
      * applies to children), where `pause` is PID 1 and reaps orphans. */
@@ -1023,8 +1136,9 @@ static void child_pause(void) {
     sa.sa_handler = SIG_DFL;
     sa.sa_flags = SA_NOCLDWAIT;
     sigaction(SIGCHLD, &sa, NULL);
-    /* Its copies of the host trees; the shim's are the last. */
+    /* Its copies of the host trees and of a prepared root; the shim's are the last. */
     release_host_trees();
+    release_prepared_root();
     /* Ready: EOF on the sync pipe (there is no exec to close it). */
     close(sync_fd);
     sync_fd = -1;
@@ -1038,6 +1152,7 @@ static void sandbox_mode(void) {
     pid_t child = spawn_synced(child_pause, 0, CLONE_NEWNS | (cfg.host_ipc ? 0 : CLONE_NEWIPC) | (cfg.hostname ? CLONE_NEWUTS : 0)
                                | (cfg.share_pid ? CLONE_NEWPID : 0), 0);
     release_host_trees();
+    release_prepared_root();
     supervise(child, 0);
 }
 
@@ -1150,15 +1265,20 @@ static void zygote_child(const int fds[TANDEM_ZYGOTE_NFDS], const char *mode) {
     prctl(PR_SET_PDEATHSIG, 0);
     is_spare = 1;
     /* The start socket first goes above every fixed number, where nothing below can clobber it. */
-    int start = fcntl(fds[5], F_DUPFD, TANDEM_HOST_TREE_FD + TANDEM_HOST_TREE_FDS);
+    int start = fcntl(fds[5], F_DUPFD, TANDEM_PREPARED_ROOT_FD + 1);
     if (start < 0) _exit(128);
     if (dup2(fds[0], 0) < 0 || dup2(fds[1], 1) < 0 || dup2(fds[2], 2) < 0 || dup2(fds[3], TANDEM_INIT_FD_CONFIG) < 0) _exit(128);
     if (fds[4] != TANDEM_INIT_FD_STATUS && dup2(fds[4], TANDEM_INIT_FD_STATUS) < 0) _exit(128);
     if (dup2(start, TANDEM_INIT_FD_START) < 0) _exit(128);
-    /* Everything else goes but the spare's taken pipe and the host trees it cloned ahead
-     * (see spare_taken and clone_host_trees). */
+    /* Everything else goes but the spare's taken pipe, the host trees it cloned ahead and its
+     * prepared root (see spare_taken, clone_host_trees and prepare_root). Where the spare holds
+     * neither trees nor root, those numbers may be a request's descriptors, received there. */
     syscall(SYS_close_range, TANDEM_INIT_FD_START + 1, TANDEM_SPARE_TAKEN_FD - 1, 0);
-    syscall(SYS_close_range, TANDEM_HOST_TREE_FD + TANDEM_HOST_TREE_FDS, ~0U, 0);
+    int *trees[] = { &host_pts, &host_sys, &host_live[0], &host_live[1], &host_live[2], &host_live[3] };
+    for (int i = 0; i < TANDEM_HOST_TREE_FDS; i++)
+        if (*trees[i] != TANDEM_HOST_TREE_FD + i) close(TANDEM_HOST_TREE_FD + i);
+    if (prepared_root < 0) close(TANDEM_PREPARED_ROOT_FD);
+    syscall(SYS_close_range, TANDEM_PREPARED_ROOT_FD + 1, ~0U, 0);
     shim_main(mode);
 }
 
@@ -1211,6 +1331,7 @@ static void spare_main(int taken, int nice, pid_t zygote) {
     if (getppid() != zygote) _exit(0);
     /* A failure here is retried, and reported, by the container that needs the trees. */
     if (clone_host_trees(1)) release_host_trees();
+    else prepare_root();
     char mode[16];
     int fds[TANDEM_ZYGOTE_NFDS];
     int got = receive_request(mode, fds);
@@ -1282,7 +1403,8 @@ static int can_raise_priority(void) {
  *
  * A priority does not keep a fork off a pod's start, though: copying the page tables is one
  * stretch of kernel work (0.2 ms traced) that nothing preempts, and each new spare clones its
- * host trees (six more mount copies) at tandem's priority; refilling right after a pod's
+ * host trees (six more mount copies) and makes its prepared root (a copy of the host's mount
+ * tree, an overlay, a pivot and a detach) at tandem's priority; refilling right after a pod's
  * containers took their spares held a CPU for 0.5 ms while the pod's own start waited on it.
  * So the zygote refills once no spare was taken for TANDEM_ZYGOTE_REFILL_DELAY_MS, as the
  * network and sandbox pools do after a pod took theirs, and at once when none is left or a

@@ -64,8 +64,18 @@ int isolation_config(const char *key, const char *val) {
     return 1;
 }
 
+/* Where the absolute paths of the config (cgroups, /proc) are resolved: the host's root, which
+ * a container set up in a prepared root has left by the time its child joins its cgroups. */
+static int host_root = AT_FDCWD;
+
+void isolation_resolve_in(int root) { host_root = root; }
+
+static int open_host(const char *path, int flags) {
+    return host_root == AT_FDCWD || path[0] != '/' ? open(path, flags) : openat(host_root, path + 1, flags);
+}
+
 static int write_file(const char *path, const char *value) {
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    int fd = open_host(path, O_WRONLY | O_CLOEXEC);
     if (fd < 0) return -1;
     ssize_t w = write(fd, value, strlen(value));
     int e = errno;
@@ -89,7 +99,7 @@ static int join_cgroup(const char *procs) {
     return write_file(procs, "0");
 }
 
-/* First thing in the child, still in the host's view of /sys and /proc: join the container's
+/* First thing in the child, through the host's view of /sys and /proc: join the container's
  * cgroups so that everything it execs is charged from its first page.
  * The shim stays outside: it holds the container's namespaces and overlay, and must neither be
  * counted against the container's memory limit nor be the OOM killer's choice. */
@@ -113,7 +123,7 @@ const char *isolation_enter(const char **arg) {
 void isolation_kill_cgroup(void) {
     if (iso.ncgroups == 0) return;
     for (int round = 0; round < 100; round++) {
-        int fd = open(iso.cgroup_procs[0], O_RDONLY | O_CLOEXEC);
+        int fd = open_host(iso.cgroup_procs[0], O_RDONLY | O_CLOEXEC);
         if (fd < 0) return;
         char buf[8192];
         ssize_t n = read(fd, buf, sizeof buf - 1);

@@ -11,6 +11,9 @@
 
 /* Takes a config record: 1 if it is one of the keys above, 0 if not, -1 when over a limit. */
 int isolation_config(const char *key, const char *val);
+/* Resolves the config's paths below `root` (a directory fd of the host's /) rather than the
+ * caller's root: set by a shim whose container's mount namespace no longer shows the host's. */
+void isolation_resolve_in(int root);
 /* In the child first: NULL, or the failed step (and *arg what it concerned), errno set. */
 const char *isolation_enter(const char **arg);
 /* Drops what the config leaves out of the capability bounding set, which only limits what

@@ -326,6 +326,50 @@ import Testing
         #expect(printed == [String(niceness(getpid()) ?? -99)])
     }
 
+    /// A spare makes a container's root while it waits (init.c `prepare_root`): each holds its
+    /// prepared mount namespace. A container started from one keeps none of it in its shim, and
+    /// sees the same file systems at the same places as a container whose root is made at its
+    /// start (one whose image carries files), with only stdio open in its PID 1.
+    @Test func sparesPrepareTheRootAContainerGets() async throws {
+        let scratch = try Scratch()
+        let runtime = try Runtime(logEcho: nil)
+        let zygote = try #require(runtime.zygotePid)
+        func holdsPreparedRoot(_ pid: pid_t) -> Bool { access("/proc/\(pid)/fd/\(TANDEM_PREPARED_ROOT_FD)", F_OK) == 0 }
+        var prepared: [Int32] = []
+        for _ in 0..<1000 where prepared.count < Int(TANDEM_ZYGOTE_SPARES) {
+            try await Task.sleep(for: .milliseconds(10))
+            prepared = childPids(zygote).filter(holdsPreparedRoot)
+        }
+        #expect(prepared.count == Int(TANDEM_ZYGOTE_SPARES))
+
+        let script = "awk '{ for (i = 7; i < NF; i++) if ($i == \"-\") print $5, $(i + 1) }' /proc/self/mountinfo | sort; ls /proc/self/fd"
+        let fromSpare = scratch.spec(["sh", "-c", script + "; exec sleep 100"])
+        let c = try await runtime.start(fromSpare)
+        let shim = try #require(c.shimPid)
+        #expect(parentPid(shim) == zygote)
+        var mounts: [String] = []
+        for _ in 0..<200 where !mounts.contains("3") {
+            try await Task.sleep(for: .milliseconds(10))
+            mounts = (try? criRecords(fromSpare.logPath).map(\.text)) ?? []
+        }
+        #expect(!holdsPreparedRoot(shim), "the shim of a container in a prepared root still holds it")
+        c.signal(SIGKILL)
+        #expect(await c.wait().exitCode == 137)
+
+        let fresh = scratch.spec(["sh", "-c", script], files: ["/opt/tandem-fresh.txt": FileContent("fresh\n")])
+        let f = try await runtime.start(fresh)
+        #expect(await f.wait().exitCode == 0)
+        let freshMounts = try criRecords(fresh.logPath).map(\.text)
+        for mount in ["/ overlay", "/proc proc", "/dev tmpfs", "/dev/pts devpts", "/dev/mqueue mqueue", "/dev/shm tmpfs", "/sys sysfs"] {
+            #expect(mounts.contains(mount), "\(mount) missing from \(mounts)")
+        }
+        #expect(mounts == freshMounts)
+        // sh's stdio and ls's own descriptor of the directory it lists: nothing of the shim's.
+        #expect(Array(mounts.suffix(4)) == ["0", "1", "2", "3"])
+        runtime.removeState(fromSpare)
+        runtime.removeState(fresh)
+    }
+
     /// The zygote replaces a taken spare only once none was taken for a while, so that its forks
     /// do not compete with the pod starting, and then refills the whole pool.
     @Test func zygoteRefillsOnceNoSpareWasTakenForAWhile() async throws {

@@ -72,9 +72,10 @@ import Glibc
         for pid in pooledPids where pid != pause.pid { #expect(!isAlive(pid)) }
     }
 
-    /// A sandbox attaches none of the host trees its spare cloned ahead: once its `pause` is
-    /// ready, neither it nor its shim holds them (a detached clone pins the host's mounts below
-    /// /dev/pts, /sys, /home, /media, /mnt and /srv, so that the host could not unmount them).
+    /// A sandbox attaches none of the host trees its spare cloned ahead, nor uses its prepared
+    /// root: once its `pause` is ready, neither it nor its shim holds them (a detached clone pins
+    /// the host's mounts below /dev/pts, /sys, /home, /media, /mnt and /srv, so that the host
+    /// could not unmount them, and a prepared root holds clones of them).
     @Test func aReadySandboxPinsNoHostTrees() async throws {
         let scratch = try Scratch()
         let runtime = try Runtime(logEcho: nil)
@@ -86,7 +87,8 @@ import Glibc
         }
         let shim = try #require(pause.shimPid)
         func treeFDs(_ pid: pid_t) -> [Int32] {
-            (TANDEM_HOST_TREE_FD..<TANDEM_HOST_TREE_FD + TANDEM_HOST_TREE_FDS).filter { access("/proc/\(pid)/fd/\($0)", F_OK) == 0 }
+            // The host trees' numbers and the prepared root's after them.
+            (TANDEM_HOST_TREE_FD...TANDEM_PREPARED_ROOT_FD).filter { access("/proc/\(pid)/fd/\($0)", F_OK) == 0 }
         }
         let clock = ContinuousClock()
         let deadline = clock.now + .seconds(5)

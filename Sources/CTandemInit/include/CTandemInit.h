@@ -76,9 +76,12 @@
 #define TANDEM_KEEP_IN 15
 /* A spare shim's end of the pipe on which it tells the zygote it was taken (init.c). */
 #define TANDEM_SPARE_TAKEN_FD 19
-/* A spare shim's clones of the host's /dev/pts, /sys, /home, /media, /mnt and /srv (init.c). */
+/* A spare shim's clones of the host's /dev/pts, /sys, /home, /media, /mnt and /srv, where it has
+ * not attached them to its prepared root (init.c). */
 #define TANDEM_HOST_TREE_FD 20
 #define TANDEM_HOST_TREE_FDS 6
+/* A spare shim's prepared mount namespace: a container's root made ahead (init.c). */
+#define TANDEM_PREPARED_ROOT_FD 26
 #define TANDEM_ZYGOTE_FD_SOCKET 3
 #define TANDEM_ZYGOTE_NFDS 6
 /* Enough for a pod of four containers, or of three and an exec (a probe's, a hook's), so that
