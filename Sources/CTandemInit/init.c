@@ -569,6 +569,8 @@ static void exec_resolved(void) {
 static const char *const live_dirs[] = { "/home", "/media", "/mnt", "/srv" };
 enum { N_LIVE = 4 };
 static int host_pts = -1, host_sys = -1, host_live[N_LIVE] = { -1, -1, -1, -1 };
+/* All six, in the order of their pinned numbers (TANDEM_HOST_TREE_FD onwards). */
+static int *const host_trees[TANDEM_HOST_TREE_FDS] = { &host_pts, &host_sys, &host_live[0], &host_live[1], &host_live[2], &host_live[3] };
 static int host_trees_ready;
 
 /* Clones the host trees. A spare does it while it waits for a request, so that these six
@@ -581,7 +583,6 @@ static int host_trees_ready;
  * failed step, or NULL. */
 static const char *clone_host_trees(int pinned) {
     if (host_trees_ready) return NULL;
-    int *fds[] = { &host_pts, &host_sys, &host_live[0], &host_live[1], &host_live[2], &host_live[3] };
     if ((host_pts = clone_tree("/dev/pts", 0)) < 0) return "clone /dev/pts";
     if ((host_sys = clone_tree("/sys", 1)) < 0) return "clone /sys";
     for (int i = 0; i < N_LIVE; i++) {
@@ -589,10 +590,10 @@ static const char *clone_host_trees(int pinned) {
         host_live[i] = stat(live_dirs[i], &st) == 0 && S_ISDIR(st.st_mode) ? clone_tree(live_dirs[i], 0) : -1;
     }
     for (int i = 0; pinned && i < TANDEM_HOST_TREE_FDS; i++) {
-        if (*fds[i] < 0) continue;
-        if (dup3(*fds[i], TANDEM_HOST_TREE_FD + i, O_CLOEXEC) < 0) return "keep the host trees";
-        close(*fds[i]);
-        *fds[i] = TANDEM_HOST_TREE_FD + i;
+        if (*host_trees[i] < 0) continue;
+        if (dup3(*host_trees[i], TANDEM_HOST_TREE_FD + i, O_CLOEXEC) < 0) return "keep the host trees";
+        close(*host_trees[i]);
+        *host_trees[i] = TANDEM_HOST_TREE_FD + i;
     }
     host_trees_ready = 1;
     return NULL;
@@ -605,10 +606,9 @@ static const char *clone_host_trees(int pinned) {
  * and a sandbox's shim once its pause is ready, not before either starts. */
 static int release_trees_at_exit;
 static void release_host_trees(void) {
-    int *fds[] = { &host_pts, &host_sys, &host_live[0], &host_live[1], &host_live[2], &host_live[3] };
-    for (size_t i = 0; i < sizeof fds / sizeof *fds; i++) {
-        if (*fds[i] >= 0) close(*fds[i]);
-        *fds[i] = -1;
+    for (int i = 0; i < TANDEM_HOST_TREE_FDS; i++) {
+        if (*host_trees[i] >= 0) close(*host_trees[i]);
+        *host_trees[i] = -1;
     }
     host_trees_ready = 0;
 }
@@ -684,6 +684,25 @@ static int mount_mqueue(void) {
     return mount("mqueue", "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 }
 
+/* The container's root in the caller's own mount namespace, from the host trees: the overlay
+ * root (with `image`'s files), /dev (with the host's devices from `dev`, a clone of the host's
+ * /dev, or -1), /sys, the mount point of /dev/shm and the host's live directories. Returns the
+ * failed step (*arg what it concerned), or NULL. */
+static const char *make_root(const char *image, int dev, const char **arg) {
+    *arg = NULL;
+    const char *step = mount_root(image);
+    if (step) return step;
+    mkdir_p("/proc");
+    mkdir_p("/dev");
+    if ((step = make_dev(host_pts, dev))) return step;
+    mkdir_p("/sys");
+    if (attach_tree(host_sys, "/sys") < 0) { *arg = "/sys"; return "mount"; }
+    mkdir_p("/dev/shm");
+    for (int i = 0; i < N_LIVE; i++)
+        if (host_live[i] >= 0 && attach_tree(host_live[i], live_dirs[i]) < 0) { *arg = live_dirs[i]; return "mount host directory"; }
+    return NULL;
+}
+
 /* The part of a container's mount namespace that depends on nothing in its request, made by a
  * spare while it waits (`prepare_root`): the root, /dev, /sys and the host's live directories.
  * Unsharing a copy of the host's mount tree, mounting the overlay, pivoting into it and
@@ -705,15 +724,10 @@ static int shm_tree = -1;
 static int prepare_root_child(void *arg) {
     const char **step = arg;
     int proc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    const char *s = proc < 0 ? "open /proc" : mount_root(NULL);
+    const char *root_arg;
+    const char *s = proc < 0 ? "open /proc" : make_root(NULL, -1, &root_arg);
     struct stat pivoted, entered;
     if (!s && stat("/", &pivoted) < 0) s = "stat the root";
-    if (!s && (mkdir_p("/proc") < 0 || mkdir_p("/dev") < 0)) s = "create /proc and /dev";
-    if (!s) s = make_dev(host_pts, -1);
-    if (!s && (mkdir_p("/sys") < 0 || attach_tree(host_sys, "/sys") < 0)) s = "mount /sys";
-    if (!s && mkdir_p("/dev/shm") < 0) s = "create /dev/shm";
-    for (int i = 0; !s && i < N_LIVE; i++)
-        if (host_live[i] >= 0 && attach_tree(host_live[i], live_dirs[i]) < 0) s = "mount host directory";
     if (!s) {
         /* Resolved through the host's /proc, opened before the pivot: "thread-self" is this helper. */
         int fd = openat(proc, "thread-self/ns/mnt", O_RDONLY | O_CLOEXEC);
@@ -807,18 +821,9 @@ static void child_run(void) {
         if (cfg.host_dev && (dev = clone_tree("/dev", 0)) < 0) die("clone", "/dev");
         /* The pod's /dev/shm: the sandbox's tmpfs, which this mount namespace copied. */
         if (cfg.shm && (shm_tree = clone_tree(cfg.shm, 0)) < 0) die("clone the pod's /dev/shm", cfg.shm);
-        const char *root_step = mount_root(cfg.image);
-        if (root_step) die(root_step, NULL);
-        mkdir_p("/proc");
-        mkdir_p("/dev");
-        const char *dev_step = make_dev(host_pts, dev);
-        if (dev_step) die(dev_step, NULL);
+        const char *root_arg, *root_step = make_root(cfg.image, dev, &root_arg);
+        if (root_step) die(root_step, root_arg);
         if (dev >= 0) close(dev);
-        mkdir_p("/sys");
-        if (attach_tree(host_sys, "/sys") < 0) die("mount", "/sys");
-        mkdir_p("/dev/shm");
-        for (int i = 0; i < N_LIVE; i++)
-            if (host_live[i] >= 0 && attach_tree(host_live[i], live_dirs[i]) < 0) die("mount host directory", live_dirs[i]);
         release_host_trees();
     }
     /* /proc is mounted by the container's first process, for its PID namespace's view. */
@@ -1274,9 +1279,8 @@ static void zygote_child(const int fds[TANDEM_ZYGOTE_NFDS], const char *mode) {
      * prepared root (see spare_taken, clone_host_trees and prepare_root). Where the spare holds
      * neither trees nor root, those numbers may be a request's descriptors, received there. */
     syscall(SYS_close_range, TANDEM_INIT_FD_START + 1, TANDEM_SPARE_TAKEN_FD - 1, 0);
-    int *trees[] = { &host_pts, &host_sys, &host_live[0], &host_live[1], &host_live[2], &host_live[3] };
     for (int i = 0; i < TANDEM_HOST_TREE_FDS; i++)
-        if (*trees[i] != TANDEM_HOST_TREE_FD + i) close(TANDEM_HOST_TREE_FD + i);
+        if (*host_trees[i] != TANDEM_HOST_TREE_FD + i) close(TANDEM_HOST_TREE_FD + i);
     if (prepared_root < 0) close(TANDEM_PREPARED_ROOT_FD);
     syscall(SYS_close_range, TANDEM_PREPARED_ROOT_FD + 1, ~0U, 0);
     shim_main(mode);
